@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Reel: a headless audio/video render pipeline with Vulkan output.
+///
+/// One target per pipeline stage; each C library is wrapped by exactly one
+/// Swift module (see ARCHITECTURE.md in the README's links).
+let package = Package(
+    name: "Reel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Reel", targets: ["Reel"]),
+        .executable(name: "reel", targets: ["reel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // C libraries: module maps and shim headers only.
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+        .systemLibrary(
+            name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan",
+            providers: [.apt(["libvulkan-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .systemLibrary(
+            name: "CGLFW", path: "Sources/CGLFW", pkgConfig: "glfw3",
+            providers: [.apt(["libglfw3-dev"])]),
+
+        // Pipeline stages.
+        .target(name: "ReelCore"),
+        .target(name: "ReelMedia", dependencies: ["ReelCore", "CFFmpeg"]),
+        .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
+        .target(
+            name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
+            plugins: ["ShaderCompiler"]),
+        .target(name: "Reel", dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan"]),
+        .executableTarget(
+            name: "reel",
+            dependencies: ["Reel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // Build tools.
+        .plugin(name: "ShaderCompiler", capability: .buildTool()),
+
+        // Tests mirror Sources/.
+        .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
+        .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia"]),
+        .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
+        .testTarget(name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool"]),
+        .testTarget(name: "ReelTests", dependencies: ["Reel"]),
+        .testTarget(name: "reelTests", dependencies: ["reel"]),
+    ]
+)

@@ -1,0 +1,53 @@
+/// An affine map from YCbCr code values to normalised R′G′B′ (0…1), computed on
+/// the CPU and handed to the shader as three rows: `R = r.x·Y + r.y·Cb + r.z·Cr + r.w`.
+///
+/// Derived from the luma weights as in BT.709-6 Table 3 / BT.601-7 §2.5, with
+/// quantisation per range: limited luma spans 219·2^(n−8) codes from 16·2^(n−8),
+/// limited chroma 224·2^(n−8) around 128·2^(n−8); full range spans 2^n − 1.
+/// Thread-safety: Safe (a value type).
+public struct YCbCrTransform: Hashable, Sendable {
+    /// Rows for R, G, B: coefficients of Y, Cb, Cr and a constant term.
+    public var rows: [SIMD4<Float>]
+
+    public init(matrix: ColorMatrix, range: ColorRange, bitDepth: Int) {
+        let kr = matrix.kr
+        let kb = matrix.kb
+        let kg = 1 - kr - kb
+        let scale = Double(1 << (bitDepth - 8))
+        let maxCode = Double((1 << bitDepth) - 1)
+        let lumaScale: Double
+        let lumaOffset: Double
+        let chromaScale: Double
+        switch range {
+        case .limited:
+            lumaScale = 1 / (219 * scale)
+            lumaOffset = 16 * scale
+            chromaScale = 1 / (224 * scale)
+        case .full:
+            lumaScale = 1 / maxCode
+            lumaOffset = 0
+            chromaScale = 1 / maxCode
+        }
+        let chromaOffset = 128 * scale
+
+        // R′ = Y′ + 2(1−Kr)·Pr;  B′ = Y′ + 2(1−Kb)·Pb;  G′ = (Y′ − Kr·R′ − Kb·B′)/Kg.
+        let crToR = 2 * (1 - kr)
+        let cbToB = 2 * (1 - kb)
+        let cbToG = -cbToB * kb / kg
+        let crToG = -crToR * kr / kg
+        func row(_ cb: Double, _ cr: Double) -> SIMD4<Float> {
+            let y = lumaScale
+            let u = cb * chromaScale
+            let v = cr * chromaScale
+            let constant = -(y * lumaOffset) - (u + v) * chromaOffset
+            return SIMD4(Float(y), Float(u), Float(v), Float(constant))
+        }
+        rows = [row(0, crToR), row(cbToG, crToG), row(cbToB, 0)]
+    }
+
+    /// Applies the transform to one sample, for tests and CPU reference checks.
+    public func apply(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
+        let values = rows.map { Double($0.x) * y + Double($0.y) * cb + Double($0.z) * cr + Double($0.w) }
+        return SIMD3(values[0], values[1], values[2])
+    }
+}
