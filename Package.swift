@@ -30,7 +30,7 @@ let package = Package(
 
         // Pipeline stages.
         .target(name: "ReelCore"),
-        .target(name: "ReelMedia", dependencies: ["ReelCore", "CFFmpeg"]),
+        .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(
             name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
@@ -45,7 +45,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
-        .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia"]),
+        .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
         .testTarget(name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool"]),
         .testTarget(name: "ReelTests", dependencies: ["Reel"]),

@@ -1,0 +1,63 @@
+internal import CFFmpeg
+import ReelCore
+
+extension Demuxer {
+    static func describe(_ context: UnsafeMutablePointer<AVFormatContext>) -> MediaInfo {
+        let format = context.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
+        let duration = context.pointee.duration
+        let streams = (0..<Int(context.pointee.nb_streams)).map { describe(stream: context.pointee.streams[$0]!) }
+        return MediaInfo(
+            format: format,
+            durationMicroseconds: duration == FFmpegCall.noTimestamp || duration <= 0 ? nil : duration,
+            bitRate: context.pointee.bit_rate > 0 ? context.pointee.bit_rate : nil,
+            streams: streams)
+    }
+
+    private static func describe(stream: UnsafeMutablePointer<AVStream>) -> StreamInfo {
+        let parameters = stream.pointee.codecpar.pointee
+        let timeBase = Rational(stream.pointee.time_base)
+        let kind: StreamInfo.Kind =
+            switch parameters.codec_type {
+            case AVMEDIA_TYPE_VIDEO: .video
+            case AVMEDIA_TYPE_AUDIO: .audio
+            case AVMEDIA_TYPE_SUBTITLE: .subtitle
+            case AVMEDIA_TYPE_DATA: .data
+            case AVMEDIA_TYPE_ATTACHMENT: .attachment
+            default: .unknown
+            }
+        var info = StreamInfo(
+            index: Int(stream.pointee.index), kind: kind,
+            codec: String(cString: avcodec_get_name(parameters.codec_id)),
+            timeBase: timeBase.description,
+            durationMicroseconds: stream.pointee.duration == FFmpegCall.noTimestamp || !timeBase.isValid
+                ? nil : MediaTime(ticks: stream.pointee.duration, timeBase: timeBase).microseconds,
+            frameCount: stream.pointee.nb_frames)
+        if kind == .video {
+            let sar = Rational(parameters.sample_aspect_ratio)
+            let display = PixelSize.display(
+                width: Int(parameters.width), height: Int(parameters.height), sampleAspectRatio: sar)
+            let rate = Rational(stream.pointee.avg_frame_rate)
+            info.video = VideoStreamInfo(
+                width: Int(parameters.width), height: Int(parameters.height),
+                displayWidth: display.width, displayHeight: display.height,
+                pixelFormat: name(av_get_pix_fmt_name(AVPixelFormat(parameters.format))),
+                sampleAspectRatio: sar.isValid ? sar.description : "1/1",
+                frameRate: rate.isValid ? rate.description : nil,
+                framesPerSecond: rate.isValid ? rate.doubleValue : nil,
+                colorMatrix: name(av_color_space_name(parameters.color_space)),
+                colorRange: name(av_color_range_name(parameters.color_range)),
+                colorPrimaries: name(av_color_primaries_name(parameters.color_primaries)),
+                colorTransfer: name(av_color_transfer_name(parameters.color_trc)),
+                chromaLocation: name(av_chroma_location_name(parameters.chroma_location)))
+        } else if kind == .audio {
+            info.audio = AudioStreamInfo(
+                sampleRate: Int(parameters.sample_rate), channels: Int(parameters.ch_layout.nb_channels),
+                sampleFormat: name(av_get_sample_fmt_name(AVSampleFormat(parameters.format))))
+        }
+        return info
+    }
+
+    private static func name(_ text: UnsafePointer<CChar>?) -> String {
+        text.map { String(cString: $0) } ?? "unknown"
+    }
+}

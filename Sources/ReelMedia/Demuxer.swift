@@ -1,0 +1,99 @@
+internal import CFFmpeg
+public import ReelCore
+
+/// One compressed packet read from the input. Owns its `AVPacket`.
+///
+/// Thread-safety: Unsafe; hand it from the demuxer to one decoder.
+public final class Packet: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<AVPacket>
+
+    init(_ pointer: UnsafeMutablePointer<AVPacket>) { self.pointer = pointer }
+
+    deinit {
+        var packet: UnsafeMutablePointer<AVPacket>? = pointer
+        av_packet_free(&packet)
+    }
+
+    /// The index of the stream this packet belongs to.
+    public var streamIndex: Int { Int(pointer.pointee.stream_index) }
+}
+
+/// The outcome of reading the input: a packet, or the end. An input that stops
+/// on a read error ends with that error, so callers can use what came before it.
+public enum DemuxStep: Sendable {
+    case packet(Packet)
+    case endOfInput(error: MediaError?)
+}
+
+/// Reads packets from a file or URL (wraps `AVFormatContext`).
+///
+/// Thread-safety: Confined to the thread that reads packets.
+public final class Demuxer {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    /// The input's name as given.
+    public let url: String
+    /// Container and streams, as probed at open.
+    public let info: MediaInfo
+    /// The stream FFmpeg considers the best video stream, if any.
+    public let bestVideoStream: Int?
+
+    /// Opens `url` and probes its streams. Throws `MediaError.cannotOpen`.
+    public init(url: String) throws(MediaError) {
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        try FFmpegCall.check(
+            avformat_open_input(&context, url, nil, nil), "avformat_open_input", .cannotOpen,
+            "cannot open '\(url)'")
+        guard let context else { throw MediaError(.cannotOpen, "cannot open '\(url)'") }
+        let found = avformat_find_stream_info(context, nil)
+        if found < 0 {
+            var owned: UnsafeMutablePointer<AVFormatContext>? = context
+            avformat_close_input(&owned)
+            throw MediaError(.cannotOpen, "cannot read streams of '\(url)'", call: "avformat_find_stream_info", code: found)
+        }
+        self.context = context
+        self.url = url
+        info = Self.describe(context)
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        bestVideoStream = best >= 0 ? Int(best) : nil
+    }
+
+    deinit {
+        var owned: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&owned)
+    }
+
+    /// The best video stream's index, or `MediaError.noVideoStream`.
+    public func requireVideoStream() throws(MediaError) -> Int {
+        guard let bestVideoStream else { throw MediaError(.noVideoStream, "'\(url)' has no video stream") }
+        return bestVideoStream
+    }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        precondition(index >= 0 && index < Int(context.pointee.nb_streams), "stream \(index) out of range")
+        return context.pointee.streams[index]!
+    }
+
+    /// The stream's time base.
+    public func timeBase(ofStream index: Int) -> Rational { Rational(stream(index).pointee.time_base) }
+
+    /// Reads the next packet of any stream (wraps `av_read_frame`).
+    public func readPacket() -> DemuxStep {
+        guard let packet = av_packet_alloc() else {
+            return .endOfInput(error: MediaError(.truncated, "out of memory reading '\(url)'"))
+        }
+        let result = av_read_frame(context, packet)
+        if result >= 0 { return .packet(Packet(packet)) }
+        var owned: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&owned)
+        if result == FFmpegCall.endOfFile {
+            // Some demuxers report a short read as a plain end of file; the I/O context knows better.
+            if let io = context.pointee.pb, io.pointee.error < 0, io.pointee.error != FFmpegCall.endOfFile {
+                return .endOfInput(
+                    error: MediaError(.truncated, "'\(url)' ends early", call: "av_read_frame", code: io.pointee.error))
+            }
+            return .endOfInput(error: nil)
+        }
+        return .endOfInput(
+            error: MediaError(.truncated, "'\(url)' is truncated or corrupt", call: "av_read_frame", code: result))
+    }
+}

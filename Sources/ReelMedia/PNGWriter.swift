@@ -1,0 +1,80 @@
+internal import CFFmpeg
+import Glibc
+public import ReelCore
+
+/// Encodes RGBA pictures as PNG files with libavcodec's PNG encoder.
+///
+/// Thread-safety: Unsafe; use from one thread at a time.
+public final class PNGWriter {
+    private var context: UnsafeMutablePointer<AVCodecContext>?
+    private var size: PixelSize?
+    private let frame: UnsafeMutablePointer<AVFrame>
+    private let packet: UnsafeMutablePointer<AVPacket>
+
+    public init() throws(MediaError) {
+        guard let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
+            throw MediaError(.codec, "out of memory creating the PNG encoder")
+        }
+        self.frame = frame
+        self.packet = packet
+    }
+
+    deinit {
+        avcodec_free_context(&context)
+        var frame: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&frame)
+        var packet: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&packet)
+    }
+
+    /// Writes `pixels` (RGBA8, `rowBytes` apart) as a PNG file at `path`.
+    public func write(
+        rgba pixels: UnsafeRawBufferPointer, size: PixelSize, rowBytes: Int, to path: String
+    ) throws(MediaError) {
+        precondition(pixels.count >= rowBytes * (size.height - 1) + size.width * 4, "too few pixels for the size")
+        let context = try encoder(for: size)
+        frame.pointee.format = AV_PIX_FMT_RGBA.rawValue
+        frame.pointee.width = Int32(size.width)
+        frame.pointee.height = Int32(size.height)
+        frame.pointee.data.0 = UnsafeMutablePointer(mutating: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        frame.pointee.linesize.0 = Int32(rowBytes)
+        defer { frame.pointee.data.0 = nil }
+        try FFmpegCall.check(avcodec_send_frame(context, frame), "avcodec_send_frame", .codec, "encoding \(path) failed")
+        try FFmpegCall.check(
+            avcodec_receive_packet(context, packet), "avcodec_receive_packet", .codec, "encoding \(path) failed")
+        defer { av_packet_unref(packet) }
+        try Self.writeFile(path, UnsafeRawBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size)))
+    }
+
+    private func encoder(for size: PixelSize) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
+        if let context, self.size == size { return context }
+        avcodec_free_context(&context)
+        guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG), let created = avcodec_alloc_context3(codec) else {
+            throw MediaError(.codec, "this FFmpeg has no PNG encoder")
+        }
+        context = created
+        created.pointee.width = Int32(size.width)
+        created.pointee.height = Int32(size.height)
+        created.pointee.pix_fmt = AV_PIX_FMT_RGBA
+        created.pointee.time_base = AVRational(num: 1, den: 25)
+        try FFmpegCall.check(avcodec_open2(created, codec, nil), "avcodec_open2", .codec, "cannot open the PNG encoder")
+        self.size = size
+        return created
+    }
+
+    /// Writes all of `bytes` to `path`, replacing it; fails with `MediaError.output`.
+    static func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(MediaError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let result = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else {
+                throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+    }
+}

@@ -1,0 +1,88 @@
+internal import CFFmpeg
+public import ReelCore
+
+/// Converts a pool frame to RGBA8 on the CPU with libswscale, configured like
+/// Reel's shader: the frame's matrix and range, its chroma siting, bilinear
+/// chroma upsampling, accurate rounding, no dither.
+///
+/// This is the reference the GPU path is measured against. It runs in two
+/// libswscale steps because libswscale's direct 4:2:0 → RGB path does not
+/// interpolate chroma vertically when luma is not scaled (it takes the nearer
+/// chroma row, or the mean of two): first chroma is upsampled bilinearly to
+/// 4:4:4 at 16 bits, then the matrix is applied with no resampling left to do.
+/// Thread-safety: Safe (each call uses its own scalers).
+public enum ReferenceConverter {
+    public static func rgba(
+        of descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer
+    ) throws(MediaError) -> RGBAImage {
+        let width = descriptor.width
+        let height = descriptor.height
+        let chroma = descriptor.color.chromaLocation.offset
+        let upsampler = try scaler(
+            width: width, height: height, from: AV_PIX_FMT_YUV420P, to: AV_PIX_FMT_YUV444P16LE,
+            // Chroma sample position in 1/256 of a luma sample (libswscale's unit).
+            chromaPosition: (Int64(chroma.x * 256), Int64(chroma.y * 256)))
+        defer { sws_freeContext(upsampler) }
+        let converter = try scaler(
+            width: width, height: height, from: AV_PIX_FMT_YUV444P16LE, to: AV_PIX_FMT_RGBA, chromaPosition: nil)
+        defer { sws_freeContext(converter) }
+        let matrix = descriptor.color.matrix == .bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601
+        let fullRange: Int32 = descriptor.color.range == .full ? 1 : 0
+        try FFmpegCall.check(
+            sws_setColorspaceDetails(
+                converter, sws_getCoefficients(matrix), fullRange, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
+                1 << 16), "sws_setColorspaceDetails", .codec, "cannot set the reference scaler's colour matrix")
+
+        // Step 1: 4:2:0 → 4:4:4 (16-bit), code values unchanged.
+        let planeSamples = width * height
+        var upsampled = [UInt16](repeating: 0, count: planeSamples * 3)
+        upsampled.withUnsafeMutableBytes { yuv444 in
+            let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var sources: [UnsafePointer<UInt8>?] = descriptor.planes.map { base + $0.offset } + [nil]
+            var sourceStrides: [Int32] = descriptor.planes.map { Int32($0.stride) } + [0]
+            let out = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var destinations: [UnsafeMutablePointer<UInt8>?] = (0..<3).map { out + $0 * planeSamples * 2 } + [nil]
+            var destinationStrides: [Int32] = [Int32(width * 2), Int32(width * 2), Int32(width * 2), 0]
+            _ = sws_scale(upsampler, &sources, &sourceStrides, 0, Int32(height), &destinations, &destinationStrides)
+        }
+        // Step 2: 4:4:4 → RGBA with the frame's matrix and range.
+        var pixels = [UInt8](repeating: 0, count: planeSamples * 4)
+        upsampled.withUnsafeBytes { yuv444 in
+            pixels.withUnsafeMutableBufferPointer { rgba in
+                let base = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                var sources: [UnsafePointer<UInt8>?] = (0..<3).map { base + $0 * planeSamples * 2 } + [nil]
+                var sourceStrides: [Int32] = [Int32(width * 2), Int32(width * 2), Int32(width * 2), 0]
+                var destinations: [UnsafeMutablePointer<UInt8>?] = [rgba.baseAddress, nil, nil, nil]
+                var destinationStrides: [Int32] = [Int32(width * 4), 0, 0, 0]
+                _ = sws_scale(converter, &sources, &sourceStrides, 0, Int32(height), &destinations, &destinationStrides)
+            }
+        }
+        return RGBAImage(size: PixelSize(width: width, height: height), pixels: pixels)
+    }
+
+    /// A same-size libswscale context with bilinear filtering and accurate rounding.
+    private static func scaler(
+        width: Int, height: Int, from source: AVPixelFormat, to destination: AVPixelFormat,
+        chromaPosition: (x: Int64, y: Int64)?
+    ) throws(MediaError) -> OpaquePointer {
+        guard let scaler = sws_alloc_context() else { throw MediaError(.codec, "out of memory creating a scaler") }
+        var options: [(String, Int64)] = [
+            ("srcw", Int64(width)), ("srch", Int64(height)), ("src_format", Int64(source.rawValue)),
+            ("dstw", Int64(width)), ("dsth", Int64(height)), ("dst_format", Int64(destination.rawValue)),
+            ("sws_flags", Int64(SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)),
+        ]
+        if let chromaPosition {
+            options += [("src_h_chr_pos", chromaPosition.x), ("src_v_chr_pos", chromaPosition.y)]
+        }
+        var result = av_opt_set(UnsafeMutableRawPointer(scaler), "sws_dither", "none", 0)
+        for (name, value) in options where result >= 0 {
+            result = av_opt_set_int(UnsafeMutableRawPointer(scaler), name, value, 0)
+        }
+        if result >= 0 { result = sws_init_context(scaler, nil, nil) }
+        guard result >= 0 else {
+            sws_freeContext(scaler)
+            throw MediaError(.codec, "cannot set up the reference scaler", call: "sws_init_context", code: result)
+        }
+        return scaler
+    }
+}

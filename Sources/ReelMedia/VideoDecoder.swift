@@ -1,0 +1,197 @@
+internal import CFFmpeg
+public import ReelCore
+public import ReelFramePool
+
+/// A decoded picture, stored in a frame-pool slot that the receiver now holds.
+public struct DecodedFrame: Sendable {
+    /// The pool slot holding the planes; release it to the pool when done.
+    public var slot: Int
+    public var descriptor: VideoFrameDescriptor
+}
+
+/// What the decoder has for the caller: flow control, not errors.
+public enum DecodeStep: Sendable {
+    /// A picture, written into a pool slot.
+    case frame(DecodedFrame)
+    /// The decoder needs another packet (or the end-of-input signal) first.
+    case needsInput
+    /// A picture is ready but the pool has no free slot; call again after releasing one.
+    case waitingForSlot
+    /// Everything has been decoded.
+    case endOfStream
+}
+
+/// Decodes one video stream into frame-pool slots (wraps `AVCodecContext`).
+///
+/// Pictures are copied once, plane by plane, from libavcodec's buffers into the
+/// slot; `copiedBytes` counts that copy.
+/// Thread-safety: Confined to the decoding thread.
+public final class VideoDecoder {
+    private let context: UnsafeMutablePointer<AVCodecContext>
+    private let frame: UnsafeMutablePointer<AVFrame>
+    private var holdsFrame = false
+    private let timeBase: Rational
+    private let streamName: String
+    /// The stream this decoder reads.
+    public let streamIndex: Int
+    /// The slot layout every picture of this stream needs.
+    public private(set) var layout: SlotLayout
+    /// Bytes copied by the CPU from libavcodec's buffers into pool slots.
+    public private(set) var copiedBytes = 0
+    /// Packets the decoder rejected as invalid, and the first such error.
+    public private(set) var rejectedPackets = 0
+    public private(set) var firstPacketError: MediaError?
+
+    /// Opens the decoder for `demuxer`'s stream `streamIndex`, with frame threads.
+    /// Throws `MediaError.codec` or `.unsupported`.
+    public init(demuxer: Demuxer, streamIndex: Int, threadCount: Int = 0) throws(MediaError) {
+        let stream = demuxer.stream(streamIndex)
+        let parameters = stream.pointee.codecpar!
+        let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            throw MediaError(.unsupported, "no decoder for \(codecName) video in '\(demuxer.url)'")
+        }
+        guard let context = avcodec_alloc_context3(codec), let frame = av_frame_alloc() else {
+            throw MediaError(.codec, "out of memory opening the \(codecName) decoder")
+        }
+        self.context = context
+        self.frame = frame
+        self.streamIndex = streamIndex
+        streamName = "'\(demuxer.url)' (\(codecName))"
+        timeBase = Rational(stream.pointee.time_base)
+        // layout is filled below; give it a value so deinit is safe if we throw.
+        layout = SlotLayout(format: .yuv420p, width: 2, height: 2)
+        try FFmpegCall.check(
+            avcodec_parameters_to_context(context, parameters), "avcodec_parameters_to_context", .codec,
+            "cannot configure the \(codecName) decoder")
+        context.pointee.pkt_timebase = stream.pointee.time_base
+        context.pointee.thread_count = Int32(threadCount)
+        context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        try FFmpegCall.check(
+            avcodec_open2(context, codec, nil), "avcodec_open2", .codec, "cannot open the \(codecName) decoder")
+        guard context.pointee.width > 0, context.pointee.height > 0 else {
+            throw MediaError(.unsupported, "\(streamName) has no picture size")
+        }
+        let format = try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName)
+        layout = SlotLayout(format: format, width: Int(context.pointee.width), height: Int(context.pointee.height))
+    }
+
+    deinit {
+        var owned: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&owned)
+        var ownedFrame: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&ownedFrame)
+    }
+
+    /// Feeds one packet (wraps `avcodec_send_packet`). Packets of other streams are
+    /// ignored; invalid packets are counted in `rejectedPackets`, not thrown, so a
+    /// damaged input still yields every picture that can be decoded.
+    public func send(_ packet: Packet) throws(MediaError) {
+        guard packet.streamIndex == streamIndex else { return }
+        let result = avcodec_send_packet(context, packet.pointer)
+        if result == reel_AVERROR_INVALIDDATA {
+            rejectedPackets += 1
+            if firstPacketError == nil {
+                firstPacketError = MediaError(
+                    .truncated, "\(streamName) has corrupt data", call: "avcodec_send_packet", code: result)
+            }
+            return
+        }
+        try FFmpegCall.check(result, "avcodec_send_packet", .codec, "decoding \(streamName) failed")
+    }
+
+    /// Tells the decoder no more packets come, so it returns the pictures it holds.
+    public func sendEndOfInput() throws(MediaError) {
+        let result = avcodec_send_packet(context, nil)
+        guard result != FFmpegCall.endOfFile else { return }
+        try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
+    }
+
+    /// Takes the next picture and writes it into a free slot of `pool` (wraps
+    /// `avcodec_receive_frame`). `pool` must have been made with `layout`.
+    public func receive(into pool: FramePool) throws(MediaError) -> DecodeStep {
+        precondition(pool.layout == layout, "the pool's layout does not match the decoder's")
+        if !holdsFrame {
+            let result = avcodec_receive_frame(context, frame)
+            if result == FFmpegCall.tryAgain { return .needsInput }
+            if result == FFmpegCall.endOfFile { return .endOfStream }
+            try FFmpegCall.check(result, "avcodec_receive_frame", .codec, "decoding \(streamName) failed")
+            holdsFrame = true
+        }
+        let format = try Self.pixelFormat(AVPixelFormat(frame.pointee.format), stream: streamName)
+        guard format == layout.format, Int(frame.pointee.width) == layout.width,
+            Int(frame.pointee.height) == layout.height
+        else {
+            throw MediaError(
+                .unsupported,
+                "\(streamName) changes picture size or format mid-stream "
+                    + "(\(layout.width)x\(layout.height) → \(frame.pointee.width)x\(frame.pointee.height)), "
+                    + "which Reel does not follow yet")
+        }
+        guard case .slot(let slot) = pool.acquire() else { return .waitingForSlot }
+        copyPlanes(into: pool.bytes(of: slot))
+        let descriptor = pool.descriptor(
+            color: colorDescription(), sampleAspectRatio: sampleAspectRatio(), presentationTime: presentationTime())
+        av_frame_unref(frame)
+        holdsFrame = false
+        return .frame(DecodedFrame(slot: slot, descriptor: descriptor))
+    }
+
+    private func copyPlanes(into slot: UnsafeMutableRawBufferPointer) {
+        for (index, plane) in layout.planes.enumerated() {
+            let rowBytes = plane.width * layout.format.bytesPerSample
+            av_image_copy_plane(
+                slot.baseAddress!.advanced(by: plane.offset).assumingMemoryBound(to: UInt8.self), Int32(plane.stride),
+                frame.plane(index), Int32(frame.lineSize(index)), Int32(rowBytes), Int32(plane.height))
+            copiedBytes += rowBytes * plane.height
+        }
+    }
+
+    private func presentationTime() -> MediaTime? {
+        let pts = frame.pointee.best_effort_timestamp
+        guard pts != FFmpegCall.noTimestamp, timeBase.isValid else { return nil }
+        return MediaTime(ticks: pts, timeBase: timeBase)
+    }
+
+    private func sampleAspectRatio() -> Rational {
+        let sar = Rational(frame.pointee.sample_aspect_ratio)
+        return sar.isValid ? sar : Rational(1, 1)
+    }
+
+    /// The frame's colour tags, with the conventional defaults for untagged streams.
+    private func colorDescription() -> ColorDescription {
+        let matrix: ColorMatrix =
+            switch frame.pointee.colorspace {
+            case AVCOL_SPC_BT709: .bt709
+            case AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M: .bt601
+            default: ColorDescription.defaultMatrix(forHeight: layout.height)
+            }
+        let isJPEGFormat = AVPixelFormat(frame.pointee.format) == AV_PIX_FMT_YUVJ420P
+        let range: ColorRange =
+            switch frame.pointee.color_range {
+            case AVCOL_RANGE_JPEG: .full
+            case AVCOL_RANGE_MPEG: .limited
+            default: isJPEGFormat ? .full : .limited
+            }
+        let location: ChromaLocation =
+            switch frame.pointee.chroma_location {
+            case AVCHROMA_LOC_CENTER: .center
+            case AVCHROMA_LOC_TOPLEFT: .topLeft
+            case AVCHROMA_LOC_TOP: .top
+            case AVCHROMA_LOC_BOTTOMLEFT: .bottomLeft
+            case AVCHROMA_LOC_BOTTOM: .bottom
+            // Unspecified 4:2:0 is MPEG-2/H.264's default siting, as libplacebo and mpv assume.
+            default: .left
+            }
+        return ColorDescription(matrix: matrix, range: range, chromaLocation: location)
+    }
+
+    private static func pixelFormat(_ format: AVPixelFormat, stream: String) throws(MediaError) -> PixelFormat {
+        switch format {
+        case AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P: return .yuv420p
+        default:
+            let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
+            throw MediaError(.unsupported, "\(stream) uses pixel format \(name); Reel renders yuv420p so far")
+        }
+    }
+}

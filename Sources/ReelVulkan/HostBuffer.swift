@@ -1,0 +1,58 @@
+internal import CVulkan
+
+/// A buffer in host-visible memory, mapped for its whole life.
+///
+/// Thread-safety: Unsafe; owned by one renderer.
+final class HostBuffer {
+    private let device: VulkanDevice
+    let buffer: VkBuffer
+    private let memory: VkDeviceMemory
+    /// The mapped bytes; coherent, so host writes need no flush.
+    let contents: UnsafeMutableRawBufferPointer
+
+    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlagBits) throws(RenderError) {
+        self.device = device
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = VkDeviceSize(size)
+        info.usage = usage.rawValue
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var buffer: VkBuffer?
+        try VulkanCall.check(vkCreateBuffer(device.device, &info, nil, &buffer), "vkCreateBuffer", "cannot create a \(size)-byte buffer")
+        var requirements = VkMemoryRequirements()
+        vkGetBufferMemoryRequirements(device.device, buffer, &requirements)
+        let hostVisible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+        guard
+            let type = device.memoryType(
+                typeBits: requirements.memoryTypeBits, required: hostVisible,
+                preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue)
+        else {
+            vkDestroyBuffer(device.device, buffer, nil)
+            throw RenderError(.vulkan, "the device has no host-visible coherent memory for a buffer")
+        }
+        var allocation = VkMemoryAllocateInfo()
+        allocation.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+        allocation.allocationSize = requirements.size
+        allocation.memoryTypeIndex = type
+        var memory: VkDeviceMemory?
+        var mapped: UnsafeMutableRawPointer?
+        do throws(RenderError) {
+            try VulkanCall.check(vkAllocateMemory(device.device, &allocation, nil, &memory), "vkAllocateMemory", "cannot allocate \(size) bytes")
+            try VulkanCall.check(vkBindBufferMemory(device.device, buffer, memory, 0), "vkBindBufferMemory", "cannot bind buffer memory")
+            try VulkanCall.check(vkMapMemory(device.device, memory, 0, reel_VK_WHOLE_SIZE, 0, &mapped), "vkMapMemory", "cannot map buffer memory")
+        } catch {
+            vkDestroyBuffer(device.device, buffer, nil)
+            vkFreeMemory(device.device, memory, nil)
+            throw error
+        }
+        self.buffer = buffer!
+        self.memory = memory!
+        contents = UnsafeMutableRawBufferPointer(start: mapped, count: size)
+    }
+
+    deinit {
+        vkUnmapMemory(device.device, memory)
+        vkDestroyBuffer(device.device, buffer, nil)
+        vkFreeMemory(device.device, memory, nil)
+    }
+}

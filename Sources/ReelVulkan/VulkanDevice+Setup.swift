@@ -1,0 +1,169 @@
+internal import CVulkan
+
+extension VulkanDevice {
+    static let validationLayer = "VK_LAYER_KHRONOS_validation"
+
+    struct Choice {
+        var physicalDevice: VkPhysicalDevice
+        var queueFamily: UInt32
+        var name: String
+        var type: String
+        var rank: Int
+    }
+
+    static func hasLayer(_ name: String) -> Bool {
+        var count: UInt32 = 0
+        vkEnumerateInstanceLayerProperties(&count, nil)
+        var layers = [VkLayerProperties](repeating: VkLayerProperties(), count: Int(count))
+        vkEnumerateInstanceLayerProperties(&count, &layers)
+        return layers.prefix(Int(count)).contains { string(fromTuple: $0.layerName) == name }
+    }
+
+    static func makeInstance(validation: Bool) throws(RenderError) -> VkInstance {
+        var instance: VkInstance?
+        let layers = validation ? [validationLayer] : []
+        let extensions = validation ? ["VK_EXT_debug_utils"] : []
+        let result = withCStrings(layers) { layerNames in
+            withCStrings(extensions) { extensionNames in
+                "Reel".withCString { appName in
+                    var app = VkApplicationInfo()
+                    app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
+                    app.pApplicationName = appName
+                    app.pEngineName = appName
+                    app.apiVersion = reel_VK_API_VERSION_1_2
+                    return withUnsafePointer(to: &app) { appPointer in
+                        var info = VkInstanceCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+                        info.pApplicationInfo = appPointer
+                        info.enabledLayerCount = UInt32(layers.count)
+                        info.ppEnabledLayerNames = layerNames
+                        info.enabledExtensionCount = UInt32(extensions.count)
+                        info.ppEnabledExtensionNames = extensionNames
+                        return vkCreateInstance(&info, nil, &instance)
+                    }
+                }
+            }
+        }
+        if result == VK_ERROR_INCOMPATIBLE_DRIVER || result == VK_ERROR_INITIALIZATION_FAILED {
+            throw RenderError(
+                .noDevice,
+                "no usable Vulkan device: the Vulkan loader found no driver (install mesa-vulkan-drivers, or a GPU driver)",
+                call: "vkCreateInstance", result: VulkanCall.name(of: result))
+        }
+        try VulkanCall.check(result, "vkCreateInstance", "cannot create a Vulkan instance")
+        return instance!
+    }
+
+    static func choosePhysicalDevice(instance: VkInstance, preferredName: String?) throws(RenderError) -> Choice {
+        var count: UInt32 = 0
+        try VulkanCall.check(vkEnumeratePhysicalDevices(instance, &count, nil), "vkEnumeratePhysicalDevices", "cannot list Vulkan devices")
+        var handles = [VkPhysicalDevice?](repeating: nil, count: Int(count))
+        try VulkanCall.check(vkEnumeratePhysicalDevices(instance, &count, &handles), "vkEnumeratePhysicalDevices", "cannot list Vulkan devices")
+        var candidates: [Choice] = []
+        var rejected: [String] = []
+        for case let handle? in handles.prefix(Int(count)) {
+            var properties = VkPhysicalDeviceProperties()
+            vkGetPhysicalDeviceProperties(handle, &properties)
+            let name = string(fromTuple: properties.deviceName)
+            let (type, rank) = describe(properties.deviceType)
+            if let preferredName, !name.lowercased().contains(preferredName.lowercased()) {
+                rejected.append("\(name): name does not match '\(preferredName)'")
+                continue
+            }
+            guard properties.apiVersion >= reel_VK_API_VERSION_1_2 else {
+                rejected.append("\(name): Vulkan \(reel_vk_api_version_major(properties.apiVersion)).\(reel_vk_api_version_minor(properties.apiVersion)) is older than 1.2")
+                continue
+            }
+            guard let family = graphicsQueueFamily(handle) else {
+                rejected.append("\(name): no graphics queue")
+                continue
+            }
+            candidates.append(Choice(physicalDevice: handle, queueFamily: family, name: name, type: type, rank: rank))
+        }
+        if let best = candidates.min(by: { $0.rank < $1.rank }) { return best }
+        if count == 0 {
+            throw RenderError(.noDevice, "no usable Vulkan device: no Vulkan device found (install mesa-vulkan-drivers for a CPU renderer)")
+        }
+        throw RenderError(.noDevice, "no usable Vulkan device: " + rejected.joined(separator: "; "))
+    }
+
+    private static func describe(_ type: VkPhysicalDeviceType) -> (String, Int) {
+        switch type {
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: ("discrete", 0)
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: ("integrated", 1)
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: ("virtual", 2)
+        case VK_PHYSICAL_DEVICE_TYPE_CPU: ("cpu", 3)
+        default: ("other", 4)
+        }
+    }
+
+    private static func graphicsQueueFamily(_ device: VkPhysicalDevice) -> UInt32? {
+        var count: UInt32 = 0
+        vkGetPhysicalDeviceQueueFamilyProperties(device, &count, nil)
+        var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
+        vkGetPhysicalDeviceQueueFamilyProperties(device, &count, &families)
+        return families.prefix(Int(count)).firstIndex { $0.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 }
+            .map(UInt32.init)
+    }
+
+    static func makeDevice(_ physicalDevice: VkPhysicalDevice, queueFamily: UInt32) throws(RenderError) -> VkDevice {
+        var priority: Float = 1
+        var device: VkDevice?
+        let result = withUnsafePointer(to: &priority) { priorityPointer in
+            var queueInfo = VkDeviceQueueCreateInfo()
+            queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
+            queueInfo.queueFamilyIndex = queueFamily
+            queueInfo.queueCount = 1
+            queueInfo.pQueuePriorities = priorityPointer
+            return withUnsafePointer(to: &queueInfo) { queuePointer in
+                var info = VkDeviceCreateInfo()
+                info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                info.queueCreateInfoCount = 1
+                info.pQueueCreateInfos = queuePointer
+                return vkCreateDevice(physicalDevice, &info, nil, &device)
+            }
+        }
+        try VulkanCall.check(result, "vkCreateDevice", "cannot create the Vulkan device")
+        return device!
+    }
+
+    static func makeMessenger(instance: VkInstance, log: ValidationLog) -> VkDebugUtilsMessengerEXT? {
+        guard let function = vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT") else { return nil }
+        let create = unsafeBitCast(function, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
+        var info = VkDebugUtilsMessengerCreateInfoEXT()
+        info.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT
+        info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue
+            | VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT.rawValue
+        info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT.rawValue
+            | VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT.rawValue
+        info.pfnUserCallback = { severity, _, data, context in
+            guard let context, let data else { return VkBool32(VK_FALSE) }
+            let log = Unmanaged<ValidationLog>.fromOpaque(context).takeUnretainedValue()
+            let message = data.pointee.pMessage.map { String(cString: $0) } ?? "(no message)"
+            if severity.rawValue & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue != 0 {
+                log.record(message)
+            }
+            return VkBool32(VK_FALSE)
+        }
+        // The log outlives the messenger: the device holds both and destroys the messenger first.
+        info.pUserData = Unmanaged.passUnretained(log).toOpaque()
+        var messenger: VkDebugUtilsMessengerEXT?
+        guard create(instance, &info, nil, &messenger) == VK_SUCCESS else { return nil }
+        return messenger
+    }
+
+    static func destroyMessenger(_ messenger: VkDebugUtilsMessengerEXT, instance: VkInstance) {
+        guard let function = vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT") else { return }
+        unsafeBitCast(function, to: PFN_vkDestroyDebugUtilsMessengerEXT.self)(instance, messenger, nil)
+    }
+}
+
+/// Calls `body` with a C array of C strings for `strings`, valid during the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let duplicates = strings.map { strdup($0) }
+    defer { duplicates.forEach { free($0) } }
+    let pointers = duplicates.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body(strings.isEmpty ? nil : $0.baseAddress) }
+}
+
+import Glibc

@@ -1,0 +1,110 @@
+internal import CVulkan
+import Synchronization
+
+/// How to choose and set up the Vulkan device.
+public struct DeviceParameters: Sendable {
+    /// Use only a device whose name contains this text (case-insensitive), e.g. "llvmpipe".
+    public var preferredName: String?
+    /// Enable the Khronos validation layer and collect its errors.
+    public var validation: Bool
+
+    public init(preferredName: String? = nil, validation: Bool = false) {
+        self.preferredName = preferredName
+        self.validation = validation
+    }
+}
+
+/// A Vulkan instance and logical device with one graphics queue.
+///
+/// Chooses a discrete GPU first, then integrated, virtual, and CPU implementations
+/// (Mesa's lavapipe) last.
+/// Thread-safety: Unsafe; the renderer that owns it confines it to one thread.
+public final class VulkanDevice {
+    let instance: VkInstance
+    let physicalDevice: VkPhysicalDevice
+    let device: VkDevice
+    let queue: VkQueue
+    let queueFamily: UInt32
+    let memoryProperties: VkPhysicalDeviceMemoryProperties
+    private var messenger: VkDebugUtilsMessengerEXT?
+    private let validationLog: ValidationLog?
+
+    /// The chosen device's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+    public let name: String
+    /// "discrete", "integrated", "virtual", "cpu" or "other".
+    public let type: String
+    /// Whether the validation layer is active.
+    public var validationEnabled: Bool { validationLog != nil }
+    /// Errors the validation layer reported so far (empty when it is off).
+    public var validationErrors: [String] { validationLog?.errors ?? [] }
+
+    /// Creates the instance and device. Throws `RenderError.noDevice` when no
+    /// device fits, saying why each one was rejected.
+    public init(parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
+        let validation = parameters.validation && Self.hasLayer(Self.validationLayer)
+        let log = validation ? ValidationLog() : nil
+        let instance = try Self.makeInstance(validation: validation)
+        var messenger: VkDebugUtilsMessengerEXT?
+        if let log { messenger = Self.makeMessenger(instance: instance, log: log) }
+        let choice: Choice
+        do {
+            choice = try Self.choosePhysicalDevice(instance: instance, preferredName: parameters.preferredName)
+        } catch {
+            if let messenger { Self.destroyMessenger(messenger, instance: instance) }
+            vkDestroyInstance(instance, nil)
+            throw error
+        }
+        let device: VkDevice
+        do {
+            device = try Self.makeDevice(choice.physicalDevice, queueFamily: choice.queueFamily)
+        } catch {
+            if let messenger { Self.destroyMessenger(messenger, instance: instance) }
+            vkDestroyInstance(instance, nil)
+            throw error
+        }
+        var queue: VkQueue?
+        vkGetDeviceQueue(device, choice.queueFamily, 0, &queue)
+        var memory = VkPhysicalDeviceMemoryProperties()
+        vkGetPhysicalDeviceMemoryProperties(choice.physicalDevice, &memory)
+
+        self.instance = instance
+        self.messenger = messenger
+        self.validationLog = log
+        self.physicalDevice = choice.physicalDevice
+        self.device = device
+        self.queue = queue!
+        self.queueFamily = choice.queueFamily
+        self.memoryProperties = memory
+        self.name = choice.name
+        self.type = choice.type
+    }
+
+    deinit {
+        vkDeviceWaitIdle(device)
+        vkDestroyDevice(device, nil)
+        if let messenger { Self.destroyMessenger(messenger, instance: instance) }
+        vkDestroyInstance(instance, nil)
+    }
+
+    /// Index of a memory type allowed by `typeBits` with all of `required`, preferring
+    /// one that also has `preferred`.
+    func memoryType(
+        typeBits: UInt32, required: VkMemoryPropertyFlags, preferred: VkMemoryPropertyFlags = 0
+    ) -> UInt32? {
+        let types = withUnsafeBytes(of: memoryProperties.memoryTypes) {
+            Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memoryProperties.memoryTypeCount)))
+        }
+        let allowed = types.indices.filter { typeBits & (1 << $0) != 0 && types[$0].propertyFlags & required == required }
+        let best = allowed.first { types[$0].propertyFlags & preferred == preferred } ?? allowed.first
+        return best.map(UInt32.init)
+    }
+}
+
+/// Collects the validation layer's error messages; the debug callback's context.
+final class ValidationLog: Sendable {
+    private let messages = Mutex<[String]>([])
+
+    var errors: [String] { messages.withLock { $0 } }
+
+    func record(_ message: String) { messages.withLock { $0.append(message) } }
+}

@@ -1,0 +1,56 @@
+import ReelCore
+import ReelFramePool
+import ReelMedia
+
+/// The repository's `Fixtures/` folder.
+let fixtures = String(#filePath.split(separator: "/").dropLast(3).joined(separator: "/")).withRoot + "/Fixtures"
+
+extension String {
+    fileprivate var withRoot: String { "/" + self }
+}
+
+/// Decodes every picture of a fixture into a pool, handing each to `body` while its slot is held.
+func decodeFixture(
+    _ name: String, limit: Int = .max,
+    _ body: (DecodedFrame, FramePool) throws -> Void
+) throws {
+    let demuxer = try Demuxer(url: "\(fixtures)/\(name)")
+    let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
+    let pool = try FramePool(layout: decoder.layout, slotCount: 2)
+    var count = 0
+    while count < limit {
+        switch try decoder.receive(into: pool) {
+        case .frame(let frame):
+            defer { pool.release(frame.slot) }
+            try body(frame, pool)
+            count += 1
+        case .needsInput:
+            switch demuxer.readPacket() {
+            case .packet(let packet): try decoder.send(packet)
+            case .endOfInput(let error):
+                if let error { throw error }
+                try decoder.sendEndOfInput()
+            }
+        case .waitingForSlot: fatalError("the test releases every slot")
+        case .endOfStream: return
+        }
+    }
+}
+
+/// Peak signal-to-noise ratio of two RGBA8 pictures over R, G and B, in dB.
+func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    precondition(a.count == b.count)
+    var squared = 0.0
+    var samples = 0
+    for index in stride(from: 0, to: a.count, by: 4) {
+        for channel in 0..<3 {
+            let difference = Double(Int(a[index + channel]) - Int(b[index + channel]))
+            squared += difference * difference
+        }
+        samples += 3
+    }
+    guard squared > 0 else { return .infinity }
+    return 10 * (log10(255 * 255) - log10(squared / Double(samples)))
+}
+
+import Foundation
