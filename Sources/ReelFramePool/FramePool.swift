@@ -4,7 +4,7 @@ public import ReelCore
 import Synchronization
 
 /// Why the pool could not be created.
-public struct FramePoolError: Error, CustomStringConvertible {
+public struct FramePoolError: Error, CustomStringConvertible, Sendable {
     /// The system call that failed and its `errno`.
     public let call: String
     public let code: Int32
@@ -38,7 +38,7 @@ public final class FramePool: @unchecked Sendable {
     private let free: Mutex<[Bool]>
 
     /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
-    public init(layout: SlotLayout, slotCount: Int) throws {
+    public init(layout: SlotLayout, slotCount: Int) throws(FramePoolError) {
         precondition(slotCount > 0, "a pool needs at least one slot")
         self.layout = layout
         self.slotCount = slotCount

@@ -76,6 +76,26 @@ public final class Demuxer {
     /// The stream's time base.
     public func timeBase(ofStream index: Int) -> Rational { Rational(stream(index).pointee.time_base) }
 
+    /// Checks that a stream which ended at `end` (the last picture's presentation time
+    /// plus its duration) reached the duration its container's header declares.
+    ///
+    /// Only headers that state a duration (Matroska, MP4) are trusted; one estimated
+    /// from the bit rate or read off the file's last packets proves nothing. The
+    /// tolerance, half a second or 5 %, absorbs edit lists and rounding.
+    public func checkComplete(stream index: Int, endedAt end: MediaTime) -> MediaError? {
+        guard context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_STREAM,
+            context.pointee.duration > 0
+        else { return nil }
+        let declared = context.pointee.duration
+        let start = context.pointee.start_time == FFmpegCall.noTimestamp ? 0 : context.pointee.start_time
+        let reached = end.microseconds - start
+        let tolerance = max(500_000, declared / 20)
+        guard declared - reached > tolerance else { return nil }
+        let seconds = { (value: Int64) in String(Double(value / 1000) / 1000) }
+        return MediaError(
+            .truncated, "'\(url)' ends early: its video stops at \(seconds(reached)) s of the \(seconds(declared)) s its header declares")
+    }
+
     /// Reads the next packet of any stream (wraps `av_read_frame`).
     public func readPacket() -> DemuxStep {
         guard let packet = av_packet_alloc() else {

@@ -38,7 +38,9 @@ public final class VideoDecoder {
     public private(set) var layout: SlotLayout
     /// Bytes copied by the CPU from libavcodec's buffers into pool slots.
     public private(set) var copiedBytes = 0
-    /// Packets the decoder rejected as invalid, and the first such error.
+    /// When the last picture returned ends: its presentation time plus its duration.
+    public private(set) var lastPictureEnd: MediaTime?
+    /// Packets or pictures the decoder rejected as invalid, and the first such error.
     public private(set) var rejectedPackets = 0
     public private(set) var firstPacketError: MediaError?
 
@@ -90,11 +92,7 @@ public final class VideoDecoder {
         guard packet.streamIndex == streamIndex else { return }
         let result = avcodec_send_packet(context, packet.pointer)
         if result == reel_AVERROR_INVALIDDATA {
-            rejectedPackets += 1
-            if firstPacketError == nil {
-                firstPacketError = MediaError(
-                    .truncated, "\(streamName) has corrupt data", call: "avcodec_send_packet", code: result)
-            }
+            recordCorruption(result, call: "avcodec_send_packet")
             return
         }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "decoding \(streamName) failed")
@@ -111,10 +109,15 @@ public final class VideoDecoder {
     /// `avcodec_receive_frame`). `pool` must have been made with `layout`.
     public func receive(into pool: FramePool) throws(MediaError) -> DecodeStep {
         precondition(pool.layout == layout, "the pool's layout does not match the decoder's")
-        if !holdsFrame {
+        while !holdsFrame {
             let result = avcodec_receive_frame(context, frame)
             if result == FFmpegCall.tryAgain { return .needsInput }
             if result == FFmpegCall.endOfFile { return .endOfStream }
+            // With frame threads, a bad packet's error surfaces here; skip that picture.
+            if result == reel_AVERROR_INVALIDDATA {
+                recordCorruption(result, call: "avcodec_receive_frame")
+                continue
+            }
             try FFmpegCall.check(result, "avcodec_receive_frame", .codec, "decoding \(streamName) failed")
             holdsFrame = true
         }
@@ -130,11 +133,21 @@ public final class VideoDecoder {
         }
         guard case .slot(let slot) = pool.acquire() else { return .waitingForSlot }
         copyPlanes(into: pool.bytes(of: slot))
+        lastPictureEnd = presentationTime().map {
+            MediaTime(ticks: $0.ticks + max(frame.pointee.pkt_duration, 0), timeBase: $0.timeBase)
+        }
         let descriptor = pool.descriptor(
             color: colorDescription(), sampleAspectRatio: sampleAspectRatio(), presentationTime: presentationTime())
         av_frame_unref(frame)
         holdsFrame = false
         return .frame(DecodedFrame(slot: slot, descriptor: descriptor))
+    }
+
+    private func recordCorruption(_ code: Int32, call: String) {
+        rejectedPackets += 1
+        if firstPacketError == nil {
+            firstPacketError = MediaError(.truncated, "\(streamName) is truncated or corrupt", call: call, code: code)
+        }
     }
 
     private func copyPlanes(into slot: UnsafeMutableRawBufferPointer) {
@@ -189,6 +202,8 @@ public final class VideoDecoder {
     private static func pixelFormat(_ format: AVPixelFormat, stream: String) throws(MediaError) -> PixelFormat {
         switch format {
         case AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P: return .yuv420p
+        case AV_PIX_FMT_NONE:
+            throw MediaError(.truncated, "\(stream) has no decodable picture (truncated or corrupt input?)")
         default:
             let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
             throw MediaError(.unsupported, "\(stream) uses pixel format \(name); Reel renders yuv420p so far")

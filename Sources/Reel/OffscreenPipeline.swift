@@ -1,0 +1,159 @@
+public import ReelCore
+import ReelFramePool
+public import ReelMedia
+public import ReelVulkan
+
+/// What an offscreen run should do.
+public struct OffscreenParameters: Sendable {
+    /// A file path or URL FFmpeg can open.
+    public var input: String
+    /// Stop after this many frames (all when nil).
+    public var frameLimit: Int?
+    /// Output size; the video's display size when nil. The picture keeps its aspect.
+    public var outputSize: PixelSize?
+    /// Decode into the pool but do not render: the peer that isolates render cost.
+    public var decodeOnly: Bool
+    /// Device choice and validation.
+    public var device: DeviceParameters
+    /// Slots in the frame pool.
+    public var poolSlots: Int
+
+    public init(
+        input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
+        device: DeviceParameters = DeviceParameters(), poolSlots: Int = 4
+    ) {
+        self.input = input
+        self.frameLimit = frameLimit
+        self.outputSize = outputSize
+        self.decodeOnly = decodeOnly
+        self.device = device
+        self.poolSlots = poolSlots
+    }
+}
+
+/// One rendered frame, handed to the caller's callback on the pipeline's thread.
+///
+/// The pixels are valid only during the callback; copy them to keep them.
+public struct RenderedFrame {
+    /// 0-based position in decode (presentation) order.
+    public let index: Int
+    public let presentationTime: MediaTime?
+    public let image: RenderedImage
+}
+
+/// Counters of one run.
+public struct PipelineStatistics: Sendable, Codable {
+    public var framesDecoded = 0
+    public var framesRendered = 0
+    /// Bytes the CPU copied on the video input path (decoder → pool → GPU).
+    public var inputBytesCopied = 0
+    /// Of those, the decoder → pool copy and the pool → GPU upload.
+    public var decoderToPoolBytes = 0
+    public var poolToGPUBytes = 0
+    /// Bytes read back from the GPU (RGBA output), not an input copy.
+    public var readbackBytes = 0
+    public var poolSlots = 0
+    public var poolSlotBytes = 0
+    public var poolBytes = 0
+}
+
+/// Decodes a file and renders every frame offscreen as fast as it can, in order:
+/// demux → decode into a frame-pool slot → Vulkan YCbCr → RGB → read back.
+///
+/// Thread-safety: Unsafe; create, run and drop it on one thread.
+public final class OffscreenPipeline {
+    public let parameters: OffscreenParameters
+    private let demuxer: Demuxer
+    private let decoder: VideoDecoder
+    private let pool: FramePool
+    private let renderer: OffscreenRenderer?
+    /// The input as probed.
+    public var info: MediaInfo { demuxer.info }
+    /// The name of the Vulkan device in use (nil with `decodeOnly`).
+    public var deviceName: String? { renderer?.device.name }
+    /// Validation errors reported so far (empty unless validation is on).
+    public var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
+
+    /// Opens the input, its decoder, the pool and (unless `decodeOnly`) the renderer.
+    public init(parameters: OffscreenParameters) throws(ReelError) {
+        self.parameters = parameters
+        do {
+            demuxer = try Demuxer(url: parameters.input)
+            decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
+        } catch { throw .media(error) }
+        do { pool = try FramePool(layout: decoder.layout, slotCount: parameters.poolSlots) } catch {
+            throw .pool(error)
+        }
+        do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
+            throw .render(error)
+        }
+    }
+
+    /// Runs to the end of the input (or the frame limit), calling `onFrame` for each
+    /// rendered frame. A damaged input yields every frame that could be decoded and
+    /// then throws `ReelError.media` with kind `.truncated`. Errors thrown by
+    /// `onFrame` end the run and are rethrown (a `MediaError` as `ReelError.media`).
+    public func run(onFrame: (RenderedFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
+        do {
+            return try decodeAndRender(onFrame: onFrame)
+        } catch let error as MediaError {
+            throw ReelError.media(error)
+        }
+    }
+
+    private func decodeAndRender(onFrame: (RenderedFrame) throws -> Void) throws -> PipelineStatistics {
+        var statistics = PipelineStatistics()
+        var inputError: MediaError?
+        let limit = parameters.frameLimit ?? .max
+        decoding: while statistics.framesDecoded < limit {
+            switch try decoder.receive(into: pool) {
+            case .frame(let frame):
+                defer { pool.release(frame.slot) }
+                statistics.framesDecoded += 1
+                guard let renderer else { continue }
+                let image = try render(frame, with: renderer)
+                statistics.framesRendered += 1
+                statistics.readbackBytes += image.size.width * image.size.height * 4
+                try onFrame(RenderedFrame(index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime, image: image))
+            case .needsInput:
+                switch demuxer.readPacket() {
+                case .packet(let packet): try decoder.send(packet)
+                case .endOfInput(let error):
+                    inputError = error
+                    try decoder.sendEndOfInput()
+                }
+            case .waitingForSlot:
+                preconditionFailure("every slot is released before the next frame is taken")
+            case .endOfStream:
+                break decoding
+            }
+        }
+        statistics.decoderToPoolBytes = decoder.copiedBytes
+        statistics.poolToGPUBytes = renderer?.uploadedBytes ?? 0
+        statistics.inputBytesCopied = statistics.decoderToPoolBytes + statistics.poolToGPUBytes
+        statistics.poolSlots = pool.slotCount
+        statistics.poolSlotBytes = pool.layout.slotSize
+        statistics.poolBytes = pool.byteCount
+        if statistics.framesDecoded < limit {
+            let shortfall = decoder.lastPictureEnd.flatMap {
+                demuxer.checkComplete(stream: decoder.streamIndex, endedAt: $0)
+            }
+            if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw ReelError.media(error) }
+        }
+        return statistics
+    }
+
+    private func render(_ frame: DecodedFrame, with renderer: OffscreenRenderer) throws(ReelError) -> RenderedImage {
+        let size = parameters.outputSize ?? frame.descriptor.displaySize
+        do {
+            return try renderer.render(frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+        } catch { throw .render(error) }
+    }
+}
+
+extension RenderedImage {
+    /// Writes the image as a PNG file with `writer`.
+    public func writePNG(with writer: PNGWriter, to path: String) throws(MediaError) {
+        try writer.write(rgba: pixels, size: size, rowBytes: rowBytes, to: path)
+    }
+}

@@ -1,0 +1,21 @@
+public import ReelFramePool
+public import ReelMedia
+public import ReelVulkan
+
+/// Any failure of a Reel pipeline, by the stage it came from.
+///
+/// `description` is one line, fit for a CLI's error message.
+public enum ReelError: Error, CustomStringConvertible, Sendable {
+    case media(MediaError)
+    case render(RenderError)
+    case pool(FramePoolError)
+
+    public var description: String {
+        switch self {
+        case .media(let error): error.description
+        case .render(let error): error.description
+        case .pool(let error): error.description
+        }
+    }
+}
+

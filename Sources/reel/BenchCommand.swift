@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Reel
+import ReelCore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Decode and render offscreen as fast as possible; report throughput, CPU and memory.",
+        discussion: """
+            Each frame goes decode → frame pool → Vulkan YCbCr→RGB → RGBA read back to host
+            memory, as the peers it is compared with (ffmpeg -f null) end with pixels in memory.
+            --decode-only stops after the pool, so rendering's cost is the difference
+            between two runs on the same clip.
+
+            Measured from the first packet read to the last frame finished; opening the input
+            and creating the Vulkan device are reported separately as setup.
+            CPU is user + system time of all threads (getrusage), so cores used = CPU / wall.
+            """)
+
+    @Argument(help: "A media file or URL.")
+    var input: String
+
+    @Option(name: .long, help: "Stop after N frames.")
+    var frames: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Render at this size instead of the display size.", valueName: "WxH"))
+    var size: String?
+
+    @Flag(name: .long, help: "Decode into the frame pool only; no rendering.")
+    var decodeOnly = false
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+        if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
+    }
+
+    func run() throws {
+        FFmpegLog.configure(verbose: deviceOptions.verbose)
+        let start = ResourceSample.now()
+        let pipeline = try OffscreenPipeline(
+            parameters: OffscreenParameters(
+                input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
+                decodeOnly: decodeOnly, device: deviceOptions.parameters))
+        let ready = ResourceSample.now()
+        var outputSize: PixelSize?
+        let statistics = try pipeline.run { frame in outputSize = frame.image.size }
+        let end = ResourceSample.now()
+        try pipeline.checkValidation()
+
+        let report = BenchReport(
+            input: input, mode: decodeOnly ? "decode-only" : "render", device: pipeline.deviceName,
+            outputSize: outputSize?.description, setup: (start, ready), measured: (ready, end),
+            statistics: statistics)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.text)
+        }
+    }
+}
+
+/// What `reel bench` reports; the JSON form uses these field names.
+struct BenchReport: Codable {
+    var input: String
+    var mode: String
+    var device: String?
+    var outputSize: String?
+    var frames: Int
+    var wallSeconds: Double
+    var framesPerSecond: Double
+    var cpuSeconds: Double
+    var cpuSecondsPerFrame: Double
+    var coresUsed: Double
+    var peakRSSBytes: Int64
+    var setupWallSeconds: Double
+    var setupCPUSeconds: Double
+    var statistics: PipelineStatistics
+
+    init(
+        input: String, mode: String, device: String?, outputSize: String?,
+        setup: (ResourceSample, ResourceSample), measured: (ResourceSample, ResourceSample),
+        statistics: PipelineStatistics
+    ) {
+        self.input = input
+        self.mode = mode
+        self.device = device
+        self.outputSize = outputSize
+        self.statistics = statistics
+        frames = statistics.framesDecoded
+        wallSeconds = Double(measured.1.wallNanoseconds - measured.0.wallNanoseconds) / 1e9
+        cpuSeconds = Double(measured.1.cpuMicroseconds - measured.0.cpuMicroseconds) / 1e6
+        framesPerSecond = wallSeconds > 0 ? Double(frames) / wallSeconds : 0
+        cpuSecondsPerFrame = frames > 0 ? cpuSeconds / Double(frames) : 0
+        coresUsed = wallSeconds > 0 ? cpuSeconds / wallSeconds : 0
+        peakRSSBytes = measured.1.peakResidentBytes
+        setupWallSeconds = Double(setup.1.wallNanoseconds - setup.0.wallNanoseconds) / 1e9
+        setupCPUSeconds = Double(setup.1.cpuMicroseconds - setup.0.cpuMicroseconds) / 1e6
+    }
+
+    var text: String {
+        let perFrame = { (bytes: Int) in frames > 0 ? bytes / frames : 0 }
+        let s = statistics
+        return """
+            input        \(input)
+            mode         \(mode == "render" ? "render: decode → pool → Vulkan YCbCr→RGB → RGBA readback" : "decode-only: decode → pool")
+            device       \(device ?? "none")\(outputSize.map { ", output \($0)" } ?? "")
+            frames       \(frames)
+            wall         \(String(format: "%.3f", wallSeconds)) s
+            throughput   \(String(format: "%.1f", framesPerSecond)) frames/s
+            CPU          \(String(format: "%.3f", cpuSeconds)) s, \(String(format: "%.2f", cpuSecondsPerFrame * 1000)) ms/frame, \(String(format: "%.2f", coresUsed)) cores
+            peak RSS     \(String(format: "%.1f", Double(peakRSSBytes) / 1_048_576)) MiB
+            setup        \(String(format: "%.3f", setupWallSeconds)) s wall, \(String(format: "%.3f", setupCPUSeconds)) s CPU (not in the figures above)
+            CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
+            readback     \(perFrame(s.readbackBytes)) B/frame
+            frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
+            """
+    }
+}

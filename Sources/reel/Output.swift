@@ -1,0 +1,33 @@
+import Foundation
+import Glibc
+
+/// Writes text to stderr.
+struct FileHandleStream: TextOutputStream {
+    static var standardError: FileHandleStream { FileHandleStream() }
+
+    func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}
+
+/// CPU time, wall time and peak memory of this process.
+struct ResourceSample {
+    /// Monotonic wall clock, nanoseconds.
+    var wallNanoseconds: UInt64
+    /// User + system CPU time of all threads, microseconds.
+    var cpuMicroseconds: Int64
+    /// Peak resident set size, bytes.
+    var peakResidentBytes: Int64
+
+    static func now() -> ResourceSample {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let cpu = (Int64(usage.ru_utime.tv_sec) + Int64(usage.ru_stime.tv_sec)) * 1_000_000
+            + Int64(usage.ru_utime.tv_usec) + Int64(usage.ru_stime.tv_usec)
+        return ResourceSample(
+            wallNanoseconds: UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec),
+            cpuMicroseconds: cpu, peakResidentBytes: Int64(usage.ru_maxrss) * 1024)
+    }
+}
