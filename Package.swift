@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
         .testTarget(name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool"]),
         .testTarget(name: "ReelTests", dependencies: ["Reel"]),
-        .testTarget(name: "reelTests", dependencies: ["reel"]),
+        .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool"]),
     ]
 )

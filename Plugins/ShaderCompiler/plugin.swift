@@ -48,9 +48,10 @@ struct ShaderCompiler: BuildToolPlugin {
 
     /// `yuv_to_rgb.frag` → `yuvToRgbFrag`.
     static func symbolName(for file: URL) -> String {
-        let parts = file.deletingPathExtension().lastPathComponent.split(separator: "_") + [
-            Substring(file.pathExtension)
-        ]
+        let parts =
+            file.deletingPathExtension().lastPathComponent.split(separator: "_") + [
+                Substring(file.pathExtension)
+            ]
         return parts.enumerated().map { index, part in
             index == 0 ? part.lowercased() : part.prefix(1).uppercased() + part.dropFirst().lowercased()
         }.joined()

@@ -114,7 +114,10 @@ public final class OffscreenPipeline {
                 let image = try render(frame, with: renderer)
                 statistics.framesRendered += 1
                 statistics.readbackBytes += image.size.width * image.size.height * 4
-                try onFrame(RenderedFrame(index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime, image: image))
+                try onFrame(
+                    RenderedFrame(
+                        index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,
+                        image: image))
             case .needsInput:
                 switch demuxer.readPacket() {
                 case .packet(let packet): try decoder.send(packet)
@@ -146,7 +149,8 @@ public final class OffscreenPipeline {
     private func render(_ frame: DecodedFrame, with renderer: OffscreenRenderer) throws(ReelError) -> RenderedImage {
         let size = parameters.outputSize ?? frame.descriptor.displaySize
         do {
-            return try renderer.render(frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+            return try renderer.render(
+                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
         } catch { throw .render(error) }
     }
 }

@@ -74,7 +74,8 @@ public struct PixelSize: Hashable, Sendable, CustomStringConvertible {
         guard sampleAspectRatio.isValid, sampleAspectRatio.numerator != sampleAspectRatio.denominator else {
             return PixelSize(width: width, height: height)
         }
-        let stretched = (Int64(width) * sampleAspectRatio.numerator + sampleAspectRatio.denominator / 2)
+        let stretched =
+            (Int64(width) * sampleAspectRatio.numerator + sampleAspectRatio.denominator / 2)
             / sampleAspectRatio.denominator
         return PixelSize(width: max(2, Int(stretched + 1) & ~1), height: height)
     }

@@ -48,7 +48,8 @@ public final class Demuxer {
         if found < 0 {
             var owned: UnsafeMutablePointer<AVFormatContext>? = context
             avformat_close_input(&owned)
-            throw MediaError(.cannotOpen, "cannot read streams of '\(url)'", call: "avformat_find_stream_info", code: found)
+            throw MediaError(
+                .cannotOpen, "cannot read streams of '\(url)'", call: "avformat_find_stream_info", code: found)
         }
         self.context = context
         self.url = url
@@ -93,7 +94,9 @@ public final class Demuxer {
         guard declared - reached > tolerance else { return nil }
         let seconds = { (value: Int64) in String(Double(value / 1000) / 1000) }
         return MediaError(
-            .truncated, "'\(url)' ends early: its video stops at \(seconds(reached)) s of the \(seconds(declared)) s its header declares")
+            .truncated,
+            "'\(url)' ends early: its video stops at \(seconds(reached)) s of the \(seconds(declared)) s its header declares"
+        )
     }
 
     /// Reads the next packet of any stream (wraps `av_read_frame`).

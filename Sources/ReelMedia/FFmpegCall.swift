@@ -76,7 +76,11 @@ public enum FFmpegLog {
 extension UnsafeMutablePointer where Pointee == AVFrame {
     /// `frame->data[index]`.
     func plane(_ index: Int) -> UnsafeMutablePointer<UInt8>? {
-        withUnsafeBytes(of: pointee.data) { $0.load(fromByteOffset: index * MemoryLayout<UnsafeMutableRawPointer?>.stride, as: UnsafeMutablePointer<UInt8>?.self) }
+        withUnsafeBytes(of: pointee.data) {
+            $0.load(
+                fromByteOffset: index * MemoryLayout<UnsafeMutableRawPointer?>.stride,
+                as: UnsafeMutablePointer<UInt8>?.self)
+        }
     }
 
     /// `frame->linesize[index]`.

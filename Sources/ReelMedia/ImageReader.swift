@@ -45,7 +45,8 @@ public enum ImageReader {
             case .packet(let packet):
                 guard packet.streamIndex == streamIndex else { continue }
                 try FFmpegCall.check(
-                    avcodec_send_packet(context, packet.pointer), "avcodec_send_packet", .codec, "cannot decode '\(path)'")
+                    avcodec_send_packet(context, packet.pointer), "avcodec_send_packet", .codec,
+                    "cannot decode '\(path)'")
             case .endOfInput(let error):
                 if let error { throw error }
                 avcodec_send_packet(context, nil)
@@ -73,7 +74,8 @@ public enum ImageReader {
                 withUnsafePointer(to: frame.pointee.linesize) { lines in
                     data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { sources in
                         lines.withMemoryRebound(to: Int32.self, capacity: 8) { strides in
-                            _ = sws_scale(scaler, sources, strides, 0, frame.pointee.height, &destination, &destinationStride)
+                            _ = sws_scale(
+                                scaler, sources, strides, 0, frame.pointee.height, &destination, &destinationStride)
                         }
                     }
                 }

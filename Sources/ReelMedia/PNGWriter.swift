@@ -39,7 +39,8 @@ public final class PNGWriter {
         frame.pointee.data.0 = UnsafeMutablePointer(mutating: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self))
         frame.pointee.linesize.0 = Int32(rowBytes)
         defer { frame.pointee.data.0 = nil }
-        try FFmpegCall.check(avcodec_send_frame(context, frame), "avcodec_send_frame", .codec, "encoding \(path) failed")
+        try FFmpegCall.check(
+            avcodec_send_frame(context, frame), "avcodec_send_frame", .codec, "encoding \(path) failed")
         try FFmpegCall.check(
             avcodec_receive_packet(context, packet), "avcodec_receive_packet", .codec, "encoding \(path) failed")
         defer { av_packet_unref(packet) }

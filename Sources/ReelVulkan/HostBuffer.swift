@@ -18,7 +18,8 @@ final class HostBuffer {
         info.usage = usage.rawValue
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         var buffer: VkBuffer?
-        try VulkanCall.check(vkCreateBuffer(device.device, &info, nil, &buffer), "vkCreateBuffer", "cannot create a \(size)-byte buffer")
+        try VulkanCall.check(
+            vkCreateBuffer(device.device, &info, nil, &buffer), "vkCreateBuffer", "cannot create a \(size)-byte buffer")
         var requirements = VkMemoryRequirements()
         vkGetBufferMemoryRequirements(device.device, buffer, &requirements)
         let hostVisible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
@@ -37,9 +38,14 @@ final class HostBuffer {
         var memory: VkDeviceMemory?
         var mapped: UnsafeMutableRawPointer?
         do throws(RenderError) {
-            try VulkanCall.check(vkAllocateMemory(device.device, &allocation, nil, &memory), "vkAllocateMemory", "cannot allocate \(size) bytes")
-            try VulkanCall.check(vkBindBufferMemory(device.device, buffer, memory, 0), "vkBindBufferMemory", "cannot bind buffer memory")
-            try VulkanCall.check(vkMapMemory(device.device, memory, 0, reel_VK_WHOLE_SIZE, 0, &mapped), "vkMapMemory", "cannot map buffer memory")
+            try VulkanCall.check(
+                vkAllocateMemory(device.device, &allocation, nil, &memory), "vkAllocateMemory",
+                "cannot allocate \(size) bytes")
+            try VulkanCall.check(
+                vkBindBufferMemory(device.device, buffer, memory, 0), "vkBindBufferMemory", "cannot bind buffer memory")
+            try VulkanCall.check(
+                vkMapMemory(device.device, memory, 0, reel_VK_WHOLE_SIZE, 0, &mapped), "vkMapMemory",
+                "cannot map buffer memory")
         } catch {
             vkDestroyBuffer(device.device, buffer, nil)
             vkFreeMemory(device.device, memory, nil)

@@ -7,7 +7,8 @@ extension OffscreenRenderer {
         _ frame: VideoFrameDescriptor, target: OffscreenTarget, destination: (x: Int, y: Int, width: Int, height: Int)
     ) throws(RenderError) {
         let commands = commandBufferHandle
-        try VulkanCall.check(vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer", "cannot reset the command buffer")
+        try VulkanCall.check(
+            vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer", "cannot reset the command buffer")
         var begin = VkCommandBufferBeginInfo()
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
         begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
@@ -27,7 +28,8 @@ extension OffscreenRenderer {
         }
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_GRAPHICS, passHandle.pipeline)
         var set: VkDescriptorSet? = descriptorSetHandle
-        vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_GRAPHICS, passHandle.pipelineLayout, 0, 1, &set, 0, nil)
+        vkCmdBindDescriptorSets(
+            commands, VK_PIPELINE_BIND_POINT_GRAPHICS, passHandle.pipelineLayout, 0, 1, &set, 0, nil)
         var viewport = VkViewport(
             x: 0, y: 0, width: Float(extent.width), height: Float(extent.height), minDepth: 0, maxDepth: 1)
         vkCmdSetViewport(commands, 0, 1, &viewport)
@@ -68,7 +70,8 @@ extension OffscreenRenderer {
     static func pushConstants(
         for frame: VideoFrameDescriptor, destination: (x: Int, y: Int, width: Int, height: Int)
     ) -> [UInt32] {
-        let transform = YCbCrTransform(matrix: frame.color.matrix, range: frame.color.range, bitDepth: frame.format.bitDepth)
+        let transform = YCbCrTransform(
+            matrix: frame.color.matrix, range: frame.color.range, bitDepth: frame.format.bitDepth)
         let luma = frame.planes[0]
         let chroma = frame.planes[1]
         let shift = frame.format.chromaShift

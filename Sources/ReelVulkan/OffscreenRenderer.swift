@@ -46,7 +46,9 @@ public final class OffscreenRenderer {
         poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue
         poolInfo.queueFamilyIndex = device.queueFamily
         var commandPool: VkCommandPool?
-        try VulkanCall.check(vkCreateCommandPool(vk, &poolInfo, nil, &commandPool), "vkCreateCommandPool", "cannot create a command pool")
+        try VulkanCall.check(
+            vkCreateCommandPool(vk, &poolInfo, nil, &commandPool), "vkCreateCommandPool", "cannot create a command pool"
+        )
         self.commandPool = commandPool!
 
         var bufferInfo = VkCommandBufferAllocateInfo()
@@ -55,7 +57,9 @@ public final class OffscreenRenderer {
         bufferInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
         bufferInfo.commandBufferCount = 1
         var commandBuffer: VkCommandBuffer?
-        try VulkanCall.check(vkAllocateCommandBuffers(vk, &bufferInfo, &commandBuffer), "vkAllocateCommandBuffers", "cannot allocate a command buffer")
+        try VulkanCall.check(
+            vkAllocateCommandBuffers(vk, &bufferInfo, &commandBuffer), "vkAllocateCommandBuffers",
+            "cannot allocate a command buffer")
         self.commandBufferHandle = commandBuffer!
 
         var fenceInfo = VkFenceCreateInfo()
@@ -172,8 +176,10 @@ public final class OffscreenRenderer {
     static func aspectFit(_ picture: PixelSize, into output: PixelSize) -> (x: Int, y: Int, width: Int, height: Int) {
         if picture == output { return (0, 0, output.width, output.height) }
         let byWidth = output.width * picture.height <= output.height * picture.width
-        let width = byWidth ? output.width : max(1, (output.height * picture.width + picture.height / 2) / picture.height)
-        let height = byWidth ? max(1, (output.width * picture.height + picture.width / 2) / picture.width) : output.height
+        let width =
+            byWidth ? output.width : max(1, (output.height * picture.width + picture.height / 2) / picture.height)
+        let height =
+            byWidth ? max(1, (output.width * picture.height + picture.width / 2) / picture.width) : output.height
         return ((output.width - width) / 2, (output.height - height) / 2, width, height)
     }
 }

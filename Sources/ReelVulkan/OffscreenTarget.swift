@@ -33,7 +33,8 @@ final class OffscreenTarget {
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
         var image: VkImage?
-        try VulkanCall.check(vkCreateImage(vk, &info, nil, &image), "vkCreateImage", "cannot create a \(size) target image")
+        try VulkanCall.check(
+            vkCreateImage(vk, &info, nil, &image), "vkCreateImage", "cannot create a \(size) target image")
         var requirements = VkMemoryRequirements()
         vkGetImageMemoryRequirements(vk, image, &requirements)
         var memory: VkDeviceMemory?
@@ -49,8 +50,10 @@ final class OffscreenTarget {
             allocation.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
             allocation.allocationSize = requirements.size
             allocation.memoryTypeIndex = type
-            try VulkanCall.check(vkAllocateMemory(vk, &allocation, nil, &memory), "vkAllocateMemory", "cannot allocate the target image")
-            try VulkanCall.check(vkBindImageMemory(vk, image, memory, 0), "vkBindImageMemory", "cannot bind the target image")
+            try VulkanCall.check(
+                vkAllocateMemory(vk, &allocation, nil, &memory), "vkAllocateMemory", "cannot allocate the target image")
+            try VulkanCall.check(
+                vkBindImageMemory(vk, image, memory, 0), "vkBindImageMemory", "cannot bind the target image")
 
             var viewInfo = VkImageViewCreateInfo()
             viewInfo.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO
@@ -58,7 +61,8 @@ final class OffscreenTarget {
             viewInfo.viewType = VK_IMAGE_VIEW_TYPE_2D
             viewInfo.format = Self.format
             viewInfo.subresourceRange = Self.colorRange
-            try VulkanCall.check(vkCreateImageView(vk, &viewInfo, nil, &view), "vkCreateImageView", "cannot create the target view")
+            try VulkanCall.check(
+                vkCreateImageView(vk, &viewInfo, nil, &view), "vkCreateImageView", "cannot create the target view")
 
             var attachment: VkImageView? = view
             var framebufferInfo = VkFramebufferCreateInfo()
@@ -73,7 +77,8 @@ final class OffscreenTarget {
                 return vkCreateFramebuffer(vk, &framebufferInfo, nil, &framebuffer)
             }
             try VulkanCall.check(result, "vkCreateFramebuffer", "cannot create the target framebuffer")
-            readback = try HostBuffer(device: device, size: size.width * size.height * 4, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT)
+            readback = try HostBuffer(
+                device: device, size: size.width * size.height * 4, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT)
         } catch {
             vkDestroyFramebuffer(vk, framebuffer, nil)
             vkDestroyImageView(vk, view, nil)
@@ -96,5 +101,6 @@ final class OffscreenTarget {
     }
 
     static let colorRange = VkImageSubresourceRange(
-        aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0, layerCount: 1)
+        aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0, layerCount: 1
+    )
 }

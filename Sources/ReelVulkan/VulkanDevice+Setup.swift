@@ -1,4 +1,5 @@
 internal import CVulkan
+import Glibc
 
 extension VulkanDevice {
     static let validationLayer = "VK_LAYER_KHRONOS_validation"
@@ -56,9 +57,13 @@ extension VulkanDevice {
 
     static func choosePhysicalDevice(instance: VkInstance, preferredName: String?) throws(RenderError) -> Choice {
         var count: UInt32 = 0
-        try VulkanCall.check(vkEnumeratePhysicalDevices(instance, &count, nil), "vkEnumeratePhysicalDevices", "cannot list Vulkan devices")
+        try VulkanCall.check(
+            vkEnumeratePhysicalDevices(instance, &count, nil), "vkEnumeratePhysicalDevices",
+            "cannot list Vulkan devices")
         var handles = [VkPhysicalDevice?](repeating: nil, count: Int(count))
-        try VulkanCall.check(vkEnumeratePhysicalDevices(instance, &count, &handles), "vkEnumeratePhysicalDevices", "cannot list Vulkan devices")
+        try VulkanCall.check(
+            vkEnumeratePhysicalDevices(instance, &count, &handles), "vkEnumeratePhysicalDevices",
+            "cannot list Vulkan devices")
         var candidates: [Choice] = []
         var rejected: [String] = []
         for case let handle? in handles.prefix(Int(count)) {
@@ -71,7 +76,9 @@ extension VulkanDevice {
                 continue
             }
             guard properties.apiVersion >= reel_VK_API_VERSION_1_2 else {
-                rejected.append("\(name): Vulkan \(reel_vk_api_version_major(properties.apiVersion)).\(reel_vk_api_version_minor(properties.apiVersion)) is older than 1.2")
+                rejected.append(
+                    "\(name): Vulkan \(reel_vk_api_version_major(properties.apiVersion)).\(reel_vk_api_version_minor(properties.apiVersion)) is older than 1.2"
+                )
                 continue
             }
             guard let family = graphicsQueueFamily(handle) else {
@@ -82,7 +89,9 @@ extension VulkanDevice {
         }
         if let best = candidates.min(by: { $0.rank < $1.rank }) { return best }
         if count == 0 {
-            throw RenderError(.noDevice, "no usable Vulkan device: no Vulkan device found (install mesa-vulkan-drivers for a CPU renderer)")
+            throw RenderError(
+                .noDevice,
+                "no usable Vulkan device: no Vulkan device found (install mesa-vulkan-drivers for a CPU renderer)")
         }
         throw RenderError(.noDevice, "no usable Vulkan device: " + rejected.joined(separator: "; "))
     }
@@ -132,9 +141,11 @@ extension VulkanDevice {
         let create = unsafeBitCast(function, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
         var info = VkDebugUtilsMessengerCreateInfoEXT()
         info.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT
-        info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue
+        info.messageSeverity =
+            VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue
             | VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT.rawValue
-        info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT.rawValue
+        info.messageType =
+            VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT.rawValue
             | VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT.rawValue
         info.pfnUserCallback = { severity, _, data, context in
             guard let context, let data else { return VkBool32(VK_FALSE) }
@@ -161,9 +172,7 @@ extension VulkanDevice {
 /// Calls `body` with a C array of C strings for `strings`, valid during the call.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     let duplicates = strings.map { strdup($0) }
-    defer { duplicates.forEach { free($0) } }
+    defer { for duplicate in duplicates { free(duplicate) } }
     let pointers = duplicates.map { UnsafePointer($0) }
     return pointers.withUnsafeBufferPointer { body(strings.isEmpty ? nil : $0.baseAddress) }
 }
-
-import Glibc

@@ -94,7 +94,9 @@ public final class VulkanDevice {
         let types = withUnsafeBytes(of: memoryProperties.memoryTypes) {
             Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memoryProperties.memoryTypeCount)))
         }
-        let allowed = types.indices.filter { typeBits & (1 << $0) != 0 && types[$0].propertyFlags & required == required }
+        let allowed = types.indices.filter {
+            typeBits & (1 << $0) != 0 && types[$0].propertyFlags & required == required
+        }
         let best = allowed.first { types[$0].propertyFlags & preferred == preferred } ?? allowed.first
         return best.map(UInt32.init)
     }

@@ -1,4 +1,5 @@
 internal import CVulkan
+import Glibc
 
 /// The YCbCr → RGB render pass and graphics pipeline: a full-screen triangle whose
 /// fragment shader reads the frame's planes from a storage buffer.
@@ -111,7 +112,9 @@ final class YUVPass {
         return renderPass!
     }
 
-    private static func makeShader(_ vk: VkDevice, _ code: [UInt32], _ name: String) throws(RenderError) -> VkShaderModule {
+    private static func makeShader(_ vk: VkDevice, _ code: [UInt32], _ name: String) throws(RenderError)
+        -> VkShaderModule
+    {
         var module: VkShaderModule?
         let result = code.withUnsafeBufferPointer { words in
             var info = VkShaderModuleCreateInfo()
@@ -134,7 +137,9 @@ final class YUVPass {
         let entry = strdup("main")
         defer { free(entry) }
         var stages = [VkPipelineShaderStageCreateInfo](repeating: VkPipelineShaderStageCreateInfo(), count: 2)
-        for (index, (stage, module)) in [(VK_SHADER_STAGE_VERTEX_BIT, vertex), (VK_SHADER_STAGE_FRAGMENT_BIT, fragment)].enumerated() {
+        for (index, (stage, module)) in [
+            (VK_SHADER_STAGE_VERTEX_BIT, vertex), (VK_SHADER_STAGE_FRAGMENT_BIT, fragment),
+        ].enumerated() {
             stages[index].sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
             stages[index].stage = stage
             stages[index].module = module
@@ -179,13 +184,20 @@ final class YUVPass {
                     info.pStages = UnsafePointer(stagePointer.baseAddress)
                     info.layout = layout
                     info.renderPass = renderPass
-                    return withUnsafePointer(to: &vertexInput) { info.pVertexInputState = $0
-                        return withUnsafePointer(to: &assembly) { info.pInputAssemblyState = $0
-                            return withUnsafePointer(to: &viewport) { info.pViewportState = $0
-                                return withUnsafePointer(to: &raster) { info.pRasterizationState = $0
-                                    return withUnsafePointer(to: &multisample) { info.pMultisampleState = $0
-                                        return withUnsafePointer(to: &blend) { info.pColorBlendState = $0
-                                            return withUnsafePointer(to: &dynamic) { info.pDynamicState = $0
+                    return withUnsafePointer(to: &vertexInput) {
+                        info.pVertexInputState = $0
+                        return withUnsafePointer(to: &assembly) {
+                            info.pInputAssemblyState = $0
+                            return withUnsafePointer(to: &viewport) {
+                                info.pViewportState = $0
+                                return withUnsafePointer(to: &raster) {
+                                    info.pRasterizationState = $0
+                                    return withUnsafePointer(to: &multisample) {
+                                        info.pMultisampleState = $0
+                                        return withUnsafePointer(to: &blend) {
+                                            info.pColorBlendState = $0
+                                            return withUnsafePointer(to: &dynamic) {
+                                                info.pDynamicState = $0
                                                 return vkCreateGraphicsPipelines(vk, nil, 1, &info, nil, &pipeline)
                                             }
                                         }
@@ -201,5 +213,3 @@ final class YUVPass {
         return pipeline!
     }
 }
-
-import Glibc

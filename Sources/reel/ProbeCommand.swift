@@ -22,8 +22,9 @@ struct ProbeCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(info), as: UTF8.self))
             return
         }
-        print("\(input): \(info.format)" + (info.durationMicroseconds.map { ", \(seconds($0)) s" } ?? "")
-              + (info.bitRate.map { ", \($0 / 1000) kb/s" } ?? ""))
+        print(
+            "\(input): \(info.format)" + (info.durationMicroseconds.map { ", \(seconds($0)) s" } ?? "")
+                + (info.bitRate.map { ", \($0 / 1000) kb/s" } ?? ""))
         for stream in info.streams {
             var line = "  #\(stream.index) \(stream.kind.rawValue): \(stream.codec)"
             if let video = stream.video {
@@ -33,7 +34,8 @@ struct ProbeCommand: ParsableCommand {
                 }
                 line += ", \(video.pixelFormat)"
                 if let fps = video.framesPerSecond { line += ", \(String(format: "%.3f", fps)) fps" }
-                line += ", colour \(video.colorMatrix)/\(video.colorRange)/\(video.colorPrimaries)/\(video.colorTransfer)"
+                line +=
+                    ", colour \(video.colorMatrix)/\(video.colorRange)/\(video.colorPrimaries)/\(video.colorTransfer)"
                 line += ", chroma \(video.chromaLocation)"
             }
             if let audio = stream.audio {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Reel
 
 @main
@@ -15,10 +16,14 @@ struct ReelCommand: ParsableCommand {
 
 /// Options every command that renders shares.
 struct DeviceOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Use the Vulkan device whose name contains NAME (case-insensitive).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Use the Vulkan device whose name contains NAME (case-insensitive).", valueName: "NAME"))
     var device: String?
 
-    @Flag(name: .long, help: "Enable the Vulkan validation layer; its errors fail the command (also REEL_VULKAN_VALIDATION=1).")
+    @Flag(
+        name: .long,
+        help: "Enable the Vulkan validation layer; its errors fail the command (also REEL_VULKAN_VALIDATION=1).")
     var vulkanValidation = false
 
     @Flag(name: .long, help: "Let FFmpeg print its warnings to stderr.")
@@ -45,5 +50,3 @@ extension OffscreenPipeline {
         throw CommandError("the Vulkan validation layer reported \(errors.count) error(s)")
     }
 }
-
-import Glibc

@@ -56,7 +56,9 @@ struct RenderCommand: ParsableCommand {
     private func makeDirectory(_ path: String) throws {
         var status = stat()
         if stat(path, &status) == 0 {
-            guard status.st_mode & S_IFMT == S_IFDIR else { throw CommandError("'\(path)' exists and is not a directory") }
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                throw CommandError("'\(path)' exists and is not a directory")
+            }
             return
         }
         guard mkdir(path, 0o755) == 0 else {

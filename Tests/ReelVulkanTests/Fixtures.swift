@@ -1,3 +1,4 @@
+import Foundation
 import ReelCore
 import ReelFramePool
 import ReelMedia
@@ -52,5 +53,3 @@ func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
     guard squared > 0 else { return .infinity }
     return 10 * (log10(255 * 255) - log10(squared / Double(samples)))
 }
-
-import Foundation

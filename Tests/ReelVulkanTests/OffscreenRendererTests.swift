@@ -49,7 +49,8 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     @Test(arguments: ["bars-bt601-limited.mp4", "bars-bt601-full.mp4", "bars-bt709-limited.mp4", "bars-bt709-full.mp4"])
     func barColors(fixture: String) throws {
         let top: [SIMD3<Int>] = [
-            [191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0], [191, 0, 191], [191, 0, 0], [0, 0, 191], [0, 0, 0],
+            [191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0], [191, 0, 191], [191, 0, 0], [0, 0, 191],
+            [0, 0, 0],
         ]
         let bottom: [SIMD3<Int>] = [
             [255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0], [255, 0, 255], [255, 0, 0], [0, 0, 255],
@@ -58,7 +59,8 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         var checked = false
         try decodeFixture(fixture, limit: 1) { frame, pool in
             let size = PixelSize(width: 320, height: 180)
-            let image = try renderer.render(frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+            let image = try renderer.render(
+                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
             let pixels = RGBAImage(size: size, pixels: image.copyPixels())
             for (row, colors) in [(45, top), (135, bottom)] {
                 for (bar, expected) in colors.enumerated() {
@@ -80,7 +82,8 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         try decodeFixture("bars-bt709-full.mp4", limit: 1) { frame, pool in
             // 320x180 (16:9) into 400x180: 40 px black on each side.
             let size = PixelSize(width: 400, height: 180)
-            let image = try renderer.render(frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+            let image = try renderer.render(
+                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
             let pixels = RGBAImage(size: size, pixels: image.copyPixels())
             for y in [0, 90, 179] {
                 #expect(pixels[0, y] == [0, 0, 0, 255])
@@ -94,14 +97,20 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     }
 
     @Test func aspectFitCentres() {
-        #expect(OffscreenRenderer.aspectFit(PixelSize(width: 640, height: 360), into: PixelSize(width: 640, height: 480)) == (0, 60, 640, 360))
-        #expect(OffscreenRenderer.aspectFit(PixelSize(width: 640, height: 480), into: PixelSize(width: 640, height: 360)) == (80, 0, 480, 360))
+        #expect(
+            OffscreenRenderer.aspectFit(PixelSize(width: 640, height: 360), into: PixelSize(width: 640, height: 480))
+                == (0, 60, 640, 360))
+        #expect(
+            OffscreenRenderer.aspectFit(PixelSize(width: 640, height: 480), into: PixelSize(width: 640, height: 360))
+                == (80, 0, 480, 360))
     }
 
     @Test func rejectsZeroSize() throws {
         try decodeFixture("bars-bt709-full.mp4", limit: 1) { frame, pool in
             #expect(throws: RenderError.self) {
-                _ = try renderer.render(frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: PixelSize(width: 0, height: 10))
+                _ = try renderer.render(
+                    frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)),
+                    outputSize: PixelSize(width: 0, height: 10))
             }
         }
     }

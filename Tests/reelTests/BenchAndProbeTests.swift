@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@Suite struct BenchAndProbeTests {
+    struct Report: Decodable {
+        var mode: String
+        var frames: Int
+        var wallSeconds: Double
+        var framesPerSecond: Double
+        var cpuSecondsPerFrame: Double
+        var peakRSSBytes: Int64
+        var device: String?
+        var statistics: Statistics
+        struct Statistics: Decodable {
+            var framesRendered: Int
+            var decoderToPoolBytes: Int
+            var poolToGPUBytes: Int
+            var readbackBytes: Int
+            var poolSlots: Int
+            var poolBytes: Int
+        }
+    }
+
+    @Test func benchReportsEveryFrameWithCounts() throws {
+        let result = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.mode == "render")
+        #expect(report.frames == 60)
+        #expect(report.statistics.framesRendered == 60)
+        #expect(report.framesPerSecond > 0 && report.cpuSecondsPerFrame > 0)
+        #expect(
+            abs(Double(report.frames) / report.wallSeconds - report.framesPerSecond) < 0.01 * report.framesPerSecond)
+        #expect(report.peakRSSBytes > 1_000_000)
+        // 320x240 4:2:0 is 115200 bytes of samples per frame; RGBA out is 307200.
+        #expect(report.statistics.decoderToPoolBytes == 60 * 115_200)
+        #expect(report.statistics.readbackBytes == 60 * 307_200)
+        #expect(report.statistics.poolBytes > 0 && report.statistics.poolSlots > 0)
+        #expect(report.device?.isEmpty == false)
+    }
+
+    @Test func decodeOnlyRendersNothing() throws {
+        let result = try ReelCLI.run([
+            "bench", "\(fixtures)/testsrc2-320x240.mp4", "--decode-only", "--frames", "20", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.mode == "decode-only")
+        #expect(report.frames == 20)
+        #expect(report.statistics.framesRendered == 0)
+        #expect(report.statistics.poolToGPUBytes == 0)
+        #expect(report.device == nil)
+    }
+
+    @Test func probeDescribesStreams() throws {
+        let result = try ReelCLI.run(["probe", "\(fixtures)/hdbars-bt709-center.mkv", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let info = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let video = (info?["streams"] as? [[String: Any]])?.first?["video"] as? [String: Any]
+        #expect(video?["width"] as? Int == 640)
+        #expect(video?["height"] as? Int == 360)
+        #expect(video?["pixelFormat"] as? String == "yuv420p")
+        #expect(video?["colorMatrix"] as? String == "bt709")
+        #expect(video?["chromaLocation"] as? String == "center")
+        #expect(video?["frameRate"] as? String == "25/1")
+
+        let text = try ReelCLI.run(["probe", "\(fixtures)/anamorphic-480x360.mp4"])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("480x360 (display 640x360, SAR 4/3)"))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import Testing
+
+@Suite struct RenderCommandTests {
+    /// `reel render` PNGs open and match libswscale's conversion of the same decoded frames.
+    @Test func pngsMatchReference() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try ReelCLI.run(["render", "\(fixtures)/testsrc2-320x240.mp4", "--out", out, "--frames", "12"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr == "")
+
+        let demuxer = try Demuxer(url: "\(fixtures)/testsrc2-320x240.mp4")
+        let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
+        let pool = try FramePool(layout: decoder.layout, slotCount: 1)
+        var index = 0
+        while index < 12 {
+            switch try decoder.receive(into: pool) {
+            case .frame(let frame):
+                defer { pool.release(frame.slot) }
+                index += 1
+                let reference = try ReferenceConverter.rgba(
+                    of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+                let png = try ImageReader.readRGBA("\(out)/frame-\(String(format: "%06d", index)).png")
+                #expect(png.size == reference.size)
+                let quality = psnr(png.pixels, reference.pixels)
+                #expect(quality >= 40, "frame \(index): \(quality) dB")
+            case .needsInput:
+                guard case .packet(let packet) = demuxer.readPacket() else {
+                    try decoder.sendEndOfInput()
+                    continue
+                }
+                try decoder.send(packet)
+            case .waitingForSlot, .endOfStream:
+                Issue.record("the fixture has more than 12 frames")
+                return
+            }
+        }
+        let written = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(written == (1...12).map { "frame-\(String(format: "%06d", $0)).png" })
+    }
+
+    /// Non-square pixels render at the display size; --size letterboxes with black bars.
+    @Test func displaySizeAndLetterbox() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var result = try ReelCLI.run(["render", "\(fixtures)/anamorphic-480x360.mp4", "--out", out, "--frames", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try ImageReader.readRGBA("\(out)/frame-000001.png").size == PixelSize(width: 640, height: 360))
+
+        result = try ReelCLI.run([
+            "render", "\(fixtures)/anamorphic-480x360.mp4", "--out", out, "--frames", "1", "--size", "640x480",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let boxed = try ImageReader.readRGBA("\(out)/frame-000001.png")
+        #expect(boxed.size == PixelSize(width: 640, height: 480))
+        // 640x360 picture centred in 640x480: 60 black rows above and below.
+        for x in stride(from: 0, to: 640, by: 64) {
+            #expect(boxed[x, 0] == [0, 0, 0, 255])
+            #expect(boxed[x, 59] == [0, 0, 0, 255])
+            #expect(boxed[x, 420] == [0, 0, 0, 255])
+            #expect(boxed[x, 479] == [0, 0, 0, 255])
+        }
+        // testsrc draws its colour bars right up to the picture's top edge.
+        #expect(boxed[100, 61] != [0, 0, 0, 255])
+    }
+}
+
+/// PSNR of two RGBA8 pictures over R, G and B, in dB.
+func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    var squared = 0.0
+    for index in a.indices where index % 4 != 3 {
+        let difference = Double(Int(a[index]) - Int(b[index]))
+        squared += difference * difference
+    }
+    guard squared > 0 else { return .infinity }
+    return 10 * log10(255 * 255 / (squared / Double(a.count / 4 * 3)))
+}
