@@ -10,12 +10,12 @@ final class HostBuffer {
     /// The mapped bytes; coherent, so host writes need no flush.
     let contents: UnsafeMutableRawBufferPointer
 
-    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlagBits) throws(RenderError) {
+    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags) throws(RenderError) {
         self.device = device
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = VkDeviceSize(size)
-        info.usage = usage.rawValue
+        info.usage = usage
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         var buffer: VkBuffer?
         try VulkanCall.check(

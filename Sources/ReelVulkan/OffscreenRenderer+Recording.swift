@@ -2,11 +2,14 @@ internal import CVulkan
 import ReelCore
 
 extension OffscreenRenderer {
-    /// Records: clear, draw the picture into `destination`, copy the image out to host memory.
+    /// Records: black bars when the picture does not fill the output, the YCbCr → RGBA
+    /// dispatch over the picture's rectangle, then a barrier that makes the pixels
+    /// visible to the host.
     func record(
-        _ frame: VideoFrameDescriptor, target: OffscreenTarget, destination: (x: Int, y: Int, width: Int, height: Int)
+        _ frame: VideoFrameDescriptor, outputSize: PixelSize, output: HostBuffer,
+        destination: (x: Int, y: Int, width: Int, height: Int)
     ) throws(RenderError) {
-        let commands = commandBufferHandle
+        let commands = commandBuffer
         try VulkanCall.check(
             vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer", "cannot reset the command buffer")
         var begin = VkCommandBufferBeginInfo()
@@ -14,79 +17,74 @@ extension OffscreenRenderer {
         begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
         try VulkanCall.check(vkBeginCommandBuffer(commands, &begin), "vkBeginCommandBuffer", "cannot record the frame")
 
-        let extent = VkExtent2D(width: UInt32(target.size.width), height: UInt32(target.size.height))
-        var clear = VkClearValue(color: VkClearColorValue(float32: (0, 0, 0, 1)))
-        withUnsafePointer(to: &clear) { clearPointer in
-            var passBegin = VkRenderPassBeginInfo()
-            passBegin.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
-            passBegin.renderPass = passHandle.renderPass
-            passBegin.framebuffer = target.framebuffer
-            passBegin.renderArea = VkRect2D(offset: VkOffset2D(x: 0, y: 0), extent: extent)
-            passBegin.clearValueCount = 1
-            passBegin.pClearValues = clearPointer
-            vkCmdBeginRenderPass(commands, &passBegin, VK_SUBPASS_CONTENTS_INLINE)
+        let fillsOutput = destination.width == outputSize.width && destination.height == outputSize.height
+        if !fillsOutput {
+            // Opaque black, little-endian RGBA.
+            vkCmdFillBuffer(commands, output.buffer, 0, reel_VK_WHOLE_SIZE, 0xFF00_0000)
+            barrier(
+                commands, output.buffer, from: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT),
+                to: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT))
         }
-        vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_GRAPHICS, passHandle.pipeline)
-        var set: VkDescriptorSet? = descriptorSetHandle
-        vkCmdBindDescriptorSets(
-            commands, VK_PIPELINE_BIND_POINT_GRAPHICS, passHandle.pipelineLayout, 0, 1, &set, 0, nil)
-        var viewport = VkViewport(
-            x: 0, y: 0, width: Float(extent.width), height: Float(extent.height), minDepth: 0, maxDepth: 1)
-        vkCmdSetViewport(commands, 0, 1, &viewport)
-        var scissor = VkRect2D(
-            offset: VkOffset2D(x: Int32(destination.x), y: Int32(destination.y)),
-            extent: VkExtent2D(width: UInt32(destination.width), height: UInt32(destination.height)))
-        vkCmdSetScissor(commands, 0, 1, &scissor)
-        let constants = Self.pushConstants(for: frame, destination: destination)
+        vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
+        var set: VkDescriptorSet? = descriptorSet
+        vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
+        let constants = Self.pushConstants(
+            for: frame, outputWidth: outputSize.width, destination: destination, allowsFastPath: !forcesGeneralPath)
         constants.withUnsafeBytes { bytes in
             vkCmdPushConstants(
-                commands, passHandle.pipelineLayout, VK_SHADER_STAGE_FRAGMENT_BIT.rawValue, 0, UInt32(bytes.count),
+                commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
                 bytes.baseAddress)
         }
-        vkCmdDraw(commands, 3, 1, 0, 0)
-        vkCmdEndRenderPass(commands)
-
-        var region = VkBufferImageCopy()
-        region.imageSubresource = VkImageSubresourceLayers(
-            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, mipLevel: 0, baseArrayLayer: 0, layerCount: 1)
-        region.imageExtent = VkExtent3D(width: extent.width, height: extent.height, depth: 1)
-        vkCmdCopyImageToBuffer(
-            commands, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, target.readback.buffer, 1, &region)
-        var toHost = VkBufferMemoryBarrier()
-        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
-        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
-        toHost.srcQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
-        toHost.dstQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
-        toHost.buffer = target.readback.buffer
-        toHost.size = reel_VK_WHOLE_SIZE
-        vkCmdPipelineBarrier(
-            commands, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 0, nil, 1,
-            &toHost, 0, nil)
+        let block = YUVComputePass.blockSize
+        let group = YUVComputePass.workgroupSize
+        let groupWidth = block.width * group.width
+        let groupHeight = block.height * group.height
+        vkCmdDispatch(
+            commands, UInt32((destination.width + groupWidth - 1) / groupWidth),
+            UInt32((destination.height + groupHeight - 1) / groupHeight), 1)
+        barrier(
+            commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
+            to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
         try VulkanCall.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer", "cannot record the frame")
     }
 
-    /// The fragment shader's push constants, word for word as `Shaders/yuv_to_rgb.frag` lays them out.
+    private func barrier(
+        _ commands: VkCommandBuffer, _ buffer: VkBuffer,
+        from source: (VkPipelineStageFlagBits, VkAccessFlagBits),
+        to destination: (VkPipelineStageFlagBits, VkAccessFlagBits)
+    ) {
+        var barrier = VkBufferMemoryBarrier()
+        barrier.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
+        barrier.srcAccessMask = source.1.rawValue
+        barrier.dstAccessMask = destination.1.rawValue
+        barrier.srcQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
+        barrier.dstQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
+        barrier.buffer = buffer
+        barrier.size = reel_VK_WHOLE_SIZE
+        vkCmdPipelineBarrier(commands, source.0.rawValue, destination.0.rawValue, 0, 0, nil, 1, &barrier, 0, nil)
+    }
+
+    /// The shader's push constants, word for word as `Shaders/yuv_to_rgb.comp` lays them out.
     static func pushConstants(
-        for frame: VideoFrameDescriptor, destination: (x: Int, y: Int, width: Int, height: Int)
+        for frame: VideoFrameDescriptor, outputWidth: Int, destination: (x: Int, y: Int, width: Int, height: Int),
+        allowsFastPath: Bool = true
     ) -> [UInt32] {
         let transform = YCbCrTransform(
             matrix: frame.color.matrix, range: frame.color.range, bitDepth: frame.format.bitDepth)
         let luma = frame.planes[0]
         let chroma = frame.planes[1]
-        let shift = frame.format.chromaShift
         let siting = frame.color.chromaLocation.offset
+        let native = allowsFastPath && destination.width == frame.width && destination.height == frame.height
         var words: [UInt32] = []
-        words.reserveCapacity(YUVPass.pushConstantSize / 4)
+        words.reserveCapacity(YUVComputePass.pushConstantSize / 4)
         for row in transform.rows { words += [row.x, row.y, row.z, row.w].map(\.bitPattern) }
-        words += [destination.x, destination.y, destination.width, destination.height].map { Float($0).bitPattern }
+        words += [destination.x, destination.y, destination.width, destination.height].map { UInt32($0) }
         words += [luma.offset, chroma.offset, frame.planes[2].offset, luma.stride].map { UInt32($0) }
         words += [frame.width, frame.height, chroma.width, chroma.height].map { UInt32($0) }
-        // Siting offsets are for a factor-2 subsampling; a full-resolution direction has none.
-        words += [shift.x > 0 ? siting.x : 0, shift.y > 0 ? siting.y : 0].map { Float($0).bitPattern }
-        words += [Float(1 << shift.x).bitPattern, Float(1 << shift.y).bitPattern]
-        words.append(UInt32(chroma.stride))
-        assert(words.count * 4 == YUVPass.pushConstantSize)
+        // Chroma siting in half luma samples (0, 1 or 2); ints, so bit patterns of Int32.
+        words += [siting.x, siting.y].map { UInt32(bitPattern: Int32(($0 * 2).rounded())) }
+        words += [UInt32(chroma.stride), UInt32(outputWidth), native ? 1 : 0]
+        assert(words.count * 4 == YUVComputePass.pushConstantSize)
         return words
     }
 }

@@ -25,9 +25,21 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     /// Every frame rendered through Vulkan matches libswscale's conversion of the same decoded frame.
     @Test(arguments: [
         "testsrc2-320x240.mp4", "hdbars-bt709-center.mkv", "bars-bt601-limited.mp4", "bars-bt601-full.mp4",
-        "bars-bt709-limited.mp4", "bars-bt709-full.mp4",
+        "bars-bt709-limited.mp4", "bars-bt709-full.mp4", "odd-317x237.mkv",
     ])
     func matchesLibswscale(fixture: String) throws {
+        try compareWithLibswscale(fixture: fixture)
+    }
+
+    /// The shader's general (scaled) path, run at native size, meets the same bound.
+    @Test(arguments: ["testsrc2-320x240.mp4", "hdbars-bt709-center.mkv", "odd-317x237.mkv"])
+    func generalPathMatchesLibswscale(fixture: String) throws {
+        renderer.forcesGeneralPath = true
+        defer { renderer.forcesGeneralPath = false }
+        try compareWithLibswscale(fixture: fixture)
+    }
+
+    private func compareWithLibswscale(fixture: String) throws {
         var worst = Double.infinity
         var frames = 0
         try decodeFixture(fixture) { frame, pool in

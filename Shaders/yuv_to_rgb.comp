@@ -1,0 +1,195 @@
+#version 450
+// YCbCr → RGBA for planar 8-bit 4:2:0 pictures, read straight from the frame's
+// bytes in a storage buffer (the pool slot) and written as packed RGBA8 into a
+// storage buffer. Each invocation makes a block of 8×2 output pixels.
+//
+// Native scale (the picture's size equals its destination rectangle) takes the
+// fast path: whole 32-bit words are read and chroma is interpolated in integers.
+// With 2:1 subsampling every chroma position falls on a quarter sample, so the
+// bilinear weights are exact quarters. Scaled output takes the general path:
+// bilinear luma and chroma at any position, per pixel.
+//
+// The colour matrix, range and offsets come from the CPU as three affine rows
+// over code values (YCbCrTransform.swift).
+
+layout(local_size_x = 8, local_size_y = 8) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Planes { uint words[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Output { uint pixels[]; };
+// The same output, four pixels at a time: lavapipe turns each per-invocation buffer
+// access into per-lane scalar code, so one 16-byte store beats four 4-byte ones.
+layout(std430, set = 0, binding = 1) writeonly buffer OutputQuads { uvec4 quads[]; };
+
+layout(push_constant, std430) uniform Frame {
+    vec4 rowR;              // R = dot(rowR.xyz, YCbCr) + rowR.w
+    vec4 rowG;
+    vec4 rowB;
+    ivec4 destination;      // picture rectangle in the output: x, y, width, height (pixels)
+    uvec4 planeOffset;      // byte offsets of Y, Cb, Cr in the buffer; .w = luma stride in bytes
+    uvec2 lumaSize;         // luma samples: width, height
+    uvec2 chromaSize;       // chroma samples: width, height
+    ivec2 sitingHalves;     // chroma sample 0's position from luma sample 0, in half luma samples
+    uint chromaStride;      // bytes per chroma row
+    uint outputWidth;       // pixels per output row
+    uint nativeScale;       // 1: destination size == luma size
+} frame;
+
+vec3 toRGB(vec3 ycbcr) {
+    return vec3(
+        dot(frame.rowR.xyz, ycbcr) + frame.rowR.w,
+        dot(frame.rowG.xyz, ycbcr) + frame.rowG.w,
+        dot(frame.rowB.xyz, ycbcr) + frame.rowB.w);
+}
+
+// RGBA8, little-endian: R in the low byte; rounded to nearest.
+uint pack(vec3 ycbcr) {
+    uvec3 c = uvec3(clamp(toRGB(ycbcr) * 255.0 + 0.5, 0.0, 255.0));
+    return c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
+}
+
+uint outputIndex(ivec2 picture) {
+    ivec2 out_ = frame.destination.xy + picture;
+    return uint(out_.y) * frame.outputWidth + uint(out_.x);
+}
+
+void store(ivec2 picture, vec3 ycbcr) {
+    pixels[outputIndex(picture)] = pack(ycbcr);
+}
+
+// ---- Fast path: native scale, 2:1 subsampling in both directions ----
+//
+// The block covers luma columns x0 … x0+7 and rows y0, y0+1 (x0 a multiple of 8,
+// y0 even), so it needs chroma columns k−1 … k+4 (k = x0/2) of rows m−1 … m+1
+// (m = y0/2). With chroma sample i at luma position 2i + h/2 (h = siting in half
+// samples: 0, 1 or 2), an even luma position 2p lies at chroma p − h/4 and an odd
+// one 2p+1 at p + (2−h)/4: 3-tap weights in quarters over samples p−1, p, p+1 that
+// depend only on the parity. All indices below are constants once unrolled.
+// (Float multiply-adds: lavapipe's integer multiplies cost more.)
+
+// Quarter weights over (p−1, p, p+1) for an even or odd luma position.
+vec3 evenWeights(int h) { return vec3(h, 4 - h, 0) * 0.25; }
+vec3 oddWeights(int h) { return vec3(0, 2 + h, 2 - h) * 0.25; }
+
+// Chroma columns k−1 … k+4 of one row, edges repeated.
+void chromaColumns(uint planeOffset, uint row, uint k, out float columns[6]) {
+    uint base = (planeOffset + row * frame.chromaStride + k) >> 2;
+    uint before = k == 0u ? words[base] : words[base - 1u];
+    uint middle = words[base];
+    uint after = words[base + 1u];
+    columns[0] = float(k == 0u ? (middle & 0xffu) : (before >> 24));
+    columns[1] = float(middle & 0xffu);
+    columns[2] = float((middle >> 8) & 0xffu);
+    columns[3] = float((middle >> 16) & 0xffu);
+    columns[4] = float(middle >> 24);
+    columns[5] = float(after & 0xffu);
+    uint width = frame.chromaSize.x;
+    if (k + 4u >= width) {
+        // Right edge: columns past the last sample repeat it.
+        float last = columns[clamp(int(width) - int(k), 1, 5)];
+        for (int c = 1; c < 6; c++) {
+            if (k + uint(c) > width) columns[c] = last;
+        }
+    }
+}
+
+// One plane's chroma for the block's 2×8 pixels.
+void interpolatePlane(uint planeOffset, uint k, uvec3 rows, out float values[2][8]) {
+    float r0[6];
+    float r1[6];
+    float r2[6];
+    chromaColumns(planeOffset, rows.x, k, r0);
+    chromaColumns(planeOffset, rows.y, k, r1);
+    chromaColumns(planeOffset, rows.z, k, r2);
+    vec3 vertical[2] = vec3[2](evenWeights(frame.sitingHalves.y), oddWeights(frame.sitingHalves.y));
+    vec3 horizontal[2] = vec3[2](evenWeights(frame.sitingHalves.x), oddWeights(frame.sitingHalves.x));
+    for (int j = 0; j < 2; j++) {
+        float column[6];
+        for (int c = 0; c < 6; c++) {
+            column[c] = vertical[j].x * r0[c] + vertical[j].y * r1[c] + vertical[j].z * r2[c];
+        }
+        for (int i = 0; i < 8; i++) {
+            int p = i >> 1;   // chroma column k+p is column[p+1]
+            vec3 w = horizontal[i & 1];
+            values[j][i] = w.x * column[p] + w.y * column[p + 1] + w.z * column[p + 2];
+        }
+    }
+}
+
+void nativeBlock(uvec2 block) {
+    uint x0 = block.x * 8u;
+    uint y0 = block.y * 2u;
+    uint k = x0 >> 1;
+    uint m = y0 >> 1;
+    uint lastRow = frame.chromaSize.y - 1u;
+    uvec3 rows = uvec3(m == 0u ? 0u : m - 1u, min(m, lastRow), min(m + 1u, lastRow));
+    float cb[2][8];
+    float cr[2][8];
+    interpolatePlane(frame.planeOffset.y, k, rows, cb);
+    interpolatePlane(frame.planeOffset.z, k, rows, cr);
+    for (int j = 0; j < 2; j++) {
+        uint y = y0 + uint(j);
+        if (y >= frame.lumaSize.y) break;
+        uint lumaBase = (frame.planeOffset.x + y * frame.planeOffset.w + x0) >> 2;
+        uint luma[2] = uint[2](words[lumaBase], words[lumaBase + 1u]);
+        uint packed[8];
+        for (int i = 0; i < 8; i++) {
+            float l = float((luma[i >> 2] >> (uint(i & 3) * 8u)) & 0xffu);
+            packed[i] = pack(vec3(l, cb[j][i], cr[j][i]));
+        }
+        uint first = outputIndex(ivec2(x0, y));
+        if (x0 + 8u <= frame.lumaSize.x && (first & 3u) == 0u) {
+            quads[first >> 2] = uvec4(packed[0], packed[1], packed[2], packed[3]);
+            quads[(first >> 2) + 1u] = uvec4(packed[4], packed[5], packed[6], packed[7]);
+        } else {
+            for (int i = 0; i < 8; i++) {
+                if (x0 + uint(i) < frame.lumaSize.x) pixels[first + uint(i)] = packed[i];
+            }
+        }
+    }
+}
+
+// ---- General path: any scale ----
+
+float sampleAt(uint planeOffset, uint stride, ivec2 p) {
+    uint byteIndex = planeOffset + uint(p.y) * stride + uint(p.x);
+    return float((words[byteIndex >> 2] >> ((byteIndex & 3u) * 8u)) & 0xffu);
+}
+
+// Bilinear at `position` in sample-centre units of the plane, edges repeated.
+float bilinear(uint planeOffset, uint stride, uvec2 size, vec2 position) {
+    vec2 last = vec2(size) - 1.0;
+    position = clamp(position, vec2(0.0), last);
+    ivec2 p0 = ivec2(floor(position));
+    ivec2 p1 = min(p0 + 1, ivec2(last));
+    vec2 f = position - vec2(p0);
+    float top = mix(sampleAt(planeOffset, stride, p0), sampleAt(planeOffset, stride, ivec2(p1.x, p0.y)), f.x);
+    float bottom = mix(sampleAt(planeOffset, stride, ivec2(p0.x, p1.y)), sampleAt(planeOffset, stride, p1), f.x);
+    return mix(top, bottom, f.y);
+}
+
+void scaledBlock(uvec2 block) {
+    vec2 scale = vec2(frame.lumaSize) / vec2(frame.destination.zw);
+    vec2 siting = vec2(frame.sitingHalves) * 0.5;
+    for (uint j = 0u; j < 2u; j++) {
+        for (uint i = 0u; i < 8u; i++) {
+            ivec2 p = ivec2(block.x * 8u + i, block.y * 2u + j);
+            if (p.x >= frame.destination.z || p.y >= frame.destination.w) continue;
+            vec2 luma = (vec2(p) + 0.5) * scale - 0.5;
+            vec2 chroma = (luma - siting) * 0.5;
+            store(p, vec3(
+                bilinear(frame.planeOffset.x, frame.planeOffset.w, frame.lumaSize, luma),
+                bilinear(frame.planeOffset.y, frame.chromaStride, frame.chromaSize, chroma),
+                bilinear(frame.planeOffset.z, frame.chromaStride, frame.chromaSize, chroma)));
+        }
+    }
+}
+
+void main() {
+    uvec2 block = gl_GlobalInvocationID.xy;
+    if (block.x * 8u >= uint(frame.destination.z) || block.y * 2u >= uint(frame.destination.w)) return;
+    if (frame.nativeScale != 0u) {
+        nativeBlock(block);
+    } else {
+        scaledBlock(block);
+    }
+}
