@@ -52,6 +52,10 @@ public struct PipelineStatistics: Sendable, Codable {
     public var poolToGPUBytes = 0
     /// Bytes read back from the GPU (RGBA output), not an input copy.
     public var readbackBytes = 0
+    /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
+    /// and why importing failed when it could have worked.
+    public var inputPath: InputPath?
+    public var importFailure: String?
     public var poolSlots = 0
     public var poolSlotBytes = 0
     public var poolBytes = 0
@@ -133,6 +137,8 @@ public final class OffscreenPipeline {
         }
         statistics.decoderToPoolBytes = decoder.copiedBytes
         statistics.poolToGPUBytes = renderer?.uploadedBytes ?? 0
+        statistics.inputPath = renderer?.inputPath
+        statistics.importFailure = renderer?.importFailure
         statistics.inputBytesCopied = statistics.decoderToPoolBytes + statistics.poolToGPUBytes
         statistics.poolSlots = pool.slotCount
         statistics.poolSlotBytes = pool.layout.slotSize
@@ -149,8 +155,7 @@ public final class OffscreenPipeline {
     private func render(_ frame: DecodedFrame, with renderer: OffscreenRenderer) throws(ReelError) -> RenderedImage {
         let size = parameters.outputSize ?? frame.descriptor.displaySize
         do {
-            return try renderer.render(
-                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+            return try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
         } catch { throw .render(error) }
     }
 }

@@ -87,6 +87,12 @@ public final class FramePool: @unchecked Sendable {
     /// Number of slots currently free.
     public var freeCount: Int { free.withLock { $0.count { $0 } } }
 
+    /// The whole mapping: every slot, `byteCount` bytes from a page-aligned base.
+    /// Valid while the pool lives; for importing into a GPU API in one piece.
+    package var mapping: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base, count: byteCount)
+    }
+
     /// The bytes of one slot. Valid while the pool lives; only the slot's holder
     /// may write them.
     package func bytes(of slot: Int) -> UnsafeMutableRawBufferPointer {

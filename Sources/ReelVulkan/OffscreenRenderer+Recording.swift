@@ -6,7 +6,7 @@ extension OffscreenRenderer {
     /// dispatch over the picture's rectangle, then a barrier that makes the pixels
     /// visible to the host.
     func record(
-        _ frame: VideoFrameDescriptor, outputSize: PixelSize, output: HostBuffer,
+        _ frame: VideoFrameDescriptor, planesOffset: Int, outputSize: PixelSize, output: HostBuffer,
         destination: (x: Int, y: Int, width: Int, height: Int)
     ) throws(RenderError) {
         let commands = commandBuffer
@@ -27,7 +27,9 @@ extension OffscreenRenderer {
         }
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
         var set: VkDescriptorSet? = descriptorSet
-        vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
+        var dynamicOffset = UInt32(planesOffset)
+        vkCmdBindDescriptorSets(
+            commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 1, &dynamicOffset)
         let constants = Self.pushConstants(
             for: frame, outputWidth: outputSize.width, destination: destination, allowsFastPath: !forcesGeneralPath)
         constants.withUnsafeBytes { bytes in

@@ -1,5 +1,6 @@
 internal import CVulkan
 public import ReelCore
+public import ReelFramePool
 
 /// A rendered picture in host memory: RGBA8, rows `rowBytes` apart.
 ///
@@ -11,6 +12,14 @@ public struct RenderedImage {
 
     /// A copy of the pixels, rows packed.
     public func copyPixels() -> [UInt8] { Array(pixels) }
+}
+
+/// How frames reach the GPU.
+public enum InputPath: String, Sendable, Codable {
+    /// The frame pool is imported into Vulkan and read in place: no CPU copy.
+    case hostImport = "host-import"
+    /// Each frame is copied into a staging buffer the GPU reads.
+    case staging
 }
 
 /// Renders pool frames through the YCbCr → RGBA compute pass into a host-visible
@@ -27,11 +36,20 @@ public final class OffscreenRenderer {
     private let fence: VkFence
     private let descriptorPool: VkDescriptorPool
     let descriptorSet: VkDescriptorSet
-    private var input: HostBuffer?
+    /// The frame pool imported into Vulkan, when the device reads it in place.
+    private var importedPool: (pool: FramePool, buffer: ImportedHostBuffer)?
+    /// The staging buffer frames are copied into when it does not.
+    private var staging: HostBuffer?
+    /// The buffer bound to the planes binding, and the slot size it was bound with.
+    private var boundPlanes: (buffer: VkBuffer, range: Int)?
     private(set) var output: HostBuffer?
     private var outputSize: PixelSize?
 
-    /// Bytes the CPU copied from pool slots into the GPU's input buffer.
+    /// How frames reach the GPU: `.hostImport` (read in place) or `.staging` (copied).
+    public private(set) var inputPath: InputPath = .staging
+    /// Why the pool could not be imported, when the device could have read it in place.
+    public private(set) var importFailure: String?
+    /// Bytes the CPU copied from pool slots into the GPU's staging buffer.
     public private(set) var uploadedBytes = 0
     /// Frames rendered.
     public private(set) var renderedFrames = 0
@@ -72,14 +90,17 @@ public final class OffscreenRenderer {
         try VulkanCall.check(vkCreateFence(vk, &fenceInfo, nil, &fence), "vkCreateFence", "cannot create a fence")
         self.fence = fence!
 
-        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 2)
+        var sizes = [
+            VkDescriptorPoolSize(type: YUVComputePass.planesDescriptorType, descriptorCount: 1),
+            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 1),
+        ]
         var descriptorPool: VkDescriptorPool?
-        let poolResult = withUnsafePointer(to: &size) { sizes in
+        let poolResult = sizes.withUnsafeMutableBufferPointer { sizes in
             var info = VkDescriptorPoolCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
             info.maxSets = 1
-            info.poolSizeCount = 1
-            info.pPoolSizes = sizes
+            info.poolSizeCount = UInt32(sizes.count)
+            info.pPoolSizes = UnsafePointer(sizes.baseAddress)
             return vkCreateDescriptorPool(vk, &info, nil, &descriptorPool)
         }
         try VulkanCall.check(poolResult, "vkCreateDescriptorPool", "cannot create a descriptor pool")
@@ -103,40 +124,83 @@ public final class OffscreenRenderer {
         let vk = device.device
         vkDeviceWaitIdle(vk)
         output = nil
-        input = nil
+        staging = nil
+        importedPool = nil
         vkDestroyDescriptorPool(vk, descriptorPool, nil)
         vkDestroyFence(vk, fence, nil)
         vkDestroyCommandPool(vk, commandPool, nil)
     }
 
-    /// Renders the picture described by `frame`, whose slot bytes are `bytes`, into an
+    /// Renders the picture described by `frame`, held in `slot` of `pool`, into an
     /// RGBA8 image of `outputSize`, waits for the GPU and returns the pixels.
-    package func render(
-        _ frame: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer, outputSize: PixelSize
+    ///
+    /// The first frame from a pool imports the pool's whole mapping into Vulkan when
+    /// the device allows it; from then on the GPU reads each slot in place. The
+    /// renderer keeps the pool alive while it is imported.
+    public func render(
+        _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, outputSize: PixelSize
     ) throws(RenderError) -> RenderedImage {
         guard outputSize.width > 0, outputSize.height > 0, outputSize.width <= 16384, outputSize.height <= 16384
         else {
             throw RenderError(.invalidRequest, "output size \(outputSize) is out of range (1…16384 per side)")
         }
-        let input = try inputBuffer(capacity: bytes.count)
-        input.contents.copyMemory(from: bytes)
-        uploadedBytes += bytes.count
+        let planesOffset = try bindPlanes(of: pool, slot: slot)
         let output = try outputBuffer(size: outputSize)
         let destination = Self.aspectFit(frame.displaySize, into: outputSize)
-        try record(frame, outputSize: outputSize, output: output, destination: destination)
+        try record(
+            frame, planesOffset: planesOffset, outputSize: outputSize, output: output, destination: destination)
         try submitAndWait()
         renderedFrames += 1
         return RenderedImage(
             size: outputSize, rowBytes: outputSize.width * 4, pixels: UnsafeRawBufferPointer(output.contents))
     }
 
-    private func inputBuffer(capacity: Int) throws(RenderError) -> HostBuffer {
-        if let input, input.contents.count >= capacity { return input }
-        input = nil
+    /// Makes `slot`'s bytes readable by the shader at the returned dynamic offset:
+    /// in place from the imported pool, or copied into the staging buffer.
+    private func bindPlanes(of pool: FramePool, slot: Int) throws(RenderError) -> Int {
+        if let imported = try importedBuffer(for: pool) {
+            inputPath = .hostImport
+            bindPlanes(imported.buffer, range: pool.layout.slotSize)
+            return slot * pool.layout.slotSize
+        }
+        inputPath = .staging
+        let slotBytes = pool.bytes(of: slot)
+        let staging = try stagingBuffer(capacity: slotBytes.count)
+        staging.contents.copyMemory(from: UnsafeRawBufferPointer(slotBytes))
+        uploadedBytes += slotBytes.count
+        bindPlanes(staging.buffer, range: slotBytes.count)
+        return 0
+    }
+
+    private func importedBuffer(for pool: FramePool) throws(RenderError) -> ImportedHostBuffer? {
+        if let importedPool, importedPool.pool === pool { return importedPool.buffer }
+        guard device.hostImportAlignment != nil, importFailure == nil else { return nil }
+        importedPool = nil
+        boundPlanes = nil
+        do {
+            let buffer = try ImportedHostBuffer(device: device, memory: pool.mapping)
+            importedPool = (pool, buffer)
+            return buffer
+        } catch {
+            // Not fatal: the staging copy works everywhere.
+            importFailure = error.description
+            return nil
+        }
+    }
+
+    private func stagingBuffer(capacity: Int) throws(RenderError) -> HostBuffer {
+        if let staging, staging.contents.count >= capacity { return staging }
+        staging = nil
+        boundPlanes = nil
         let buffer = try HostBuffer(device: device, size: capacity, usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue)
-        bind(buffer, to: 0)
-        input = buffer
+        staging = buffer
         return buffer
+    }
+
+    private func bindPlanes(_ buffer: VkBuffer, range: Int) {
+        if let boundPlanes, boundPlanes.buffer == buffer, boundPlanes.range == range { return }
+        bind(buffer, range: range, to: 0, type: YUVComputePass.planesDescriptorType)
+        boundPlanes = (buffer, range)
     }
 
     private func outputBuffer(size: PixelSize) throws(RenderError) -> HostBuffer {
@@ -145,21 +209,22 @@ public final class OffscreenRenderer {
         let buffer = try HostBuffer(
             device: device, size: size.width * size.height * 4,
             usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
-        bind(buffer, to: 1)
+        bind(buffer.buffer, range: nil, to: 1, type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER)
         output = buffer
         outputSize = size
         return buffer
     }
 
-    private func bind(_ buffer: HostBuffer, to binding: UInt32) {
-        var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
+    private func bind(_ buffer: VkBuffer, range: Int?, to binding: UInt32, type: VkDescriptorType) {
+        var bufferInfo = VkDescriptorBufferInfo(
+            buffer: buffer, offset: 0, range: range.map { VkDeviceSize($0) } ?? reel_VK_WHOLE_SIZE)
         withUnsafePointer(to: &bufferInfo) { info in
             var write = VkWriteDescriptorSet()
             write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
             write.dstSet = descriptorSet
             write.dstBinding = binding
             write.descriptorCount = 1
-            write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            write.descriptorType = type
             write.pBufferInfo = info
             vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
         }

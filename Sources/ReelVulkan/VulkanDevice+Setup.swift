@@ -10,6 +10,32 @@ extension VulkanDevice {
         var name: String
         var type: String
         var rank: Int
+        /// `minImportedHostPointerAlignment` when the device has `VK_EXT_external_memory_host`.
+        var hostImportAlignment: Int?
+    }
+
+    static let hostMemoryExtension = "VK_EXT_external_memory_host"
+
+    static func deviceExtensions(_ device: VkPhysicalDevice) -> Set<String> {
+        var count: UInt32 = 0
+        vkEnumerateDeviceExtensionProperties(device, nil, &count, nil)
+        var properties = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        vkEnumerateDeviceExtensionProperties(device, nil, &count, &properties)
+        return Set(properties.prefix(Int(count)).map { string(fromTuple: $0.extensionName) })
+    }
+
+    /// The host-pointer import alignment, or nil without `VK_EXT_external_memory_host`.
+    static func hostImportAlignment(_ device: VkPhysicalDevice) -> Int? {
+        guard deviceExtensions(device).contains(hostMemoryExtension) else { return nil }
+        var hostProperties = VkPhysicalDeviceExternalMemoryHostPropertiesEXT()
+        hostProperties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT
+        return withUnsafeMutablePointer(to: &hostProperties) { pointer in
+            var properties = VkPhysicalDeviceProperties2()
+            properties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+            properties.pNext = UnsafeMutableRawPointer(pointer)
+            vkGetPhysicalDeviceProperties2(device, &properties)
+            return Int(pointer.pointee.minImportedHostPointerAlignment)
+        }
     }
 
     static func hasLayer(_ name: String) -> Bool {
@@ -85,7 +111,10 @@ extension VulkanDevice {
                 rejected.append("\(name): no graphics queue")
                 continue
             }
-            candidates.append(Choice(physicalDevice: handle, queueFamily: family, name: name, type: type, rank: rank))
+            candidates.append(
+                Choice(
+                    physicalDevice: handle, queueFamily: family, name: name, type: type, rank: rank,
+                    hostImportAlignment: hostImportAlignment(handle)))
         }
         if let best = candidates.min(by: { $0.rank < $1.rank }) { return best }
         if count == 0 {
@@ -115,21 +144,27 @@ extension VulkanDevice {
             .map(UInt32.init)
     }
 
-    static func makeDevice(_ physicalDevice: VkPhysicalDevice, queueFamily: UInt32) throws(RenderError) -> VkDevice {
+    static func makeDevice(
+        _ physicalDevice: VkPhysicalDevice, queueFamily: UInt32, extensions: [String]
+    ) throws(RenderError) -> VkDevice {
         var priority: Float = 1
         var device: VkDevice?
-        let result = withUnsafePointer(to: &priority) { priorityPointer in
-            var queueInfo = VkDeviceQueueCreateInfo()
-            queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
-            queueInfo.queueFamilyIndex = queueFamily
-            queueInfo.queueCount = 1
-            queueInfo.pQueuePriorities = priorityPointer
-            return withUnsafePointer(to: &queueInfo) { queuePointer in
-                var info = VkDeviceCreateInfo()
-                info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-                info.queueCreateInfoCount = 1
-                info.pQueueCreateInfos = queuePointer
-                return vkCreateDevice(physicalDevice, &info, nil, &device)
+        let result = withCStrings(extensions) { extensionNames in
+            withUnsafePointer(to: &priority) { priorityPointer in
+                var queueInfo = VkDeviceQueueCreateInfo()
+                queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
+                queueInfo.queueFamilyIndex = queueFamily
+                queueInfo.queueCount = 1
+                queueInfo.pQueuePriorities = priorityPointer
+                return withUnsafePointer(to: &queueInfo) { queuePointer in
+                    var info = VkDeviceCreateInfo()
+                    info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                    info.queueCreateInfoCount = 1
+                    info.pQueueCreateInfos = queuePointer
+                    info.enabledExtensionCount = UInt32(extensions.count)
+                    info.ppEnabledExtensionNames = extensionNames
+                    return vkCreateDevice(physicalDevice, &info, nil, &device)
+                }
             }
         }
         try VulkanCall.check(result, "vkCreateDevice", "cannot create the Vulkan device")

@@ -7,10 +7,14 @@ public struct DeviceParameters: Sendable {
     public var preferredName: String?
     /// Enable the Khronos validation layer and collect its errors.
     public var validation: Bool
+    /// Upload frames through a staging copy even when the device can read the
+    /// frame pool in place (`VK_EXT_external_memory_host`): the fallback, on demand.
+    public var forcesStagingUpload: Bool
 
-    public init(preferredName: String? = nil, validation: Bool = false) {
+    public init(preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false) {
         self.preferredName = preferredName
         self.validation = validation
+        self.forcesStagingUpload = forcesStagingUpload
     }
 }
 
@@ -33,6 +37,9 @@ public final class VulkanDevice {
     public let name: String
     /// "discrete", "integrated", "virtual", "cpu" or "other".
     public let type: String
+    /// The alignment host memory must have to be imported, when the device can
+    /// import it (`VK_EXT_external_memory_host` enabled); nil otherwise.
+    public let hostImportAlignment: Int?
     /// Whether the validation layer is active.
     public var validationEnabled: Bool { validationLog != nil }
     /// Errors the validation layer reported so far (empty when it is off).
@@ -56,7 +63,10 @@ public final class VulkanDevice {
         }
         let device: VkDevice
         do {
-            device = try Self.makeDevice(choice.physicalDevice, queueFamily: choice.queueFamily)
+            let importsHostMemory = choice.hostImportAlignment != nil && !parameters.forcesStagingUpload
+            device = try Self.makeDevice(
+                choice.physicalDevice, queueFamily: choice.queueFamily,
+                extensions: importsHostMemory ? [Self.hostMemoryExtension] : [])
         } catch {
             if let messenger { Self.destroyMessenger(messenger, instance: instance) }
             vkDestroyInstance(instance, nil)
@@ -77,6 +87,7 @@ public final class VulkanDevice {
         self.memoryProperties = memory
         self.name = choice.name
         self.type = choice.type
+        self.hostImportAlignment = parameters.forcesStagingUpload ? nil : choice.hostImportAlignment
     }
 
     deinit {

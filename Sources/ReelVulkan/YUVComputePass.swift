@@ -10,6 +10,7 @@ final class YUVComputePass {
     /// Output pixels per invocation (8×2) and invocations per workgroup (8×8).
     static let blockSize = (width: 8, height: 2)
     static let workgroupSize = (width: 8, height: 8)
+    static let planesDescriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC
 
     private let device: VulkanDevice
     let setLayout: VkDescriptorSetLayout
@@ -19,9 +20,10 @@ final class YUVComputePass {
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
         let vk = device.device
-        var bindings = (0..<2).map {
+        // Binding 0, the planes, is dynamic: each frame binds its slot by offset.
+        var bindings = [Self.planesDescriptorType, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER].enumerated().map {
             VkDescriptorSetLayoutBinding(
-                binding: UInt32($0), descriptorType: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 1,
+                binding: UInt32($0.offset), descriptorType: $0.element, descriptorCount: 1,
                 stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, pImmutableSamplers: nil)
         }
         var setLayout: VkDescriptorSetLayout?

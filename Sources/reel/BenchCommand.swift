@@ -118,6 +118,7 @@ struct BenchReport: Codable {
             CPU          \(String(format: "%.3f", cpuSeconds)) s, \(String(format: "%.2f", cpuSecondsPerFrame * 1000)) ms/frame, \(String(format: "%.2f", coresUsed)) cores
             peak RSS     \(String(format: "%.1f", Double(peakRSSBytes) / 1_048_576)) MiB
             setup        \(String(format: "%.3f", setupWallSeconds)) s wall, \(String(format: "%.3f", setupCPUSeconds)) s CPU (not in the figures above)
+            input path   \(s.inputPath?.rawValue ?? "none (no rendering)")\(s.importFailure.map { " (import failed: \($0))" } ?? "")
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
             readback     \(perFrame(s.readbackBytes)) B/frame
             frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B

@@ -26,12 +26,18 @@ struct DeviceOptions: ParsableArguments {
         help: "Enable the Vulkan validation layer; its errors fail the command (also REEL_VULKAN_VALIDATION=1).")
     var vulkanValidation = false
 
+    @Flag(
+        name: .long,
+        help: "Copy each frame into a staging buffer even when the GPU can read the frame pool in place.")
+    var stagingUpload = false
+
     @Flag(name: .long, help: "Let FFmpeg print its warnings to stderr.")
     var verbose = false
 
     var parameters: DeviceParameters {
         let fromEnvironment = getenv("REEL_VULKAN_VALIDATION").map { String(cString: $0) == "1" } ?? false
-        return DeviceParameters(preferredName: device, validation: vulkanValidation || fromEnvironment)
+        return DeviceParameters(
+            preferredName: device, validation: vulkanValidation || fromEnvironment, forcesStagingUpload: stagingUpload)
     }
 }
 

@@ -45,7 +45,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         try decodeFixture(fixture) { frame, pool in
             let bytes = UnsafeRawBufferPointer(pool.bytes(of: frame.slot))
             let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
-            let image = try renderer.render(frame.descriptor, bytes: bytes, outputSize: size)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
             let reference = try ReferenceConverter.rgba(of: frame.descriptor, bytes: bytes)
             let quality = psnr(image.copyPixels(), reference.pixels)
             #expect(quality >= 40, "frame \(frames) of \(fixture): PSNR \(quality) dB")
@@ -72,7 +72,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         try decodeFixture(fixture, limit: 1) { frame, pool in
             let size = PixelSize(width: 320, height: 180)
             let image = try renderer.render(
-                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+                frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
             let pixels = RGBAImage(size: size, pixels: image.copyPixels())
             for (row, colors) in [(45, top), (135, bottom)] {
                 for (bar, expected) in colors.enumerated() {
@@ -95,7 +95,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
             // 320x180 (16:9) into 400x180: 40 px black on each side.
             let size = PixelSize(width: 400, height: 180)
             let image = try renderer.render(
-                frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)), outputSize: size)
+                frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
             let pixels = RGBAImage(size: size, pixels: image.copyPixels())
             for y in [0, 90, 179] {
                 #expect(pixels[0, y] == [0, 0, 0, 255])
@@ -121,7 +121,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         try decodeFixture("bars-bt709-full.mp4", limit: 1) { frame, pool in
             #expect(throws: RenderError.self) {
                 _ = try renderer.render(
-                    frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)),
+                    frame.descriptor, in: pool, slot: frame.slot,
                     outputSize: PixelSize(width: 0, height: 10))
             }
         }
