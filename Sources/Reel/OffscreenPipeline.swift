@@ -15,19 +15,19 @@ public struct OffscreenParameters: Sendable {
     public var decodeOnly: Bool
     /// Device choice and validation.
     public var device: DeviceParameters
-    /// Slots in the frame pool.
-    public var poolSlots: Int
+    /// Decoder threads and frame-pool options.
+    public var decoder: DecoderParameters
 
     public init(
         input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
-        device: DeviceParameters = DeviceParameters(), poolSlots: Int = 4
+        device: DeviceParameters = DeviceParameters(), decoder: DecoderParameters = DecoderParameters()
     ) {
         self.input = input
         self.frameLimit = frameLimit
         self.outputSize = outputSize
         self.decodeOnly = decodeOnly
         self.device = device
-        self.poolSlots = poolSlots
+        self.decoder = decoder
     }
 }
 
@@ -50,6 +50,9 @@ public struct PipelineStatistics: Sendable, Codable {
     /// Of those, the decoder → pool copy and the pool → GPU upload.
     public var decoderToPoolBytes = 0
     public var poolToGPUBytes = 0
+    /// Pictures libavcodec wrote straight into pool slots, and pictures copied there.
+    public var framesDecodedInPlace = 0
+    public var framesCopiedToPool = 0
     /// Bytes read back from the GPU (RGBA output), not an input copy.
     public var readbackBytes = 0
     /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
@@ -69,7 +72,7 @@ public final class OffscreenPipeline {
     public let parameters: OffscreenParameters
     private let demuxer: Demuxer
     private let decoder: VideoDecoder
-    private let pool: FramePool
+    private var pool: FramePool { decoder.pool }
     private let renderer: OffscreenRenderer?
     /// The input as probed.
     public var info: MediaInfo { demuxer.info }
@@ -83,11 +86,9 @@ public final class OffscreenPipeline {
         self.parameters = parameters
         do {
             demuxer = try Demuxer(url: parameters.input)
-            decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
+            decoder = try VideoDecoder(
+                demuxer: demuxer, streamIndex: try demuxer.requireVideoStream(), parameters: parameters.decoder)
         } catch { throw .media(error) }
-        do { pool = try FramePool(layout: decoder.layout, slotCount: parameters.poolSlots) } catch {
-            throw .pool(error)
-        }
         do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
             throw .render(error)
         }
@@ -110,7 +111,7 @@ public final class OffscreenPipeline {
         var inputError: MediaError?
         let limit = parameters.frameLimit ?? .max
         decoding: while statistics.framesDecoded < limit {
-            switch try decoder.receive(into: pool) {
+            switch try decoder.receive() {
             case .frame(let frame):
                 defer { pool.release(frame.slot) }
                 statistics.framesDecoded += 1
@@ -130,12 +131,16 @@ public final class OffscreenPipeline {
                     try decoder.sendEndOfInput()
                 }
             case .waitingForSlot:
-                preconditionFailure("every slot is released before the next frame is taken")
+                // Only the decoder's own reference pictures hold slots now; a pool that
+                // small is a sizing bug, not something waiting would fix on this thread.
+                throw ReelError.media(MediaError.poolTooSmall(pool.slotCount))
             case .endOfStream:
                 break decoding
             }
         }
         statistics.decoderToPoolBytes = decoder.copiedBytes
+        statistics.framesDecodedInPlace = decoder.framesDecodedInPlace
+        statistics.framesCopiedToPool = decoder.framesCopied
         statistics.poolToGPUBytes = renderer?.uploadedBytes ?? 0
         statistics.inputPath = renderer?.inputPath
         statistics.importFailure = renderer?.importFailure

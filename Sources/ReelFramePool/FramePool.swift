@@ -23,9 +23,11 @@ public enum PoolAcquire: Sendable, Equatable {
 /// A shared-memory region (memfd, `MAP_SHARED`) divided into equal slots, each
 /// holding one decoded frame laid out by `layout`.
 ///
-/// A slot cycles free → writing → ready → presenting → free; `acquire()` hands out
-/// free slots and `release(_:)` returns them. The memfd can be given to another
-/// process, which maps the same bytes.
+/// Slots are reference-counted: `acquire()` hands out a free slot with one
+/// reference, `retain(_:)` adds a holder (a decoder keeps reference pictures while
+/// the renderer shows them), and `release(_:)` drops one; the last release frees the
+/// slot. In debug builds a freed slot is filled with `poison` so a use after
+/// release shows. The memfd can be given to another process, which maps the same bytes.
 /// Thread-safety: Safe; slot bytes are owned by whoever holds the slot.
 public final class FramePool: @unchecked Sendable {
     public let layout: SlotLayout
@@ -35,7 +37,10 @@ public final class FramePool: @unchecked Sendable {
     /// The memfd behind the mapping; owned by the pool, closed in `deinit`.
     package let fileDescriptor: Int32
     private let base: UnsafeMutableRawPointer
-    private let free: Mutex<[Bool]>
+    /// Holders of each slot; 0 means free.
+    private let holders: Mutex<[Int]>
+    /// The byte a freed slot is filled with in debug builds.
+    public static let poison: UInt8 = 0xA5
 
     /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
     public init(layout: SlotLayout, slotCount: Int) throws(FramePoolError) {
@@ -59,7 +64,7 @@ public final class FramePool: @unchecked Sendable {
         }
         fileDescriptor = fd
         base = mapping
-        free = Mutex(Array(repeating: true, count: slotCount))
+        holders = Mutex(Array(repeating: 0, count: slotCount))
     }
 
     deinit {
@@ -67,25 +72,64 @@ public final class FramePool: @unchecked Sendable {
         close(fileDescriptor)
     }
 
-    /// Takes a free slot for writing, or reports that none is free.
+    /// Takes a free slot for writing, with one reference, or reports that none is free.
     public func acquire() -> PoolAcquire {
-        free.withLock { free in
-            guard let index = free.firstIndex(of: true) else { return .exhausted }
-            free[index] = false
+        holders.withLock { holders in
+            guard let index = holders.firstIndex(of: 0) else { return .exhausted }
+            holders[index] = 1
             return .slot(index)
         }
     }
 
-    /// Returns a slot to the free list; the caller must no longer touch its bytes.
-    public func release(_ slot: Int) {
-        free.withLock { free in
-            precondition(!free[slot], "slot \(slot) released twice")
-            free[slot] = true
+    /// Takes a free slot only if more than `reserve` are free, keeping `reserve` slots
+    /// for others: a decoder allocating reference pictures must leave the receiver room.
+    public func acquire(leavingFree reserve: Int) -> PoolAcquire {
+        holders.withLock { holders in
+            guard holders.count(where: { $0 == 0 }) > reserve, let index = holders.firstIndex(of: 0) else {
+                return .exhausted
+            }
+            holders[index] = 1
+            return .slot(index)
         }
     }
 
+    /// Adds a holder to a slot that is in use.
+    public func retain(_ slot: Int) {
+        holders.withLock { holders in
+            precondition(holders[slot] > 0, "slot \(slot) retained while free")
+            holders[slot] += 1
+        }
+    }
+
+    /// Drops one holder; the last one frees the slot, after which no one may touch its bytes.
+    public func release(_ slot: Int) {
+        holders.withLock { holders in
+            precondition(holders[slot] > 0, "slot \(slot) released while free")
+            holders[slot] -= 1
+            #if DEBUG
+                // Poison before the slot can be acquired again, so a late reader sees 0xA5s.
+                if holders[slot] == 0 { bytes(of: slot).initializeMemory(as: UInt8.self, repeating: Self.poison) }
+            #endif
+        }
+    }
+
+    /// Whether `slot` has no holder.
+    public func isFree(_ slot: Int) -> Bool { holders.withLock { $0[slot] == 0 } }
+
     /// Number of slots currently free.
-    public var freeCount: Int { free.withLock { $0.count { $0 } } }
+    public var freeCount: Int { holders.withLock { $0.count { $0 == 0 } } }
+
+    /// Whether every byte of `slot` is `poison` (what a freed slot holds in debug builds).
+    package func isPoisoned(_ slot: Int) -> Bool {
+        bytes(of: slot).allSatisfy { $0 == Self.poison }
+    }
+
+    /// The slot whose bytes contain `address`, if it lies inside the pool.
+    package func slot(containing address: UnsafeRawPointer) -> Int? {
+        let offset = address - UnsafeRawPointer(base)
+        guard offset >= 0, offset < byteCount else { return nil }
+        return offset / layout.slotSize
+    }
 
     /// The whole mapping: every slot, `byteCount` bytes from a page-aligned base.
     /// Valid while the pool lives; for importing into a GPU API in one piece.

@@ -18,23 +18,37 @@ public struct SlotLayout: Hashable, Sendable {
     public let width: Int
     public let height: Int
     public let planes: [PlaneLayout]
+    /// The largest coded picture a slot has room for (at least `width`×`height`).
+    public let allocatedWidth: Int
+    public let allocatedHeight: Int
     /// Bytes per slot, a multiple of `slotAlignment`.
     public let slotSize: Int
 
-    public init(format: PixelFormat, width: Int, height: Int) {
+    /// Lays out a `width`×`height` picture. A decoder writing straight into the slot
+    /// may need room for a larger coded picture (`allocatedWidth`×`allocatedHeight`,
+    /// e.g. H.264's 16-pixel macroblocks): strides and plane sizes follow that, while
+    /// the planes' `width` and `height` stay those of the visible picture.
+    public init(format: PixelFormat, width: Int, height: Int, allocatedWidth: Int? = nil, allocatedHeight: Int? = nil) {
         precondition(width > 0 && height > 0, "frame size must be positive")
         self.format = format
         self.width = width
         self.height = height
         let shift = format.chromaShift
+        let chromaSize = { (size: Int, shift: Int) in (size + (1 << shift) - 1) >> shift }
+        let allocated = (width: max(width, allocatedWidth ?? width), height: max(height, allocatedHeight ?? height))
+        self.allocatedWidth = allocated.width
+        self.allocatedHeight = allocated.height
         var offset = 0
         var planes: [PlaneLayout] = []
         for index in 0..<format.planeCount {
-            let planeWidth = index == 0 ? width : (width + (1 << shift.x) - 1) >> shift.x
-            let planeHeight = index == 0 ? height : (height + (1 << shift.y) - 1) >> shift.y
-            let stride = Self.align(planeWidth * format.bytesPerSample, to: Self.strideAlignment)
+            let isLuma = index == 0
+            let planeWidth = isLuma ? width : chromaSize(width, shift.x)
+            let planeHeight = isLuma ? height : chromaSize(height, shift.y)
+            let rowSamples = isLuma ? allocated.width : chromaSize(allocated.width, shift.x)
+            let rows = isLuma ? allocated.height : chromaSize(allocated.height, shift.y)
+            let stride = Self.align(rowSamples * format.bytesPerSample, to: Self.strideAlignment)
             planes.append(PlaneLayout(offset: offset, stride: stride, width: planeWidth, height: planeHeight))
-            offset += Self.align(stride * planeHeight, to: Self.strideAlignment)
+            offset += Self.align(stride * rows, to: Self.strideAlignment)
         }
         self.planes = planes
         slotSize = Self.align(offset + Self.tailPadding, to: Self.slotAlignment)

@@ -18,6 +18,8 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         case codec
         /// Writing an output file failed.
         case output
+        /// Memory for frames could not be had.
+        case resources
     }
 
     public let kind: Kind
@@ -32,6 +34,11 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         self.context = context
         self.call = call
         self.code = code
+    }
+
+    /// Every slot of a pool is held by the decoder itself: the pool cannot make progress.
+    public static func poolTooSmall(_ slots: Int) -> MediaError {
+        MediaError(.resources, "the frame pool's \(slots) slots are all held by the decoder; it needs more")
     }
 
     public var description: String {

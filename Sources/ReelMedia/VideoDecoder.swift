@@ -21,21 +21,50 @@ public enum DecodeStep: Sendable {
     case endOfStream
 }
 
-/// Decodes one video stream into frame-pool slots (wraps `AVCodecContext`).
+/// How a decoder is set up.
+public struct DecoderParameters: Sendable {
+    /// libavcodec threads; 0 lets it choose (one per core, plus one).
+    public var threadCount: Int
+    /// Slots the consumer may hold at once; the decoder keeps that many free for it.
+    public var consumerSlots: Int
+    /// Pool size, overriding the computed one (tests use tiny pools).
+    public var poolSlots: Int?
+    /// Let libavcodec write pictures straight into pool slots (`get_buffer2`).
+    public var decodesIntoPool: Bool
+
+    public init(threadCount: Int = 0, consumerSlots: Int = 4, poolSlots: Int? = nil, decodesIntoPool: Bool = true) {
+        self.threadCount = threadCount
+        self.consumerSlots = consumerSlots
+        self.poolSlots = poolSlots
+        self.decodesIntoPool = decodesIntoPool
+    }
+}
+
+/// Decodes one video stream into the slots of a frame pool it creates (wraps `AVCodecContext`).
 ///
-/// Pictures are copied once, plane by plane, from libavcodec's buffers into the
-/// slot; `copiedBytes` counts that copy.
-/// Thread-safety: Confined to the decoding thread.
+/// libavcodec allocates its pictures from the pool (`get_buffer2`), so a decoded
+/// picture is already in its slot: no copy. A slot then has two holders, the
+/// decoder (while the picture is a reference) and the receiver; it is free once
+/// both let go. When the pool is exhausted, or a picture does not fit its slots,
+/// libavcodec's own allocator is used and the picture is copied into a slot,
+/// counted in `copiedBytes`.
+/// Thread-safety: Confined to the decoding thread (libavcodec's threads call into the pool, which is Safe).
 public final class VideoDecoder {
     private let context: UnsafeMutablePointer<AVCodecContext>
     private let frame: UnsafeMutablePointer<AVFrame>
     private var holdsFrame = false
     private let timeBase: Rational
     private let streamName: String
+    private var allocator: PoolAllocator?
     /// The stream this decoder reads.
     public let streamIndex: Int
     /// The slot layout every picture of this stream needs.
     public private(set) var layout: SlotLayout
+    /// The pool pictures are delivered in; release each delivered slot to it.
+    public private(set) var pool: FramePool
+    /// Pictures delivered straight from libavcodec's writes, and pictures copied.
+    public private(set) var framesDecodedInPlace = 0
+    public private(set) var framesCopied = 0
     /// Bytes copied by the CPU from libavcodec's buffers into pool slots.
     public private(set) var copiedBytes = 0
     /// When the last picture returned ends: its presentation time plus its duration.
@@ -44,38 +73,84 @@ public final class VideoDecoder {
     public private(set) var rejectedPackets = 0
     public private(set) var firstPacketError: MediaError?
 
-    /// Opens the decoder for `demuxer`'s stream `streamIndex`, with frame threads.
-    /// Throws `MediaError.codec` or `.unsupported`.
-    public init(demuxer: Demuxer, streamIndex: Int, threadCount: Int = 0) throws(MediaError) {
+    /// Opens the decoder for `demuxer`'s stream `streamIndex`, with frame threads, and
+    /// creates its pool. Throws `MediaError.codec`, `.unsupported` or `.resources`.
+    public init(
+        demuxer: Demuxer, streamIndex: Int, parameters: DecoderParameters = DecoderParameters()
+    ) throws(MediaError) {
         let stream = demuxer.stream(streamIndex)
-        let parameters = stream.pointee.codecpar!
-        let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
-        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+        let codecParameters = stream.pointee.codecpar!
+        let codecName = String(cString: avcodec_get_name(codecParameters.pointee.codec_id))
+        guard let codec = avcodec_find_decoder(codecParameters.pointee.codec_id) else {
             throw MediaError(.unsupported, "no decoder for \(codecName) video in '\(demuxer.url)'")
         }
         guard let context = avcodec_alloc_context3(codec), let frame = av_frame_alloc() else {
             throw MediaError(.codec, "out of memory opening the \(codecName) decoder")
         }
+        // Owned from here on: deinit frees them if anything below throws.
         self.context = context
         self.frame = frame
         self.streamIndex = streamIndex
         streamName = "'\(demuxer.url)' (\(codecName))"
         timeBase = Rational(stream.pointee.time_base)
-        // layout is filled below; give it a value so deinit is safe if we throw.
         layout = SlotLayout(format: .yuv420p, width: 2, height: 2)
+        pool = try Self.makePool(layout: layout, slots: 1)
+
         try FFmpegCall.check(
-            avcodec_parameters_to_context(context, parameters), "avcodec_parameters_to_context", .codec,
+            avcodec_parameters_to_context(context, codecParameters), "avcodec_parameters_to_context", .codec,
             "cannot configure the \(codecName) decoder")
-        context.pointee.pkt_timebase = stream.pointee.time_base
-        context.pointee.thread_count = Int32(threadCount)
-        context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
-        try FFmpegCall.check(
-            avcodec_open2(context, codec, nil), "avcodec_open2", .codec, "cannot open the \(codecName) decoder")
         guard context.pointee.width > 0, context.pointee.height > 0 else {
             throw MediaError(.unsupported, "\(streamName) has no picture size")
         }
         let format = try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName)
-        layout = SlotLayout(format: format, width: Int(context.pointee.width), height: Int(context.pointee.height))
+        context.pointee.pkt_timebase = stream.pointee.time_base
+        context.pointee.thread_count = Int32(parameters.threadCount)
+        context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+
+        layout = Self.layout(for: context, format: format)
+        let threads = parameters.threadCount > 0 ? parameters.threadCount : min(Int(av_cpu_count()) + 1, 16)
+        let slots =
+            parameters.poolSlots
+            ?? Self.referencePictures(codecParameters.pointee.codec_id) + threads + 2 + parameters.consumerSlots
+        pool = try Self.makePool(layout: layout, slots: slots)
+        if parameters.decodesIntoPool, codec.pointee.capabilities & AV_CODEC_CAP_DR1 != 0 {
+            let allocator = PoolAllocator(
+                pool: pool, format: context.pointee.pix_fmt, reserve: min(parameters.consumerSlots, slots - 1))
+            self.allocator = allocator
+            allocator.install(on: context)
+        }
+        try FFmpegCall.check(
+            avcodec_open2(context, codec, nil), "avcodec_open2", .codec, "cannot open the \(codecName) decoder")
+    }
+
+    /// A layout with room for the coded picture libavcodec writes (its dimensions
+    /// rounded up as `avcodec_align_dimensions2` says).
+    private static func layout(for context: UnsafeMutablePointer<AVCodecContext>, format: PixelFormat) -> SlotLayout {
+        var width = context.pointee.width
+        var height = context.pointee.height
+        var strideAlignment = [Int32](repeating: 0, count: Int(reel_AV_NUM_DATA_POINTERS))
+        avcodec_align_dimensions2(context, &width, &height, &strideAlignment)
+        precondition(
+            strideAlignment.allSatisfy { SlotLayout.strideAlignment % max(Int($0), 1) == 0 },
+            "libavcodec wants a stride alignment above \(SlotLayout.strideAlignment)")
+        return SlotLayout(
+            format: format, width: Int(context.pointee.width), height: Int(context.pointee.height),
+            allocatedWidth: Int(width), allocatedHeight: Int(height))
+    }
+
+    /// Pictures a decoder of `codec` may keep as references at once.
+    private static func referencePictures(_ codec: AVCodecID) -> Int {
+        switch codec {
+        case AV_CODEC_ID_H264, AV_CODEC_ID_HEVC: 16
+        case AV_CODEC_ID_VP9, AV_CODEC_ID_AV1, AV_CODEC_ID_VP8: 8
+        default: 4
+        }
+    }
+
+    private static func makePool(layout: SlotLayout, slots: Int) throws(MediaError) -> FramePool {
+        do { return try FramePool(layout: layout, slotCount: slots) } catch {
+            throw MediaError(.resources, "cannot create a frame pool of \(slots) × \(layout.slotSize) bytes: \(error)")
+        }
     }
 
     deinit {
@@ -105,10 +180,9 @@ public final class VideoDecoder {
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
     }
 
-    /// Takes the next picture and writes it into a free slot of `pool` (wraps
-    /// `avcodec_receive_frame`). `pool` must have been made with `layout`.
-    public func receive(into pool: FramePool) throws(MediaError) -> DecodeStep {
-        precondition(pool.layout == layout, "the pool's layout does not match the decoder's")
+    /// Takes the next picture (wraps `avcodec_receive_frame`). The receiver holds the
+    /// returned slot of `pool` until it calls `pool.release(slot)`.
+    public func receive() throws(MediaError) -> DecodeStep {
         while !holdsFrame {
             let result = avcodec_receive_frame(context, frame)
             if result == FFmpegCall.tryAgain { return .needsInput }
@@ -131,8 +205,18 @@ public final class VideoDecoder {
                     + "(\(layout.width)x\(layout.height) → \(frame.pointee.width)x\(frame.pointee.height)), "
                     + "which Reel does not follow yet")
         }
-        guard case .slot(let slot) = pool.acquire() else { return .waitingForSlot }
-        copyPlanes(into: pool.bytes(of: slot))
+        let slot: Int
+        if let allocator, let inPlace = allocator.slot(of: frame) {
+            // libavcodec wrote this picture into the slot; add the receiver as a holder.
+            pool.retain(inPlace)
+            slot = inPlace
+            framesDecodedInPlace += 1
+        } else {
+            guard case .slot(let free) = pool.acquire() else { return .waitingForSlot }
+            copyPlanes(into: pool.bytes(of: free))
+            slot = free
+            framesCopied += 1
+        }
         lastPictureEnd = presentationTime().map {
             MediaTime(ticks: $0.ticks + max(frame.pointee.pkt_duration, 0), timeBase: $0.timeBase)
         }

@@ -28,22 +28,99 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 }
 
 @Suite struct VideoDecoderTests {
-    /// Every picture arrives once, in presentation order, with its timestamp and colour tags.
-    @Test func decodesAllFramesInOrderWithTags() throws {
+    /// Every picture arrives once, in presentation order, with its timestamp and colour
+    /// tags, written by libavcodec straight into its pool slot: no CPU copy.
+    @Test func decodesInPlaceInOrderWithTags() throws {
         let demuxer = try Demuxer(url: "\(fixtures)/hdbars-bt709-center.mkv")
         let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
-        let pool = try FramePool(layout: decoder.layout, slotCount: 1)
         var times: [Int64] = []
-        loop: while true {
-            switch try decoder.receive(into: pool) {
-            case .frame(let frame):
-                #expect(
-                    frame.descriptor.color == ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .center)
-                )
-                times.append(frame.descriptor.presentationTime!.microseconds)
-                // One slot only: the decoder must wait for it rather than overwrite it.
-                #expect(pool.acquire() == .exhausted)
-                pool.release(frame.slot)
+        try drain(demuxer, decoder) { frame in
+            #expect(
+                frame.descriptor.color == ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .center))
+            times.append(frame.descriptor.presentationTime!.microseconds)
+            decoder.pool.release(frame.slot)
+            return true
+        }
+        let expected: [Int64] = (0..<25).map { Int64($0) * 40_000 }
+        #expect(times == expected)
+        #expect(decoder.framesDecodedInPlace == 25)
+        #expect(decoder.copiedBytes == 0)
+        #expect(decoder.rejectedPackets == 0)
+    }
+
+    /// The copy fallback delivers the same pictures as decoding in place.
+    @Test func copyFallbackMatchesInPlace() throws {
+        func pictures(inPlace: Bool) throws -> [[UInt8]] {
+            let demuxer = try Demuxer(url: "\(fixtures)/odd-317x237.mkv")
+            let decoder = try VideoDecoder(
+                demuxer: demuxer, streamIndex: 0, parameters: DecoderParameters(decodesIntoPool: inPlace))
+            var result: [[UInt8]] = []
+            try drain(demuxer, decoder) { frame in
+                let bytes = decoder.pool.bytes(of: frame.slot)
+                result.append(
+                    frame.descriptor.planes.flatMap { plane in
+                        (0..<plane.height).flatMap { row in
+                            bytes[
+                                (plane.offset + row * plane.stride)..<(plane.offset + row * plane.stride + plane.width)]
+                        }
+                    })
+                decoder.pool.release(frame.slot)
+                return true
+            }
+            #expect(inPlace ? decoder.framesCopied == 0 : decoder.framesDecodedInPlace == 0)
+            return result
+        }
+        let inPlace = try pictures(inPlace: true)
+        #expect(inPlace.count == 5)
+        #expect(inPlace == (try pictures(inPlace: false)))
+    }
+
+    /// A pool of 3 slots and a slow consumer that keeps the two newest pictures (as a
+    /// renderer with frames in flight would): decoding finishes, never hands out a
+    /// held slot, and never changes a held picture.
+    @Test func tinyPoolWithSlowConsumerNeverDeadlocksOrReusesHeldSlots() throws {
+        let demuxer = try Demuxer(url: "\(fixtures)/testsrc2-320x240.mp4")
+        let decoder = try VideoDecoder(
+            demuxer: demuxer, streamIndex: 0, parameters: DecoderParameters(consumerSlots: 2, poolSlots: 3))
+        var held: [(slot: Int, checksum: Int)] = []
+        var received = 0
+        func checksum(_ slot: Int) -> Int { decoder.pool.bytes(of: slot).reduce(0) { $0 &* 31 &+ Int($1) } }
+        func finishOldest() {
+            let oldest = held.removeFirst()
+            #expect(checksum(oldest.slot) == oldest.checksum, "slot \(oldest.slot) changed while held")
+            decoder.pool.release(oldest.slot)
+        }
+        func waitForSlot() -> Bool {
+            guard !held.isEmpty else { return false }
+            finishOldest()
+            return true
+        }
+        func receive(_ frame: DecodedFrame) -> Bool {
+            #expect(!held.contains { $0.slot == frame.slot }, "slot \(frame.slot) handed out while held")
+            held.append((frame.slot, checksum(frame.slot)))
+            received += 1
+            if held.count > 2 { finishOldest() }
+            return true
+        }
+        try drain(demuxer, decoder, onWait: waitForSlot, onFrame: receive)
+        while !held.isEmpty { finishOldest() }
+        #expect(received == 60)
+        #expect(decoder.framesDecodedInPlace + decoder.framesCopied == 60)
+        #if DEBUG
+            // Freed slots are poisoned, so a reader that kept a released slot would see it.
+            for slot in 0..<3 where decoder.pool.isFree(slot) { #expect(decoder.pool.isPoisoned(slot)) }
+        #endif
+    }
+
+    /// Feeds packets and takes pictures until the end. `onFrame` returns false to stop;
+    /// `onWait` is called when the pool is full and returns false if nothing can be freed.
+    private func drain(
+        _ demuxer: Demuxer, _ decoder: VideoDecoder, onWait: () -> Bool = { false },
+        onFrame: (DecodedFrame) throws -> Bool
+    ) throws {
+        while true {
+            switch try decoder.receive() {
+            case .frame(let frame): guard try onFrame(frame) else { return }
             case .needsInput:
                 switch demuxer.readPacket() {
                 case .packet(let packet): try decoder.send(packet)
@@ -51,40 +128,14 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
                     #expect(error == nil)
                     try decoder.sendEndOfInput()
                 }
-            case .waitingForSlot: Issue.record("slot was released")
-            case .endOfStream: break loop
+            case .waitingForSlot:
+                guard onWait() else {
+                    Issue.record("the pool is full and nothing can be released")
+                    return
+                }
+            case .endOfStream: return
             }
         }
-        #expect(times == (0..<25).map { Int64($0) * 40_000 })
-        #expect(decoder.copiedBytes == 25 * (640 * 360 + 2 * 320 * 180))
-        #expect(decoder.rejectedPackets == 0)
-    }
-
-    @Test func holdsPictureWhenPoolIsFull() throws {
-        let demuxer = try Demuxer(url: "\(fixtures)/bars-bt601-limited.mp4")
-        let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: 0)
-        let pool = try FramePool(layout: decoder.layout, slotCount: 1)
-        guard case .slot(let held) = pool.acquire() else { return }
-        var step = try decoder.receive(into: pool)
-        while case .needsInput = step {
-            guard case .packet(let packet) = demuxer.readPacket() else {
-                try decoder.sendEndOfInput()
-                step = try decoder.receive(into: pool)
-                continue
-            }
-            try decoder.send(packet)
-            step = try decoder.receive(into: pool)
-        }
-        guard case .waitingForSlot = step else {
-            Issue.record("expected waitingForSlot, got \(step)")
-            return
-        }
-        pool.release(held)
-        guard case .frame(let frame) = try decoder.receive(into: pool) else {
-            Issue.record("the held picture should come out once a slot is free")
-            return
-        }
-        #expect(frame.descriptor.presentationTime?.ticks == 0)
     }
 }
 

@@ -17,10 +17,10 @@ func decodeFixture(
 ) throws {
     let demuxer = try Demuxer(url: "\(fixtures)/\(name)")
     let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
-    let pool = try FramePool(layout: decoder.layout, slotCount: 2)
+    let pool = decoder.pool
     var count = 0
     while count < limit {
-        switch try decoder.receive(into: pool) {
+        switch try decoder.receive() {
         case .frame(let frame):
             defer { pool.release(frame.slot) }
             try body(frame, pool)

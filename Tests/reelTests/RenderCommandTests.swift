@@ -15,10 +15,10 @@ import Testing
 
         let demuxer = try Demuxer(url: "\(fixtures)/testsrc2-320x240.mp4")
         let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
-        let pool = try FramePool(layout: decoder.layout, slotCount: 1)
+        let pool = decoder.pool
         var index = 0
         while index < 12 {
-            switch try decoder.receive(into: pool) {
+            switch try decoder.receive() {
             case .frame(let frame):
                 defer { pool.release(frame.slot) }
                 index += 1

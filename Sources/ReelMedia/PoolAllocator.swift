@@ -1,0 +1,90 @@
+internal import CFFmpeg
+import ReelFramePool
+
+/// Gives libavcodec its picture buffers from frame-pool slots (its `get_buffer2`),
+/// so decoded pictures are written where the renderer reads them.
+///
+/// Each buffer holds one reference to its slot, dropped when libavcodec frees the
+/// buffer (it may keep it as a reference picture long after output). When no slot
+/// is free, or a picture does not fit the pool's layout, libavcodec's default
+/// allocator is used instead: decoding never waits on the pool.
+/// Thread-safety: Safe; libavcodec's frame threads call it concurrently.
+final class PoolAllocator: @unchecked Sendable {
+    let pool: FramePool
+    /// The pixel format the pool's layout was made for (either yuv420p or yuvj420p).
+    private let format: AVPixelFormat
+    /// Slots left free for the receiver. Reference pictures can then hold at most
+    /// `slotCount − reserve` slots, so a receiver holding fewer than `reserve` always
+    /// finds one for a copied picture: the pool cannot deadlock.
+    private let reserve: Int
+
+    init(pool: FramePool, format: AVPixelFormat, reserve: Int) {
+        self.pool = pool
+        self.format = format
+        self.reserve = reserve
+    }
+
+    /// Points `context`'s `get_buffer2` at this allocator. The decoder keeps the
+    /// allocator alive for as long as the context lives.
+    func install(on context: UnsafeMutablePointer<AVCodecContext>) {
+        context.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
+        context.pointee.get_buffer2 = { context, frame, flags in
+            guard let context, let frame, let opaque = context.pointee.opaque else { return reel_AVERROR_ENOMEM }
+            let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque).takeUnretainedValue()
+            if allocator.allocate(frame) { return 0 }
+            return avcodec_default_get_buffer2(context, frame, flags)
+        }
+    }
+
+    /// The slot `frame`'s pictures lie in, if this allocator gave it its buffer.
+    func slot(of frame: UnsafeMutablePointer<AVFrame>) -> Int? {
+        guard let buffer = frame.pointee.buf.0,
+            av_buffer_get_opaque(buffer) == Unmanaged.passUnretained(self).toOpaque(),
+            let data = buffer.pointee.data
+        else { return nil }
+        return pool.slot(containing: data)
+    }
+
+    /// Fills `frame`'s planes and buffer from a free slot; false when it cannot.
+    private func allocate(_ frame: UnsafeMutablePointer<AVFrame>) -> Bool {
+        let layout = pool.layout
+        // libavcodec asks for the coded size (e.g. 368 rows for 360 in H.264), which
+        // the layout was made to hold.
+        guard frame.pointee.format == format.rawValue, Int(frame.pointee.width) <= layout.allocatedWidth,
+            Int(frame.pointee.height) <= layout.allocatedHeight,
+            case .slot(let slot) = pool.acquire(leavingFree: reserve)
+        else { return false }
+        let bytes = pool.bytes(of: slot)
+        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard
+            let buffer = av_buffer_create(
+                base, bytes.count,
+                { opaque, data in
+                    // libavcodec dropped its last reference to the buffer: release the slot.
+                    guard let opaque, let data else { return }
+                    let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque).takeUnretainedValue()
+                    if let slot = allocator.pool.slot(containing: data) { allocator.pool.release(slot) }
+                }, Unmanaged.passUnretained(self).toOpaque(), 0)
+        else {
+            pool.release(slot)
+            return false
+        }
+        frame.pointee.buf.0 = buffer
+        withUnsafeMutableBytes(of: &frame.pointee.data) { data in
+            withUnsafeMutableBytes(of: &frame.pointee.linesize) { lines in
+                for (index, plane) in layout.planes.enumerated() {
+                    data.storeBytes(
+                        of: base + plane.offset,
+                        toByteOffset: index * MemoryLayout<UnsafeMutablePointer<UInt8>?>.stride,
+                        as: UnsafeMutablePointer<UInt8>?.self)
+                    lines.storeBytes(of: Int32(plane.stride), toByteOffset: index * 4, as: Int32.self)
+                }
+            }
+        }
+        // extended_data points at the frame's own data[] array, as libavcodec's allocator sets it.
+        let dataOffset = MemoryLayout<AVFrame>.offset(of: \AVFrame.data)!
+        frame.pointee.extended_data = (UnsafeMutableRawPointer(frame) + dataOffset)
+            .assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+        return true
+    }
+}
