@@ -70,44 +70,49 @@ void store(ivec2 picture, vec3 ycbcr) {
 vec3 evenWeights(int h) { return vec3(h, 4 - h, 0) * 0.25; }
 vec3 oddWeights(int h) { return vec3(0, 2 + h, 2 - h) * 0.25; }
 
-// Chroma columns k−1 … k+4 of one row, edges repeated.
-void chromaColumns(uint planeOffset, uint row, uint k, out float columns[6]) {
+// Output pixels per block row (a multiple of 8) and the chroma columns that needs:
+// k−1 … k+BLOCK/2, read as BLOCK/8 + 2 words from k−4.
+const int BLOCK = 32;
+const int COLUMNS = BLOCK / 2 + 2;
+const int WORDS = BLOCK / 8 + 2;
+
+// Chroma columns k−1 … k+BLOCK/2 of one row, edges repeated.
+void chromaColumns(uint planeOffset, uint row, uint k, out float columns[COLUMNS]) {
     uint base = (planeOffset + row * frame.chromaStride + k) >> 2;
-    uint before = k == 0u ? words[base] : words[base - 1u];
-    uint middle = words[base];
-    uint after = words[base + 1u];
-    columns[0] = float(k == 0u ? (middle & 0xffu) : (before >> 24));
-    columns[1] = float(middle & 0xffu);
-    columns[2] = float((middle >> 8) & 0xffu);
-    columns[3] = float((middle >> 16) & 0xffu);
-    columns[4] = float(middle >> 24);
-    columns[5] = float(after & 0xffu);
+    uint w[WORDS];
+    w[0] = k == 0u ? 0u : words[base - 1u];
+    for (int i = 1; i < WORDS; i++) w[i] = words[base + uint(i - 1)];
+    // Column c is chroma sample k−1+c, byte (c+3) of the window starting at k−4.
+    for (int c = 0; c < COLUMNS; c++) {
+        columns[c] = float((w[(c + 3) >> 2] >> (uint((c + 3) & 3) * 8u)) & 0xffu);
+    }
+    if (k == 0u) columns[0] = columns[1];
     uint width = frame.chromaSize.x;
-    if (k + 4u >= width) {
+    if (k + uint(COLUMNS - 2) >= width) {
         // Right edge: columns past the last sample repeat it.
-        float last = columns[clamp(int(width) - int(k), 1, 5)];
-        for (int c = 1; c < 6; c++) {
-            if (k + uint(c) > width) columns[c] = last;
+        float last = columns[clamp(int(width) - int(k), 1, COLUMNS - 1)];
+        for (int c = 1; c < COLUMNS; c++) {
+            columns[c] = k + uint(c) > width ? last : columns[c];
         }
     }
 }
 
-// One plane's chroma for the block's 2×8 pixels.
-void interpolatePlane(uint planeOffset, uint k, uvec3 rows, out float values[2][8]) {
-    float r0[6];
-    float r1[6];
-    float r2[6];
+// One plane's chroma for the block's 2×BLOCK pixels.
+void interpolatePlane(uint planeOffset, uint k, uvec3 rows, out float values[2][BLOCK]) {
+    float r0[COLUMNS];
+    float r1[COLUMNS];
+    float r2[COLUMNS];
     chromaColumns(planeOffset, rows.x, k, r0);
     chromaColumns(planeOffset, rows.y, k, r1);
     chromaColumns(planeOffset, rows.z, k, r2);
     vec3 vertical[2] = vec3[2](evenWeights(frame.sitingHalves.y), oddWeights(frame.sitingHalves.y));
     vec3 horizontal[2] = vec3[2](evenWeights(frame.sitingHalves.x), oddWeights(frame.sitingHalves.x));
     for (int j = 0; j < 2; j++) {
-        float column[6];
-        for (int c = 0; c < 6; c++) {
+        float column[COLUMNS];
+        for (int c = 0; c < COLUMNS; c++) {
             column[c] = vertical[j].x * r0[c] + vertical[j].y * r1[c] + vertical[j].z * r2[c];
         }
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < BLOCK; i++) {
             int p = i >> 1;   // chroma column k+p is column[p+1]
             vec3 w = horizontal[i & 1];
             values[j][i] = w.x * column[p] + w.y * column[p + 1] + w.z * column[p + 2];
@@ -116,32 +121,34 @@ void interpolatePlane(uint planeOffset, uint k, uvec3 rows, out float values[2][
 }
 
 void nativeBlock(uvec2 block) {
-    uint x0 = block.x * 8u;
+    uint x0 = block.x * uint(BLOCK);
     uint y0 = block.y * 2u;
     uint k = x0 >> 1;
     uint m = y0 >> 1;
     uint lastRow = frame.chromaSize.y - 1u;
     uvec3 rows = uvec3(m == 0u ? 0u : m - 1u, min(m, lastRow), min(m + 1u, lastRow));
-    float cb[2][8];
-    float cr[2][8];
+    float cb[2][BLOCK];
+    float cr[2][BLOCK];
     interpolatePlane(frame.planeOffset.y, k, rows, cb);
     interpolatePlane(frame.planeOffset.z, k, rows, cr);
     for (int j = 0; j < 2; j++) {
         uint y = y0 + uint(j);
         if (y >= frame.lumaSize.y) break;
         uint lumaBase = (frame.planeOffset.x + y * frame.planeOffset.w + x0) >> 2;
-        uint luma[2] = uint[2](words[lumaBase], words[lumaBase + 1u]);
-        uint packed[8];
-        for (int i = 0; i < 8; i++) {
+        uint luma[BLOCK / 4];
+        for (int q = 0; q < BLOCK / 4; q++) luma[q] = words[lumaBase + uint(q)];
+        uint packed[BLOCK];
+        for (int i = 0; i < BLOCK; i++) {
             float l = float((luma[i >> 2] >> (uint(i & 3) * 8u)) & 0xffu);
             packed[i] = pack(vec3(l, cb[j][i], cr[j][i]));
         }
         uint first = outputIndex(ivec2(x0, y));
-        if (x0 + 8u <= frame.lumaSize.x && (first & 3u) == 0u) {
-            quads[first >> 2] = uvec4(packed[0], packed[1], packed[2], packed[3]);
-            quads[(first >> 2) + 1u] = uvec4(packed[4], packed[5], packed[6], packed[7]);
+        if (x0 + uint(BLOCK) <= frame.lumaSize.x && (first & 3u) == 0u) {
+            for (int q = 0; q < BLOCK / 4; q++) {
+                quads[(first >> 2) + uint(q)] = uvec4(packed[4 * q], packed[4 * q + 1], packed[4 * q + 2], packed[4 * q + 3]);
+            }
         } else {
-            for (int i = 0; i < 8; i++) {
+            for (int i = 0; i < BLOCK; i++) {
                 if (x0 + uint(i) < frame.lumaSize.x) pixels[first + uint(i)] = packed[i];
             }
         }
@@ -186,7 +193,8 @@ void scaledBlock(uvec2 block) {
 
 void main() {
     uvec2 block = gl_GlobalInvocationID.xy;
-    if (block.x * 8u >= uint(frame.destination.z) || block.y * 2u >= uint(frame.destination.w)) return;
+    uint width = frame.nativeScale != 0u ? uint(BLOCK) : 8u;
+    if (block.x * width >= uint(frame.destination.z) || block.y * 2u >= uint(frame.destination.w)) return;
     if (frame.nativeScale != 0u) {
         nativeBlock(block);
     } else {

@@ -30,14 +30,16 @@ extension OffscreenRenderer {
         var dynamicOffset = UInt32(planesOffset)
         vkCmdBindDescriptorSets(
             commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 1, &dynamicOffset)
+        let native =
+            !forcesGeneralPath && destination.width == frame.width && destination.height == frame.height
         let constants = Self.pushConstants(
-            for: frame, outputWidth: outputSize.width, destination: destination, allowsFastPath: !forcesGeneralPath)
+            for: frame, outputWidth: outputSize.width, destination: destination, native: native)
         constants.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
                 bytes.baseAddress)
         }
-        let block = YUVComputePass.blockSize
+        let block = YUVComputePass.blockSize(native: native)
         let group = YUVComputePass.workgroupSize
         let groupWidth = block.width * group.width
         let groupHeight = block.height * group.height
@@ -69,14 +71,13 @@ extension OffscreenRenderer {
     /// The shader's push constants, word for word as `Shaders/yuv_to_rgb.comp` lays them out.
     static func pushConstants(
         for frame: VideoFrameDescriptor, outputWidth: Int, destination: (x: Int, y: Int, width: Int, height: Int),
-        allowsFastPath: Bool = true
+        native: Bool
     ) -> [UInt32] {
         let transform = YCbCrTransform(
             matrix: frame.color.matrix, range: frame.color.range, bitDepth: frame.format.bitDepth)
         let luma = frame.planes[0]
         let chroma = frame.planes[1]
         let siting = frame.color.chromaLocation.offset
-        let native = allowsFastPath && destination.width == frame.width && destination.height == frame.height
         var words: [UInt32] = []
         words.reserveCapacity(YUVComputePass.pushConstantSize / 4)
         for row in transform.rows { words += [row.x, row.y, row.z, row.w].map(\.bitPattern) }

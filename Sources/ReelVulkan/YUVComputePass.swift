@@ -7,8 +7,9 @@ internal import CVulkan
 final class YUVComputePass {
     /// Bytes of push constants the shader reads.
     static let pushConstantSize = 116
-    /// Output pixels per invocation (8×2) and invocations per workgroup (8×8).
-    static let blockSize = (width: 8, height: 2)
+    /// Output pixels per invocation: 32×2 on the native-scale path, 8×2 on the
+    /// general path (`BLOCK` and `scaledBlock` in the shader); invocations per workgroup, 8×8.
+    static func blockSize(native: Bool) -> (width: Int, height: Int) { (native ? 32 : 8, 2) }
     static let workgroupSize = (width: 8, height: 8)
     static let planesDescriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC
 
