@@ -53,6 +53,8 @@ public struct PipelineStatistics: Sendable, Codable {
     /// Pictures libavcodec wrote straight into pool slots, and pictures copied there.
     public var framesDecodedInPlace = 0
     public var framesCopiedToPool = 0
+    /// Times the picture size or format changed mid-stream (each makes a new pool).
+    public var poolChanges = 0
     /// Bytes read back from the GPU (RGBA output), not an input copy.
     public var readbackBytes = 0
     /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
@@ -113,7 +115,7 @@ public final class OffscreenPipeline {
         decoding: while statistics.framesDecoded < limit {
             switch try decoder.receive() {
             case .frame(let frame):
-                defer { pool.release(frame.slot) }
+                defer { frame.release() }
                 statistics.framesDecoded += 1
                 guard let renderer else { continue }
                 let image = try render(frame, with: renderer)
@@ -141,6 +143,7 @@ public final class OffscreenPipeline {
         statistics.decoderToPoolBytes = decoder.copiedBytes
         statistics.framesDecodedInPlace = decoder.framesDecodedInPlace
         statistics.framesCopiedToPool = decoder.framesCopied
+        statistics.poolChanges = decoder.poolChanges
         statistics.poolToGPUBytes = renderer?.uploadedBytes ?? 0
         statistics.inputPath = renderer?.inputPath
         statistics.importFailure = renderer?.importFailure
@@ -160,7 +163,7 @@ public final class OffscreenPipeline {
     private func render(_ frame: DecodedFrame, with renderer: OffscreenRenderer) throws(ReelError) -> RenderedImage {
         let size = parameters.outputSize ?? frame.descriptor.displaySize
         do {
-            return try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            return try renderer.render(frame.descriptor, in: frame.pool, slot: frame.slot, outputSize: size)
         } catch { throw .render(error) }
     }
 }

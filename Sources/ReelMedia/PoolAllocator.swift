@@ -25,7 +25,8 @@ final class PoolAllocator: @unchecked Sendable {
     }
 
     /// Points `context`'s `get_buffer2` at this allocator. The decoder keeps the
-    /// allocator alive for as long as the context lives.
+    /// allocator it installed alive for as long as the context lives, and every buffer
+    /// it made keeps it alive until libavcodec frees that buffer.
     func install(on context: UnsafeMutablePointer<AVCodecContext>) {
         context.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
         context.pointee.get_buffer2 = { context, frame, flags in
@@ -56,16 +57,22 @@ final class PoolAllocator: @unchecked Sendable {
         else { return false }
         let bytes = pool.bytes(of: slot)
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // Each buffer keeps its allocator (and so its pool) alive: after a size change
+        // the decoder moves on to a new allocator while libavcodec still frees old buffers.
+        let retained = Unmanaged.passRetained(self)
         guard
             let buffer = av_buffer_create(
                 base, bytes.count,
                 { opaque, data in
                     // libavcodec dropped its last reference to the buffer: release the slot.
                     guard let opaque, let data else { return }
-                    let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque).takeUnretainedValue()
-                    if let slot = allocator.pool.slot(containing: data) { allocator.pool.release(slot) }
-                }, Unmanaged.passUnretained(self).toOpaque(), 0)
+                    let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque)
+                    let pool = allocator.takeUnretainedValue().pool
+                    if let slot = pool.slot(containing: data) { pool.release(slot) }
+                    allocator.release()
+                }, retained.toOpaque(), 0)
         else {
+            retained.release()
             pool.release(slot)
             return false
         }

@@ -4,9 +4,15 @@ public import ReelFramePool
 
 /// A decoded picture, stored in a frame-pool slot that the receiver now holds.
 public struct DecodedFrame: Sendable {
-    /// The pool slot holding the planes; release it to the pool when done.
+    /// The pool the picture is in: the decoder's pool when it was decoded (a new one
+    /// after a change of picture size).
+    public var pool: FramePool
+    /// The pool slot holding the planes.
     public var slot: Int
     public var descriptor: VideoFrameDescriptor
+
+    /// Gives the slot back to its pool; the picture's bytes must not be touched after.
+    public func release() { pool.release(slot) }
 }
 
 /// What the decoder has for the caller: flow control, not errors.
@@ -56,12 +62,17 @@ public final class VideoDecoder {
     private let timeBase: Rational
     private let streamName: String
     private var allocator: PoolAllocator?
+    private let parameters: DecoderParameters
+    private let codecID: AVCodecID
     /// The stream this decoder reads.
     public let streamIndex: Int
     /// The slot layout every picture of this stream needs.
     public private(set) var layout: SlotLayout
-    /// The pool pictures are delivered in; release each delivered slot to it.
+    /// The pool pictures are delivered in now; it is replaced when the picture size changes.
     public private(set) var pool: FramePool
+    private var decodesIntoPool = false
+    /// Times the stream changed picture size or format and a new pool was made.
+    public private(set) var poolChanges = 0
     /// Pictures delivered straight from libavcodec's writes, and pictures copied.
     public private(set) var framesDecodedInPlace = 0
     public private(set) var framesCopied = 0
@@ -90,6 +101,8 @@ public final class VideoDecoder {
         // Owned from here on: deinit frees them if anything below throws.
         self.context = context
         self.frame = frame
+        self.parameters = parameters
+        codecID = codecParameters.pointee.codec_id
         self.streamIndex = streamIndex
         streamName = "'\(demuxer.url)' (\(codecName))"
         timeBase = Rational(stream.pointee.time_base)
@@ -107,35 +120,43 @@ public final class VideoDecoder {
         context.pointee.thread_count = Int32(parameters.threadCount)
         context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
 
-        layout = Self.layout(for: context, format: format)
-        let threads = parameters.threadCount > 0 ? parameters.threadCount : min(Int(av_cpu_count()) + 1, 16)
-        let slots =
-            parameters.poolSlots
-            ?? Self.referencePictures(codecParameters.pointee.codec_id) + threads + 2 + parameters.consumerSlots
-        pool = try Self.makePool(layout: layout, slots: slots)
-        if parameters.decodesIntoPool, codec.pointee.capabilities & AV_CODEC_CAP_DR1 != 0 {
-            let allocator = PoolAllocator(
-                pool: pool, format: context.pointee.pix_fmt, reserve: min(parameters.consumerSlots, slots - 1))
-            self.allocator = allocator
-            allocator.install(on: context)
-        }
+        decodesIntoPool = parameters.decodesIntoPool && codec.pointee.capabilities & AV_CODEC_CAP_DR1 != 0
+        try makePool(width: context.pointee.width, height: context.pointee.height, format: format)
         try FFmpegCall.check(
             avcodec_open2(context, codec, nil), "avcodec_open2", .codec, "cannot open the \(codecName) decoder")
     }
 
+    /// Creates the pool (and, when decoding in place, the allocator that hands its
+    /// slots to libavcodec) for pictures of `width`×`height` in `format`.
+    private func makePool(width: Int32, height: Int32, format: PixelFormat) throws(MediaError) {
+        layout = Self.layout(for: context, width: width, height: height, format: format)
+        let threads = parameters.threadCount > 0 ? parameters.threadCount : min(Int(av_cpu_count()) + 1, 16)
+        let slots =
+            parameters.poolSlots ?? Self.referencePictures(codecID) + threads + 2 + parameters.consumerSlots
+        pool = try Self.makePool(layout: layout, slots: slots)
+        guard decodesIntoPool else { return }
+        let allocator = PoolAllocator(
+            pool: pool, format: context.pointee.pix_fmt, reserve: min(parameters.consumerSlots, slots - 1))
+        self.allocator = allocator
+        allocator.install(on: context)
+    }
+
     /// A layout with room for the coded picture libavcodec writes (its dimensions
     /// rounded up as `avcodec_align_dimensions2` says).
-    private static func layout(for context: UnsafeMutablePointer<AVCodecContext>, format: PixelFormat) -> SlotLayout {
-        var width = context.pointee.width
-        var height = context.pointee.height
+    private static func layout(
+        for context: UnsafeMutablePointer<AVCodecContext>, width: Int32, height: Int32, format: PixelFormat
+    ) -> SlotLayout {
+        let visible = (width: Int(width), height: Int(height))
+        var width = width
+        var height = height
         var strideAlignment = [Int32](repeating: 0, count: Int(reel_AV_NUM_DATA_POINTERS))
         avcodec_align_dimensions2(context, &width, &height, &strideAlignment)
         precondition(
             strideAlignment.allSatisfy { SlotLayout.strideAlignment % max(Int($0), 1) == 0 },
             "libavcodec wants a stride alignment above \(SlotLayout.strideAlignment)")
         return SlotLayout(
-            format: format, width: Int(context.pointee.width), height: Int(context.pointee.height),
-            allocatedWidth: Int(width), allocatedHeight: Int(height))
+            format: format, width: visible.width, height: visible.height, allocatedWidth: Int(width),
+            allocatedHeight: Int(height))
     }
 
     /// Pictures a decoder of `codec` may keep as references at once.
@@ -196,14 +217,13 @@ public final class VideoDecoder {
             holdsFrame = true
         }
         let format = try Self.pixelFormat(AVPixelFormat(frame.pointee.format), stream: streamName)
-        guard format == layout.format, Int(frame.pointee.width) == layout.width,
-            Int(frame.pointee.height) == layout.height
-        else {
-            throw MediaError(
-                .unsupported,
-                "\(streamName) changes picture size or format mid-stream "
-                    + "(\(layout.width)x\(layout.height) → \(frame.pointee.width)x\(frame.pointee.height)), "
-                    + "which Reel does not follow yet")
+        if format != layout.format || Int(frame.pointee.width) != layout.width
+            || Int(frame.pointee.height) != layout.height
+        {
+            // The stream changed size or format: later pictures go to a new pool. The
+            // old one lives on until the receiver and libavcodec have let go of its slots.
+            try makePool(width: frame.pointee.width, height: frame.pointee.height, format: format)
+            poolChanges += 1
         }
         let slot: Int
         if let allocator, let inPlace = allocator.slot(of: frame) {
@@ -224,7 +244,7 @@ public final class VideoDecoder {
             color: colorDescription(), sampleAspectRatio: sampleAspectRatio(), presentationTime: presentationTime())
         av_frame_unref(frame)
         holdsFrame = false
-        return .frame(DecodedFrame(slot: slot, descriptor: descriptor))
+        return .frame(DecodedFrame(pool: pool, slot: slot, descriptor: descriptor))
     }
 
     private func recordCorruption(_ code: Int32, call: String) {

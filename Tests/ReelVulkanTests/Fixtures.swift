@@ -17,13 +17,12 @@ func decodeFixture(
 ) throws {
     let demuxer = try Demuxer(url: "\(fixtures)/\(name)")
     let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
-    let pool = decoder.pool
     var count = 0
     while count < limit {
         switch try decoder.receive() {
         case .frame(let frame):
-            defer { pool.release(frame.slot) }
-            try body(frame, pool)
+            defer { frame.release() }
+            try body(frame, frame.pool)
             count += 1
         case .needsInput:
             switch demuxer.readPacket() {

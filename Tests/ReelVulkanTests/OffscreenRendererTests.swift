@@ -57,6 +57,25 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(renderer.device.validationErrors == [])
     }
 
+    /// A stream that changes size mid-way renders every frame at its own size, correctly.
+    @Test func followsMidStreamSizeChange() throws {
+        var sizes: [PixelSize] = []
+        try decodeFixture("size-change.ts") { frame, pool in
+            let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            let reference = try ReferenceConverter.rgba(
+                of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+            let quality = psnr(image.copyPixels(), reference.pixels)
+            #expect(quality >= 40, "frame \(sizes.count) at \(size): PSNR \(quality) dB")
+            sizes.append(size)
+        }
+        let expected =
+            Array(repeating: PixelSize(width: 320, height: 240), count: 10)
+            + Array(repeating: PixelSize(width: 240, height: 176), count: 10)
+        #expect(sizes == expected)
+        #expect(renderer.device.validationErrors == [])
+    }
+
     /// Known bar colours come back within ±3 per channel, for both matrices and both ranges.
     @Test(arguments: ["bars-bt601-limited.mp4", "bars-bt601-full.mp4", "bars-bt709-limited.mp4", "bars-bt709-full.mp4"])
     func barColors(fixture: String) throws {

@@ -43,6 +43,17 @@ import Testing
         #expect(written == (1...12).map { "frame-\(String(format: "%06d", $0)).png" })
     }
 
+    /// A stream that changes size mid-way: every frame is written, each at its own size.
+    @Test func followsSizeChange() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try ReelCLI.run(["render", "\(fixtures)/size-change.ts", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let sizes = try (1...20).map { try ImageReader.readRGBA("\(out)/frame-\(String(format: "%06d", $0)).png").size }
+        #expect(sizes.prefix(10).allSatisfy { $0 == PixelSize(width: 320, height: 240) })
+        #expect(sizes.suffix(10).allSatisfy { $0 == PixelSize(width: 240, height: 176) })
+    }
+
     /// Non-square pixels render at the display size; --size letterboxes with black bars.
     @Test func displaySizeAndLetterbox() throws {
         let out = try temporaryDirectory()
