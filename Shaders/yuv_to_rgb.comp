@@ -1,5 +1,5 @@
 #version 450
-// YCbCr → RGBA for planar 8-bit 4:2:0 pictures, read straight from the frame's
+// YCbCr → RGBA for 8- and 10-bit 4:2:0, 4:2:2, 4:4:4, semi-planar and gray pictures, read straight from the frame's
 // bytes in a storage buffer (the pool slot) and written as packed RGBA8 into a
 // storage buffer. Each invocation makes a block of 8×2 output pixels.
 //
@@ -31,8 +31,13 @@ layout(push_constant, std430) uniform Frame {
     ivec2 sitingHalves;     // chroma sample 0's position from luma sample 0, in half luma samples
     uint chromaStride;      // bytes per chroma row
     uint outputWidth;       // pixels per output row
-    uint nativeScale;       // 1: destination size == luma size
+    uint flags;             // FLAG_* below; bits 4–7 sample shift, 8 and 9 chroma shift x and y
 } frame;
+
+const uint FLAG_NATIVE = 1u;        // 8-bit planar 4:2:0 at native scale: the fast path
+const uint FLAG_WIDE = 2u;          // 16-bit samples
+const uint FLAG_INTERLEAVED = 4u;   // Cb and Cr alternate in plane 1 (nv12, p010)
+const uint FLAG_GRAY = 8u;          // no chroma (folded into the rows' constants)
 
 vec3 toRGB(vec3 ycbcr) {
     return vec3(
@@ -155,47 +160,68 @@ void nativeBlock(uvec2 block) {
     }
 }
 
-// ---- General path: any scale ----
+// ---- General path: any scale, any supported layout ----
 
-float sampleAt(uint planeOffset, uint stride, ivec2 p) {
-    uint byteIndex = planeOffset + uint(p.y) * stride + uint(p.x);
-    return float((words[byteIndex >> 2] >> ((byteIndex & 3u) * 8u)) & 0xffu);
+// Sample `component` of pixel p in a plane with `step` samples per pixel.
+float sampleAt(uint planeOffset, uint stride, ivec2 p, uint step, uint component) {
+    bool wide = (frame.flags & FLAG_WIDE) != 0u;
+    uint sampleIndex = uint(p.x) * step + component;
+    uint byteIndex = planeOffset + uint(p.y) * stride + (wide ? sampleIndex * 2u : sampleIndex);
+    uint word = words[byteIndex >> 2];
+    uint value = wide ? (word >> ((byteIndex & 2u) * 8u)) & 0xffffu : (word >> ((byteIndex & 3u) * 8u)) & 0xffu;
+    return float(value >> ((frame.flags >> 4) & 15u));
 }
 
 // Bilinear at `position` in sample-centre units of the plane, edges repeated.
-float bilinear(uint planeOffset, uint stride, uvec2 size, vec2 position) {
+float bilinear(uint planeOffset, uint stride, uvec2 size, vec2 position, uint step, uint component) {
     vec2 last = vec2(size) - 1.0;
     position = clamp(position, vec2(0.0), last);
     ivec2 p0 = ivec2(floor(position));
     ivec2 p1 = min(p0 + 1, ivec2(last));
     vec2 f = position - vec2(p0);
-    float top = mix(sampleAt(planeOffset, stride, p0), sampleAt(planeOffset, stride, ivec2(p1.x, p0.y)), f.x);
-    float bottom = mix(sampleAt(planeOffset, stride, ivec2(p0.x, p1.y)), sampleAt(planeOffset, stride, p1), f.x);
+    float top = mix(
+        sampleAt(planeOffset, stride, p0, step, component),
+        sampleAt(planeOffset, stride, ivec2(p1.x, p0.y), step, component), f.x);
+    float bottom = mix(
+        sampleAt(planeOffset, stride, ivec2(p0.x, p1.y), step, component),
+        sampleAt(planeOffset, stride, p1, step, component), f.x);
     return mix(top, bottom, f.y);
 }
 
 void scaledBlock(uvec2 block) {
     vec2 scale = vec2(frame.lumaSize) / vec2(frame.destination.zw);
     vec2 siting = vec2(frame.sitingHalves) * 0.5;
+    vec2 factor = vec2(float(1u << ((frame.flags >> 8) & 1u)), float(1u << ((frame.flags >> 9) & 1u)));
+    bool gray = (frame.flags & FLAG_GRAY) != 0u;
+    bool interleaved = (frame.flags & FLAG_INTERLEAVED) != 0u;
     for (uint j = 0u; j < 2u; j++) {
         for (uint i = 0u; i < 8u; i++) {
             ivec2 p = ivec2(block.x * 8u + i, block.y * 2u + j);
-            if (p.x >= frame.destination.z || p.y >= frame.destination.w) continue;
-            vec2 luma = (vec2(p) + 0.5) * scale - 0.5;
-            vec2 chroma = (luma - siting) * 0.5;
-            store(p, vec3(
-                bilinear(frame.planeOffset.x, frame.planeOffset.w, frame.lumaSize, luma),
-                bilinear(frame.planeOffset.y, frame.chromaStride, frame.chromaSize, chroma),
-                bilinear(frame.planeOffset.z, frame.chromaStride, frame.chromaSize, chroma)));
+            if (p.x < frame.destination.z && p.y < frame.destination.w) {
+                vec2 luma = (vec2(p) + 0.5) * scale - 0.5;
+                vec2 chroma = (luma - siting) / factor;
+                float y = bilinear(frame.planeOffset.x, frame.planeOffset.w, frame.lumaSize, luma, 1u, 0u);
+                float cb = 0.0;
+                float cr = 0.0;
+                if (interleaved) {
+                    cb = bilinear(frame.planeOffset.y, frame.chromaStride, frame.chromaSize, chroma, 2u, 0u);
+                    cr = bilinear(frame.planeOffset.y, frame.chromaStride, frame.chromaSize, chroma, 2u, 1u);
+                } else if (!gray) {
+                    cb = bilinear(frame.planeOffset.y, frame.chromaStride, frame.chromaSize, chroma, 1u, 0u);
+                    cr = bilinear(frame.planeOffset.z, frame.chromaStride, frame.chromaSize, chroma, 1u, 0u);
+                }
+                store(p, vec3(y, cb, cr));
+            }
         }
     }
 }
 
 void main() {
     uvec2 block = gl_GlobalInvocationID.xy;
-    uint width = frame.nativeScale != 0u ? uint(BLOCK) : 8u;
+    bool native = (frame.flags & FLAG_NATIVE) != 0u;
+    uint width = native ? uint(BLOCK) : 8u;
     if (block.x * width >= uint(frame.destination.z) || block.y * 2u >= uint(frame.destination.w)) return;
-    if (frame.nativeScale != 0u) {
+    if (native) {
         nativeBlock(block);
     } else {
         scaledBlock(block);

@@ -4,10 +4,24 @@ public enum ColorMatrix: String, Sendable, CaseIterable {
     case bt601
     /// BT.709: Kr 0.2126, Kb 0.0722 (BT.709-6 Table 3, items 3.2 and 3.3).
     case bt709
+    /// BT.2020 non-constant luminance: Kr 0.2627, Kb 0.0593 (BT.2020-2 Table 4).
+    case bt2020
 
     /// Luma weights of red and blue.
-    public var kr: Double { self == .bt601 ? 0.299 : 0.2126 }
-    public var kb: Double { self == .bt601 ? 0.114 : 0.0722 }
+    public var kr: Double {
+        switch self {
+        case .bt601: 0.299
+        case .bt709: 0.2126
+        case .bt2020: 0.2627
+        }
+    }
+    public var kb: Double {
+        switch self {
+        case .bt601: 0.114
+        case .bt709: 0.0722
+        case .bt2020: 0.0593
+        }
+    }
 }
 
 /// Whether code values use the limited ("TV", 16–235/240 at 8 bits) or full (0–255) range.

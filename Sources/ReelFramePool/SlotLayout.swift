@@ -42,9 +42,11 @@ public struct SlotLayout: Hashable, Sendable {
         var planes: [PlaneLayout] = []
         for index in 0..<format.planeCount {
             let isLuma = index == 0
+            // Width and height in pixels (an interleaved CbCr pair is one pixel).
             let planeWidth = isLuma ? width : chromaSize(width, shift.x)
             let planeHeight = isLuma ? height : chromaSize(height, shift.y)
-            let rowSamples = isLuma ? allocated.width : chromaSize(allocated.width, shift.x)
+            let rowSamples =
+                (isLuma ? allocated.width : chromaSize(allocated.width, shift.x)) * format.samplesPerPixel(plane: index)
             let rows = isLuma ? allocated.height : chromaSize(allocated.height, shift.y)
             let stride = Self.align(rowSamples * format.bytesPerSample, to: Self.strideAlignment)
             planes.append(PlaneLayout(offset: offset, stride: stride, width: planeWidth, height: planeHeight))

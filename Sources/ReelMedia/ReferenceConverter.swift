@@ -19,14 +19,29 @@ public enum ReferenceConverter {
         let height = descriptor.height
         let chroma = descriptor.color.chromaLocation.offset
         let upsampler = try scaler(
-            width: width, height: height, from: AV_PIX_FMT_YUV420P, to: AV_PIX_FMT_YUV444P16LE,
-            // Chroma sample position in 1/256 of a luma sample (libswscale's unit).
-            chromaPosition: (Int64(chroma.x * 256), Int64(chroma.y * 256)))
+            width: width, height: height, from: descriptor.format.avFormat, to: AV_PIX_FMT_YUV444P16LE,
+            // Chroma sample position in 1/256 of a luma sample (libswscale's unit), in
+            // the directions that are subsampled.
+            chromaPosition: (
+                descriptor.format.chromaShift.x > 0 ? Int64(chroma.x * 256) : 0,
+                descriptor.format.chromaShift.y > 0 ? Int64(chroma.y * 256) : 0
+            ))
         defer { sws_freeContext(upsampler) }
+        // Step 1 must leave code values alone; libswscale would otherwise take gray
+        // input as full range and expand it. Same range in and out: no conversion.
+        try FFmpegCall.check(
+            sws_setColorspaceDetails(
+                upsampler, sws_getCoefficients(SWS_CS_DEFAULT), 0, sws_getCoefficients(SWS_CS_DEFAULT), 0, 0, 1 << 16,
+                1 << 16), "sws_setColorspaceDetails", .codec, "cannot configure the reference upsampler")
         let converter = try scaler(
             width: width, height: height, from: AV_PIX_FMT_YUV444P16LE, to: AV_PIX_FMT_RGBA, chromaPosition: nil)
         defer { sws_freeContext(converter) }
-        let matrix = descriptor.color.matrix == .bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601
+        let matrix =
+            switch descriptor.color.matrix {
+            case .bt601: SWS_CS_ITU601
+            case .bt709: SWS_CS_ITU709
+            case .bt2020: SWS_CS_BT2020
+            }
         let fullRange: Int32 = descriptor.color.range == .full ? 1 : 0
         try FFmpegCall.check(
             sws_setColorspaceDetails(
@@ -38,8 +53,9 @@ public enum ReferenceConverter {
         var upsampled = [UInt16](repeating: 0, count: planeSamples * 3)
         upsampled.withUnsafeMutableBytes { yuv444 in
             let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var sources: [UnsafePointer<UInt8>?] = descriptor.planes.map { base + $0.offset } + [nil]
-            var sourceStrides: [Int32] = descriptor.planes.map { Int32($0.stride) } + [0]
+            let planes = descriptor.planes
+            var sources: [UnsafePointer<UInt8>?] = (0..<4).map { $0 < planes.count ? base + planes[$0].offset : nil }
+            var sourceStrides: [Int32] = (0..<4).map { $0 < planes.count ? Int32(planes[$0].stride) : 0 }
             let out = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
             var destinations: [UnsafeMutablePointer<UInt8>?] = (0..<3).map { out + $0 * planeSamples * 2 } + [nil]
             var destinationStrides: [Int32] = [Int32(width * 2), Int32(width * 2), Int32(width * 2), 0]

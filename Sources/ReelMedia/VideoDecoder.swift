@@ -256,7 +256,7 @@ public final class VideoDecoder {
 
     private func copyPlanes(into slot: UnsafeMutableRawBufferPointer) {
         for (index, plane) in layout.planes.enumerated() {
-            let rowBytes = plane.width * layout.format.bytesPerSample
+            let rowBytes = plane.width * layout.format.bytesPerSample * layout.format.samplesPerPixel(plane: index)
             av_image_copy_plane(
                 slot.baseAddress!.advanced(by: plane.offset).assumingMemoryBound(to: UInt8.self), Int32(plane.stride),
                 frame.plane(index), Int32(frame.lineSize(index)), Int32(rowBytes), Int32(plane.height))
@@ -281,9 +281,10 @@ public final class VideoDecoder {
             switch frame.pointee.colorspace {
             case AVCOL_SPC_BT709: .bt709
             case AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M: .bt601
+            case AVCOL_SPC_BT2020_NCL: .bt2020
             default: ColorDescription.defaultMatrix(forHeight: layout.height)
             }
-        let isJPEGFormat = AVPixelFormat(frame.pointee.format) == AV_PIX_FMT_YUVJ420P
+        let isJPEGFormat = PixelFormat.from(AVPixelFormat(frame.pointee.format))?.fullRange ?? false
         let range: ColorRange =
             switch frame.pointee.color_range {
             case AVCOL_RANGE_JPEG: .full
@@ -304,13 +305,12 @@ public final class VideoDecoder {
     }
 
     private static func pixelFormat(_ format: AVPixelFormat, stream: String) throws(MediaError) -> PixelFormat {
-        switch format {
-        case AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P: return .yuv420p
-        case AV_PIX_FMT_NONE:
+        if let known = PixelFormat.from(format) { return known.format }
+        if format == AV_PIX_FMT_NONE {
             throw MediaError(.truncated, "\(stream) has no decodable picture (truncated or corrupt input?)")
-        default:
-            let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
-            throw MediaError(.unsupported, "\(stream) uses pixel format \(name); Reel renders yuv420p so far")
         }
+        let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
+        let supported = PixelFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        throw MediaError(.unsupported, "\(stream) uses pixel format \(name); Reel renders \(supported)")
     }
 }

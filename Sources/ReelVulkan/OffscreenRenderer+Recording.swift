@@ -31,7 +31,8 @@ extension OffscreenRenderer {
         vkCmdBindDescriptorSets(
             commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 1, &dynamicOffset)
         let native =
-            !forcesGeneralPath && destination.width == frame.width && destination.height == frame.height
+            !forcesGeneralPath && frame.format == .yuv420p && destination.width == frame.width
+            && destination.height == frame.height
         let constants = Self.pushConstants(
             for: frame, outputWidth: outputSize.width, destination: destination, native: native)
         constants.withUnsafeBytes { bytes in
@@ -73,20 +74,33 @@ extension OffscreenRenderer {
         for frame: VideoFrameDescriptor, outputWidth: Int, destination: (x: Int, y: Int, width: Int, height: Int),
         native: Bool
     ) -> [UInt32] {
-        let transform = YCbCrTransform(
-            matrix: frame.color.matrix, range: frame.color.range, bitDepth: frame.format.bitDepth)
+        let format = frame.format
+        var rows = YCbCrTransform(matrix: frame.color.matrix, range: frame.color.range, bitDepth: format.bitDepth).rows
+        if !format.hasChroma {
+            // Gray: the shader reads no chroma; fold neutral Cb = Cr = mid-code into the constants.
+            let mid = Float(128 << (format.bitDepth - 8))
+            rows = rows.map { SIMD4($0.x, 0, 0, $0.w + ($0.y + $0.z) * mid) }
+        }
         let luma = frame.planes[0]
-        let chroma = frame.planes[1]
+        let chroma = frame.planes.count > 1 ? frame.planes[1] : luma
+        let crOffset = frame.planes.count > 2 ? frame.planes[2].offset : chroma.offset
+        let shift = format.chromaShift
         let siting = frame.color.chromaLocation.offset
+        // Chroma siting in half luma samples (0, 1 or 2), only where chroma is subsampled.
+        let sitingHalves = [shift.x > 0 ? siting.x : 0, shift.y > 0 ? siting.y : 0].map { Int32(($0 * 2).rounded()) }
+        var flags: UInt32 = native ? 1 : 0
+        if format.bytesPerSample == 2 { flags |= 2 }
+        if format.interleavesChroma { flags |= 4 }
+        if !format.hasChroma { flags |= 8 }
+        flags |= UInt32(format.sampleShift) << 4 | UInt32(shift.x) << 8 | UInt32(shift.y) << 9
         var words: [UInt32] = []
         words.reserveCapacity(YUVComputePass.pushConstantSize / 4)
-        for row in transform.rows { words += [row.x, row.y, row.z, row.w].map(\.bitPattern) }
+        for row in rows { words += [row.x, row.y, row.z, row.w].map(\.bitPattern) }
         words += [destination.x, destination.y, destination.width, destination.height].map { UInt32($0) }
-        words += [luma.offset, chroma.offset, frame.planes[2].offset, luma.stride].map { UInt32($0) }
+        words += [luma.offset, chroma.offset, crOffset, luma.stride].map { UInt32($0) }
         words += [frame.width, frame.height, chroma.width, chroma.height].map { UInt32($0) }
-        // Chroma siting in half luma samples (0, 1 or 2); ints, so bit patterns of Int32.
-        words += [siting.x, siting.y].map { UInt32(bitPattern: Int32(($0 * 2).rounded())) }
-        words += [UInt32(chroma.stride), UInt32(outputWidth), native ? 1 : 0]
+        words += sitingHalves.map { UInt32(bitPattern: $0) }
+        words += [UInt32(chroma.stride), UInt32(outputWidth), flags]
         assert(words.count * 4 == YUVComputePass.pushConstantSize)
         return words
     }

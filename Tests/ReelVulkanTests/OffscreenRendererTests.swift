@@ -25,7 +25,9 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     /// Every frame rendered through Vulkan matches libswscale's conversion of the same decoded frame.
     @Test(arguments: [
         "testsrc2-320x240.mp4", "hdbars-bt709-center.mkv", "bars-bt601-limited.mp4", "bars-bt601-full.mp4",
-        "bars-bt709-limited.mp4", "bars-bt709-full.mp4", "odd-317x237.mkv",
+        "bars-bt709-limited.mp4", "bars-bt709-full.mp4", "odd-317x237.mkv", "format-yuv422p.mkv",
+        "format-yuv444p.mkv", "format-gray.mkv", "format-nv12.mkv", "format-yuv420p10le.mkv",
+        "format-yuv422p10le.mkv", "format-yuv444p10le.mkv",
     ])
     func matchesLibswscale(fixture: String) throws {
         try compareWithLibswscale(fixture: fixture)
@@ -55,6 +57,51 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(frames > 0)
         print("\(fixture): \(frames) frames, worst PSNR \(worst) dB")
         #expect(renderer.device.validationErrors == [])
+    }
+
+    /// p010 (10 bits in the high bits of 16, Cb and Cr interleaved): frames built from the
+    /// 10-bit 4:2:0 fixture's samples render like libswscale's conversion of the same bytes.
+    @Test func p010MatchesLibswscale() throws {
+        var frames = 0
+        try decodeFixture("format-yuv420p10le.mkv") { frame, pool in
+            let source = frame.descriptor
+            #expect(source.format == .yuv420p10)
+            let layout = SlotLayout(format: .p010, width: source.width, height: source.height)
+            let p010 = try FramePool(layout: layout, slotCount: 1)
+            guard case .slot(let slot) = p010.acquire() else { return }
+            defer { p010.release(slot) }
+            let from = pool.bytes(of: frame.slot)
+            let to = p010.bytes(of: slot)
+            func sample(_ plane: PlaneLayout, _ x: Int, _ y: Int) -> UInt16 {
+                from.load(fromByteOffset: plane.offset + y * plane.stride + 2 * x, as: UInt16.self)
+            }
+            let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
+            for y in 0..<luma.height {
+                for x in 0..<luma.width {
+                    to.storeBytes(
+                        of: sample(luma, x, y) << 6,
+                        toByteOffset: layout.planes[0].offset + y * layout.planes[0].stride + 2 * x,
+                        as: UInt16.self)
+                }
+            }
+            for y in 0..<cb.height {
+                for x in 0..<cb.width {
+                    let row = layout.planes[1].offset + y * layout.planes[1].stride
+                    to.storeBytes(of: sample(cb, x, y) << 6, toByteOffset: row + 4 * x, as: UInt16.self)
+                    to.storeBytes(of: sample(cr, x, y) << 6, toByteOffset: row + 4 * x + 2, as: UInt16.self)
+                }
+            }
+            let descriptor = p010.descriptor(
+                color: source.color, sampleAspectRatio: source.sampleAspectRatio,
+                presentationTime: source.presentationTime)
+            let size = PixelSize(width: source.width, height: source.height)
+            let image = try renderer.render(descriptor, in: p010, slot: slot, outputSize: size)
+            let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
+            let quality = psnr(image.copyPixels(), reference.pixels)
+            #expect(quality >= 40, "p010 frame \(frames): PSNR \(quality) dB")
+            frames += 1
+        }
+        #expect(frames == 3)
     }
 
     /// A stream that changes size mid-way renders every frame at its own size, correctly.
