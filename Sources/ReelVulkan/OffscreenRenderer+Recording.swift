@@ -6,7 +6,7 @@ extension OffscreenRenderer {
     /// dispatch over the picture's rectangle, then a barrier that makes the pixels
     /// visible to the host.
     func record(
-        _ frame: VideoFrameDescriptor, planesOffset: Int, outputSize: PixelSize, output: HostBuffer,
+        _ frame: VideoFrameDescriptor, slotTexel: Int, outputSize: PixelSize, output: HostBuffer,
         destination: (x: Int, y: Int, width: Int, height: Int)
     ) throws(RenderError) {
         let commands = commandBuffer
@@ -27,14 +27,12 @@ extension OffscreenRenderer {
         }
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
         var set: VkDescriptorSet? = descriptorSet
-        var dynamicOffset = UInt32(planesOffset)
-        vkCmdBindDescriptorSets(
-            commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 1, &dynamicOffset)
+        vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let native =
             !forcesGeneralPath && frame.format == .yuv420p && destination.width == frame.width
             && destination.height == frame.height
         let constants = Self.pushConstants(
-            for: frame, outputWidth: outputSize.width, destination: destination, native: native)
+            for: frame, slotTexel: slotTexel, outputWidth: outputSize.width, destination: destination, native: native)
         constants.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
@@ -71,8 +69,8 @@ extension OffscreenRenderer {
 
     /// The shader's push constants, word for word as `Shaders/yuv_to_rgb.comp` lays them out.
     static func pushConstants(
-        for frame: VideoFrameDescriptor, outputWidth: Int, destination: (x: Int, y: Int, width: Int, height: Int),
-        native: Bool
+        for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
+        destination: (x: Int, y: Int, width: Int, height: Int), native: Bool
     ) -> [UInt32] {
         let format = frame.format
         var rows = YCbCrTransform(matrix: frame.color.matrix, range: frame.color.range, bitDepth: format.bitDepth).rows
@@ -100,7 +98,7 @@ extension OffscreenRenderer {
         words += [luma.offset, chroma.offset, crOffset, luma.stride].map { UInt32($0) }
         words += [frame.width, frame.height, chroma.width, chroma.height].map { UInt32($0) }
         words += sitingHalves.map { UInt32(bitPattern: $0) }
-        words += [UInt32(chroma.stride), UInt32(outputWidth), flags]
+        words += [UInt32(chroma.stride), UInt32(outputWidth), flags, UInt32(slotTexel)]
         assert(words.count * 4 == YUVComputePass.pushConstantSize)
         return words
     }

@@ -40,8 +40,8 @@ public final class OffscreenRenderer {
     private var importedPool: (pool: FramePool, buffer: ImportedHostBuffer)?
     /// The staging buffer frames are copied into when it does not.
     private var staging: HostBuffer?
-    /// The buffer bound to the planes binding, and the slot size it was bound with.
-    private var boundPlanes: (buffer: VkBuffer, range: Int)?
+    /// The buffer whose texel view is bound to the planes binding, and that view.
+    private var boundPlanes: (buffer: VkBuffer, view: VkBufferView)?
     private(set) var output: HostBuffer?
     private var outputSize: PixelSize?
 
@@ -91,7 +91,7 @@ public final class OffscreenRenderer {
         self.fence = fence!
 
         var sizes = [
-            VkDescriptorPoolSize(type: YUVComputePass.planesDescriptorType, descriptorCount: 1),
+            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: 1),
             VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 1),
         ]
         var descriptorPool: VkDescriptorPool?
@@ -124,6 +124,7 @@ public final class OffscreenRenderer {
         let vk = device.device
         vkDeviceWaitIdle(vk)
         output = nil
+        if let boundPlanes { vkDestroyBufferView(vk, boundPlanes.view, nil) }
         staging = nil
         importedPool = nil
         vkDestroyDescriptorPool(vk, descriptorPool, nil)
@@ -144,31 +145,31 @@ public final class OffscreenRenderer {
         else {
             throw RenderError(.invalidRequest, "output size \(outputSize) is out of range (1…16384 per side)")
         }
-        let planesOffset = try bindPlanes(of: pool, slot: slot)
+        let slotTexel = try bindPlanes(of: pool, slot: slot)
         let output = try outputBuffer(size: outputSize)
         let destination = Self.aspectFit(frame.displaySize, into: outputSize)
         try record(
-            frame, planesOffset: planesOffset, outputSize: outputSize, output: output, destination: destination)
+            frame, slotTexel: slotTexel, outputSize: outputSize, output: output, destination: destination)
         try submitAndWait()
         renderedFrames += 1
         return RenderedImage(
             size: outputSize, rowBytes: outputSize.width * 4, pixels: UnsafeRawBufferPointer(output.contents))
     }
 
-    /// Makes `slot`'s bytes readable by the shader at the returned dynamic offset:
+    /// Makes `slot`'s bytes readable by the shader and returns the slot's first texel:
     /// in place from the imported pool, or copied into the staging buffer.
     private func bindPlanes(of pool: FramePool, slot: Int) throws(RenderError) -> Int {
         if let imported = try importedBuffer(for: pool) {
             inputPath = .hostImport
-            bindPlanes(imported.buffer, range: pool.layout.slotSize)
-            return slot * pool.layout.slotSize
+            try bindPlanes(imported.buffer)
+            return slot * pool.layout.slotSize / 4
         }
         inputPath = .staging
         let slotBytes = pool.bytes(of: slot)
         let staging = try stagingBuffer(capacity: slotBytes.count)
         staging.contents.copyMemory(from: UnsafeRawBufferPointer(slotBytes))
         uploadedBytes += slotBytes.count
-        bindPlanes(staging.buffer, range: slotBytes.count)
+        try bindPlanes(staging.buffer)
         return 0
     }
 
@@ -176,7 +177,11 @@ public final class OffscreenRenderer {
         if let importedPool, importedPool.pool === pool { return importedPool.buffer }
         guard device.hostImportAlignment != nil, importFailure == nil else { return nil }
         importedPool = nil
-        boundPlanes = nil
+        guard pool.byteCount / 4 <= device.maxTexelBufferElements else {
+            importFailure =
+                "the frame pool (\(pool.byteCount) bytes) is larger than the device's texel buffer limit"
+            return nil
+        }
         do {
             let buffer = try ImportedHostBuffer(device: device, memory: pool.mapping)
             importedPool = (pool, buffer)
@@ -190,17 +195,41 @@ public final class OffscreenRenderer {
 
     private func stagingBuffer(capacity: Int) throws(RenderError) -> HostBuffer {
         if let staging, staging.contents.count >= capacity { return staging }
+        guard capacity / 4 <= device.maxTexelBufferElements else {
+            throw RenderError(.invalidRequest, "a \(capacity)-byte frame exceeds the device's texel buffer limit")
+        }
         staging = nil
-        boundPlanes = nil
-        let buffer = try HostBuffer(device: device, size: capacity, usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue)
+        let buffer = try HostBuffer(
+            device: device, size: capacity, usage: VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue)
         staging = buffer
         return buffer
     }
 
-    private func bindPlanes(_ buffer: VkBuffer, range: Int) {
-        if let boundPlanes, boundPlanes.buffer == buffer, boundPlanes.range == range { return }
-        bind(buffer, range: range, to: 0, type: YUVComputePass.planesDescriptorType)
-        boundPlanes = (buffer, range)
+    /// Binds a 32-bit texel view of `buffer` to the planes binding (a new view only
+    /// when the buffer changes: a new pool, or a bigger staging buffer).
+    private func bindPlanes(_ buffer: VkBuffer) throws(RenderError) {
+        if let boundPlanes, boundPlanes.buffer == buffer { return }
+        var viewInfo = VkBufferViewCreateInfo()
+        viewInfo.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
+        viewInfo.buffer = buffer
+        viewInfo.format = VK_FORMAT_R32_UINT
+        viewInfo.range = reel_VK_WHOLE_SIZE
+        var view: VkBufferView?
+        try VulkanCall.check(
+            vkCreateBufferView(device.device, &viewInfo, nil, &view), "vkCreateBufferView",
+            "cannot create a texel view of the frame's planes")
+        if let boundPlanes { vkDestroyBufferView(device.device, boundPlanes.view, nil) }
+        boundPlanes = (buffer, view!)
+        withUnsafePointer(to: &view) { views in
+            var write = VkWriteDescriptorSet()
+            write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+            write.dstSet = descriptorSet
+            write.dstBinding = 0
+            write.descriptorCount = 1
+            write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+            write.pTexelBufferView = views
+            vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
+        }
     }
 
     private func outputBuffer(size: PixelSize) throws(RenderError) -> HostBuffer {
@@ -209,22 +238,21 @@ public final class OffscreenRenderer {
         let buffer = try HostBuffer(
             device: device, size: size.width * size.height * 4,
             usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
-        bind(buffer.buffer, range: nil, to: 1, type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER)
+        bindOutput(buffer.buffer)
         output = buffer
         outputSize = size
         return buffer
     }
 
-    private func bind(_ buffer: VkBuffer, range: Int?, to binding: UInt32, type: VkDescriptorType) {
-        var bufferInfo = VkDescriptorBufferInfo(
-            buffer: buffer, offset: 0, range: range.map { VkDeviceSize($0) } ?? reel_VK_WHOLE_SIZE)
+    private func bindOutput(_ buffer: VkBuffer) {
+        var bufferInfo = VkDescriptorBufferInfo(buffer: buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
         withUnsafePointer(to: &bufferInfo) { info in
             var write = VkWriteDescriptorSet()
             write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
             write.dstSet = descriptorSet
-            write.dstBinding = binding
+            write.dstBinding = 1
             write.descriptorCount = 1
-            write.descriptorType = type
+            write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
             write.pBufferInfo = info
             vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
         }

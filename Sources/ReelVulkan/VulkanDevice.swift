@@ -37,6 +37,8 @@ public final class VulkanDevice {
     public let name: String
     /// "discrete", "integrated", "virtual", "cpu" or "other".
     public let type: String
+    /// The most elements a texel buffer view may have (`maxTexelBufferElements`).
+    public let maxTexelBufferElements: Int
     /// The alignment host memory must have to be imported, when the device can
     /// import it (`VK_EXT_external_memory_host` enabled); nil otherwise.
     public let hostImportAlignment: Int?
@@ -87,6 +89,9 @@ public final class VulkanDevice {
         self.memoryProperties = memory
         self.name = choice.name
         self.type = choice.type
+        var properties = VkPhysicalDeviceProperties()
+        vkGetPhysicalDeviceProperties(choice.physicalDevice, &properties)
+        self.maxTexelBufferElements = Int(properties.limits.maxTexelBufferElements)
         self.hostImportAlignment = parameters.forcesStagingUpload ? nil : choice.hostImportAlignment
     }
 

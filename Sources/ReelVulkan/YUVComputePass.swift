@@ -6,12 +6,11 @@ internal import CVulkan
 /// Thread-safety: Unsafe; owned by one renderer.
 final class YUVComputePass {
     /// Bytes of push constants the shader reads.
-    static let pushConstantSize = 116
+    static let pushConstantSize = 120
     /// Output pixels per invocation: 32×2 on the native-scale path, 8×2 on the
     /// general path (`BLOCK` and `scaledBlock` in the shader); invocations per workgroup, 8×8.
     static func blockSize(native: Bool) -> (width: Int, height: Int) { (native ? 32 : 8, 2) }
     static let workgroupSize = (width: 8, height: 8)
-    static let planesDescriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC
 
     private let device: VulkanDevice
     let setLayout: VkDescriptorSetLayout
@@ -21,8 +20,8 @@ final class YUVComputePass {
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
         let vk = device.device
-        // Binding 0, the planes, is dynamic: each frame binds its slot by offset.
-        var bindings = [Self.planesDescriptorType, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER].enumerated().map {
+        // Binding 0: the planes, as 32-bit texels; binding 1: the RGBA output.
+        var bindings = [VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER].enumerated().map {
             VkDescriptorSetLayoutBinding(
                 binding: UInt32($0.offset), descriptorType: $0.element, descriptorCount: 1,
                 stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, pImmutableSamplers: nil)
