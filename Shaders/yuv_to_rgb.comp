@@ -77,9 +77,10 @@ void store(ivec2 picture, vec3 ycbcr) {
 // depend only on the parity. All indices below are constants once unrolled.
 // (Float multiply-adds: lavapipe's integer multiplies cost more.)
 
-// Quarter weights over (p−1, p, p+1) for an even or odd luma position.
-vec3 evenWeights(int h) { return vec3(h, 4 - h, 0) * 0.25; }
-vec3 oddWeights(int h) { return vec3(0, 2 + h, 2 - h) * 0.25; }
+// Quarter weights for an even luma position over samples (p−1, p), and for an odd
+// one over (p, p+1): the third tap of the 3-tap window is always zero.
+vec2 evenWeights(int h) { return vec2(h, 4 - h) * 0.25; }
+vec2 oddWeights(int h) { return vec2(2 + h, 2 - h) * 0.25; }
 
 // Output pixels per block row (a multiple of 8) and the chroma columns that needs:
 // k−1 … k+BLOCK/2, read as BLOCK/8 + 2 words from k−4.
@@ -116,17 +117,20 @@ void interpolatePlane(uint planeOffset, uint k, uvec3 rows, out float values[2][
     chromaColumns(planeOffset, rows.x, k, r0);
     chromaColumns(planeOffset, rows.y, k, r1);
     chromaColumns(planeOffset, rows.z, k, r2);
-    vec3 vertical[2] = vec3[2](evenWeights(frame.sitingHalves.y), oddWeights(frame.sitingHalves.y));
-    vec3 horizontal[2] = vec3[2](evenWeights(frame.sitingHalves.x), oddWeights(frame.sitingHalves.x));
+    vec2 even = evenWeights(frame.sitingHalves.y);
+    vec2 odd = oddWeights(frame.sitingHalves.y);
+    vec2 horizontal[2] = vec2[2](evenWeights(frame.sitingHalves.x), oddWeights(frame.sitingHalves.x));
     for (int j = 0; j < 2; j++) {
+        // Row y0 (even) blends chroma rows m−1, m; row y0+1 (odd) blends m, m+1.
         float column[COLUMNS];
         for (int c = 0; c < COLUMNS; c++) {
-            column[c] = vertical[j].x * r0[c] + vertical[j].y * r1[c] + vertical[j].z * r2[c];
+            column[c] = j == 0 ? even.x * r0[c] + even.y * r1[c] : odd.x * r1[c] + odd.y * r2[c];
         }
         for (int i = 0; i < BLOCK; i++) {
-            int p = i >> 1;   // chroma column k+p is column[p+1]
-            vec3 w = horizontal[i & 1];
-            values[j][i] = w.x * column[p] + w.y * column[p + 1] + w.z * column[p + 2];
+            // Chroma column k+p is column[p+1]: even pixels blend p−1 and p, odd ones p and p+1.
+            int first = (i >> 1) + (i & 1);
+            vec2 w = horizontal[i & 1];
+            values[j][i] = w.x * column[first] + w.y * column[first + 1];
         }
     }
 }
