@@ -67,7 +67,8 @@ public struct PipelineStatistics: Sendable, Codable {
 }
 
 /// Decodes a file and renders every frame offscreen as fast as it can, in order:
-/// demux → decode into a frame-pool slot → Vulkan YCbCr → RGB → read back.
+/// demux → decode into a frame-pool slot → Vulkan YCbCr → RGB → RGBA in host memory.
+/// One frame is in flight on the GPU while the next is decoded.
 ///
 /// Thread-safety: Unsafe; create, run and drop it on one thread.
 public final class OffscreenPipeline {
@@ -111,20 +112,23 @@ public final class OffscreenPipeline {
     private func decodeAndRender(onFrame: (RenderedFrame) throws -> Void) throws -> PipelineStatistics {
         var statistics = PipelineStatistics()
         var inputError: MediaError?
+        var inFlight: (ticket: RenderTicket, frame: DecodedFrame)?
         let limit = parameters.frameLimit ?? .max
         decoding: while statistics.framesDecoded < limit {
             switch try decoder.receive() {
             case .frame(let frame):
-                defer { frame.release() }
                 statistics.framesDecoded += 1
-                guard let renderer else { continue }
-                let image = try render(frame, with: renderer)
-                statistics.framesRendered += 1
-                statistics.readbackBytes += image.size.width * image.size.height * 4
-                try onFrame(
-                    RenderedFrame(
-                        index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,
-                        image: image))
+                guard let renderer else {
+                    frame.release()
+                    continue
+                }
+                // Submit this frame, then finish the previous one: the GPU renders while
+                // the decoder works on the next frame.
+                let ticket = try submit(frame, to: renderer)
+                if let previous = inFlight {
+                    try deliver(previous, from: renderer, statistics: &statistics, onFrame: onFrame)
+                }
+                inFlight = (ticket, frame)
             case .needsInput:
                 switch demuxer.readPacket() {
                 case .packet(let packet): try decoder.send(packet)
@@ -139,6 +143,9 @@ public final class OffscreenPipeline {
             case .endOfStream:
                 break decoding
             }
+        }
+        if let renderer, let last = inFlight {
+            try deliver(last, from: renderer, statistics: &statistics, onFrame: onFrame)
         }
         statistics.decoderToPoolBytes = decoder.copiedBytes
         statistics.framesDecodedInPlace = decoder.framesDecodedInPlace
@@ -160,11 +167,28 @@ public final class OffscreenPipeline {
         return statistics
     }
 
-    private func render(_ frame: DecodedFrame, with renderer: OffscreenRenderer) throws(ReelError) -> RenderedImage {
+    private func submit(_ frame: DecodedFrame, to renderer: OffscreenRenderer) throws(ReelError) -> RenderTicket {
         let size = parameters.outputSize ?? frame.descriptor.displaySize
         do {
-            return try renderer.render(frame.descriptor, in: frame.pool, slot: frame.slot, outputSize: size)
+            return try renderer.submit(frame.descriptor, in: frame.pool, slot: frame.slot, outputSize: size)
         } catch { throw .render(error) }
+    }
+
+    /// Waits for a submitted frame, hands it to `onFrame`, and only then gives its slot
+    /// back: the GPU has finished reading it.
+    private func deliver(
+        _ submitted: (ticket: RenderTicket, frame: DecodedFrame), from renderer: OffscreenRenderer,
+        statistics: inout PipelineStatistics, onFrame: (RenderedFrame) throws -> Void
+    ) throws {
+        defer { submitted.frame.release() }
+        let image: RenderedImage
+        do { image = try renderer.finish(submitted.ticket) } catch { throw ReelError.render(error) }
+        statistics.framesRendered += 1
+        statistics.readbackBytes += image.size.width * image.size.height * 4
+        try onFrame(
+            RenderedFrame(
+                index: statistics.framesRendered - 1, presentationTime: submitted.frame.descriptor.presentationTime,
+                image: image))
     }
 }
 

@@ -9,6 +9,8 @@ final class HostBuffer {
     private let memory: VkDeviceMemory
     /// The mapped bytes; coherent, so host writes need no flush.
     let contents: UnsafeMutableRawBufferPointer
+    /// A 32-bit texel view of the whole buffer, when made for uniform texel use.
+    private(set) var texelView: VkBufferView?
 
     init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags) throws(RenderError) {
         self.device = device
@@ -54,11 +56,28 @@ final class HostBuffer {
         self.buffer = buffer!
         self.memory = memory!
         contents = UnsafeMutableRawBufferPointer(start: mapped, count: size)
+        if usage & VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue != 0 {
+            texelView = try makeTexelView(device: device, buffer: self.buffer)
+        }
     }
 
     deinit {
+        if let texelView { vkDestroyBufferView(device.device, texelView, nil) }
         vkUnmapMemory(device.device, memory)
         vkDestroyBuffer(device.device, buffer, nil)
         vkFreeMemory(device.device, memory, nil)
     }
+}
+
+/// A view of all of `buffer` as 32-bit unsigned texels, for `usamplerBuffer` reads.
+func makeTexelView(device: VulkanDevice, buffer: VkBuffer) throws(RenderError) -> VkBufferView {
+    var info = VkBufferViewCreateInfo()
+    info.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
+    info.buffer = buffer
+    info.format = VK_FORMAT_R32_UINT
+    info.range = reel_VK_WHOLE_SIZE
+    var view: VkBufferView?
+    try VulkanCall.check(
+        vkCreateBufferView(device.device, &info, nil, &view), "vkCreateBufferView", "cannot create a texel view")
+    return view!
 }

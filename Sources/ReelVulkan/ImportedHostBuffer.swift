@@ -10,6 +10,8 @@ final class ImportedHostBuffer {
     private let device: VulkanDevice
     let buffer: VkBuffer
     private let memory: VkDeviceMemory
+    /// The whole buffer as 32-bit texels: how the shader reads the pool.
+    private(set) var texelView: VkBufferView?
 
     init(device: VulkanDevice, memory host: UnsafeMutableRawBufferPointer) throws(RenderError) {
         self.device = device
@@ -79,9 +81,11 @@ final class ImportedHostBuffer {
         }
         self.buffer = buffer!
         self.memory = memory!
+        texelView = try makeTexelView(device: device, buffer: self.buffer)
     }
 
     deinit {
+        if let texelView { vkDestroyBufferView(device.device, texelView, nil) }
         vkDestroyBuffer(device.device, buffer, nil)
         vkFreeMemory(device.device, memory, nil)
     }

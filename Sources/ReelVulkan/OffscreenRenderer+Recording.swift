@@ -6,10 +6,10 @@ extension OffscreenRenderer {
     /// dispatch over the picture's rectangle, then a barrier that makes the pixels
     /// visible to the host.
     func record(
-        _ frame: VideoFrameDescriptor, slotTexel: Int, outputSize: PixelSize, output: HostBuffer,
-        destination: (x: Int, y: Int, width: Int, height: Int)
+        _ frame: VideoFrameDescriptor, slotTexel: Int, into frameResources: FrameResources, outputSize: PixelSize,
+        output: HostBuffer, destination: (x: Int, y: Int, width: Int, height: Int)
     ) throws(RenderError) {
-        let commands = commandBuffer
+        let commands = frameResources.commandBuffer
         try VulkanCall.check(
             vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer", "cannot reset the command buffer")
         var begin = VkCommandBufferBeginInfo()
@@ -26,7 +26,7 @@ extension OffscreenRenderer {
                 to: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT))
         }
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
-        var set: VkDescriptorSet? = descriptorSet
+        var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let native =
             !forcesGeneralPath && frame.format == .yuv420p && destination.width == frame.width

@@ -1,0 +1,136 @@
+internal import CVulkan
+import ReelCore
+
+/// What one frame in flight needs of its own: a command buffer, a fence, a
+/// descriptor set, the RGBA output buffer and (on the staging path) a staging buffer.
+///
+/// Thread-safety: Unsafe; owned by one renderer.
+final class FrameResources {
+    private let device: VulkanDevice
+    let commandBuffer: VkCommandBuffer
+    private let fence: VkFence
+    let descriptorSet: VkDescriptorSet
+    private var boundPlanes: VkBufferView?
+    private var stagingBuffer: HostBuffer?
+    /// The output buffer and the image size it holds.
+    private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize)?
+    /// Submitted and not yet waited for.
+    private(set) var pending = false
+    /// Which submission last used these resources (tickets carry it).
+    var generation = 0
+
+    init(
+        device: VulkanDevice, commandPool: VkCommandPool, descriptorPool: VkDescriptorPool,
+        setLayout: VkDescriptorSetLayout
+    ) throws(RenderError) {
+        self.device = device
+        let vk = device.device
+        var bufferInfo = VkCommandBufferAllocateInfo()
+        bufferInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
+        bufferInfo.commandPool = commandPool
+        bufferInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
+        bufferInfo.commandBufferCount = 1
+        var commandBuffer: VkCommandBuffer?
+        try VulkanCall.check(
+            vkAllocateCommandBuffers(vk, &bufferInfo, &commandBuffer), "vkAllocateCommandBuffers",
+            "cannot allocate a command buffer")
+        self.commandBuffer = commandBuffer!
+
+        var fenceInfo = VkFenceCreateInfo()
+        fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
+        var fence: VkFence?
+        try VulkanCall.check(vkCreateFence(vk, &fenceInfo, nil, &fence), "vkCreateFence", "cannot create a fence")
+        self.fence = fence!
+
+        var setLayout: VkDescriptorSetLayout? = setLayout
+        var descriptorSet: VkDescriptorSet?
+        let setResult = withUnsafePointer(to: &setLayout) { layouts in
+            var info = VkDescriptorSetAllocateInfo()
+            info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+            info.descriptorPool = descriptorPool
+            info.descriptorSetCount = 1
+            info.pSetLayouts = layouts
+            return vkAllocateDescriptorSets(vk, &info, &descriptorSet)
+        }
+        if setResult != VK_SUCCESS { vkDestroyFence(vk, fence, nil) }
+        try VulkanCall.check(setResult, "vkAllocateDescriptorSets", "cannot allocate a descriptor set")
+        self.descriptorSet = descriptorSet!
+    }
+
+    deinit {
+        vkDestroyFence(device.device, fence, nil)
+    }
+
+    /// This frame's staging buffer, big enough for `capacity` bytes.
+    func staging(capacity: Int) throws(RenderError) -> HostBuffer {
+        if let stagingBuffer, stagingBuffer.contents.count >= capacity { return stagingBuffer }
+        stagingBuffer = nil
+        let buffer = try HostBuffer(
+            device: device, size: capacity, usage: VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue)
+        stagingBuffer = buffer
+        return buffer
+    }
+
+    /// This frame's RGBA output buffer for an image of `size`, bound to the set.
+    func output(size: PixelSize) throws(RenderError) -> HostBuffer {
+        if let currentOutput, currentOutput.size == size { return currentOutput.buffer }
+        currentOutput = nil
+        let buffer = try HostBuffer(
+            device: device, size: size.width * size.height * 4,
+            usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
+        withUnsafePointer(to: &bufferInfo) { info in
+            var write = VkWriteDescriptorSet()
+            write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+            write.dstSet = descriptorSet
+            write.dstBinding = 1
+            write.descriptorCount = 1
+            write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            write.pBufferInfo = info
+            vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
+        }
+        currentOutput = (buffer, size)
+        return buffer
+    }
+
+    /// Points the set's planes binding at `view` (only when it changes).
+    func bindPlanes(_ view: VkBufferView) {
+        if boundPlanes == view { return }
+        var view: VkBufferView? = view
+        withUnsafePointer(to: &view) { views in
+            var write = VkWriteDescriptorSet()
+            write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+            write.dstSet = descriptorSet
+            write.dstBinding = 0
+            write.descriptorCount = 1
+            write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+            write.pTexelBufferView = views
+            vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
+        }
+        boundPlanes = view
+    }
+
+    func submit(to queue: VkQueue) throws(RenderError) {
+        var commandBuffer: VkCommandBuffer? = commandBuffer
+        let result = withUnsafePointer(to: &commandBuffer) { buffers in
+            var submit = VkSubmitInfo()
+            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+            submit.commandBufferCount = 1
+            submit.pCommandBuffers = buffers
+            return vkQueueSubmit(queue, 1, &submit, fence)
+        }
+        try VulkanCall.check(result, "vkQueueSubmit", "cannot submit the frame")
+        pending = true
+    }
+
+    /// Waits for the submitted frame to finish on the GPU.
+    func wait() throws(RenderError) {
+        guard pending else { return }
+        var fence: VkFence? = self.fence
+        var result = vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
+        try VulkanCall.check(result, "vkWaitForFences", "the frame did not finish")
+        result = vkResetFences(device.device, 1, &fence)
+        try VulkanCall.check(result, "vkResetFences", "cannot reset the fence")
+        pending = false
+    }
+}
