@@ -55,7 +55,7 @@ public struct PipelineStatistics: Sendable, Codable {
     public var framesCopiedToPool = 0
     /// Times the picture size or format changed mid-stream (each makes a new pool).
     public var poolChanges = 0
-    /// Bytes read back from the GPU (RGBA output), not an input copy.
+    /// RGBA bytes the GPU wrote into host-visible memory (the output; not an input copy).
     public var readbackBytes = 0
     /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
     /// and why importing failed when it could have worked.

@@ -110,7 +110,7 @@ struct BenchReport: Codable {
         let s = statistics
         return """
             input        \(input)
-            mode         \(mode == "render" ? "render: decode → pool → Vulkan YCbCr→RGB → RGBA readback" : "decode-only: decode → pool")
+            mode         \(mode == "render" ? "render: decode → pool → Vulkan YCbCr→RGB → RGBA in host memory" : "decode-only: decode → pool")
             device       \(device ?? "none")\(outputSize.map { ", output \($0)" } ?? "")
             frames       \(frames)
             wall         \(String(format: "%.3f", wallSeconds)) s
@@ -120,7 +120,7 @@ struct BenchReport: Codable {
             setup        \(String(format: "%.3f", setupWallSeconds)) s wall, \(String(format: "%.3f", setupCPUSeconds)) s CPU (not in the figures above)
             input path   \(s.inputPath?.rawValue ?? "none (no rendering)")\(s.importFailure.map { " (import failed: \($0))" } ?? "")
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
-            readback     \(perFrame(s.readbackBytes)) B/frame
+            RGBA out     \(perFrame(s.readbackBytes)) B/frame (written by the GPU into host-visible memory; no copy)
             frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
             """
     }
