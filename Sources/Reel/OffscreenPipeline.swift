@@ -160,7 +160,7 @@ public final class OffscreenPipeline {
         statistics.poolBytes = pool.byteCount
         if statistics.framesDecoded < limit {
             let shortfall = decoder.lastPictureEnd.flatMap {
-                demuxer.checkComplete(stream: decoder.streamIndex, endedAt: $0)
+                demuxer.checkComplete(endedAt: $0)
             }
             if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw ReelError.media(error) }
         }

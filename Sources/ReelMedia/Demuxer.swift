@@ -83,7 +83,7 @@ public final class Demuxer {
     /// Only headers that state a duration (Matroska, MP4) are trusted; one estimated
     /// from the bit rate or read off the file's last packets proves nothing. The
     /// tolerance, half a second or 5 %, absorbs edit lists and rounding.
-    public func checkComplete(stream index: Int, endedAt end: MediaTime) -> MediaError? {
+    public func checkComplete(endedAt end: MediaTime) -> MediaError? {
         guard context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_STREAM,
             context.pointee.duration > 0
         else { return nil }

@@ -98,45 +98,67 @@ public final class VideoDecoder {
         guard let context = avcodec_alloc_context3(codec), let frame = av_frame_alloc() else {
             throw MediaError(.codec, "out of memory opening the \(codecName) decoder")
         }
+        let streamName = "'\(demuxer.url)' (\(codecName))"
+        let codecID = codecParameters.pointee.codec_id
+        // Configure and size the pool before this object owns the C objects; free them here on failure.
+        let prepared: (layout: SlotLayout, pool: FramePool)
+        do throws(MediaError) {
+            try FFmpegCall.check(
+                avcodec_parameters_to_context(context, codecParameters), "avcodec_parameters_to_context", .codec,
+                "cannot configure the \(codecName) decoder")
+            guard context.pointee.width > 0, context.pointee.height > 0 else {
+                throw MediaError(.unsupported, "\(streamName) has no picture size")
+            }
+            let format = try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName)
+            let layout = Self.layout(
+                for: context, width: context.pointee.width, height: context.pointee.height, format: format)
+            prepared = (layout, try Self.makePool(layout: layout, slots: Self.slotCount(parameters, codecID)))
+        } catch {
+            var ownedContext: UnsafeMutablePointer<AVCodecContext>? = context
+            avcodec_free_context(&ownedContext)
+            var ownedFrame: UnsafeMutablePointer<AVFrame>? = frame
+            av_frame_free(&ownedFrame)
+            throw error
+        }
         // Owned from here on: deinit frees them if anything below throws.
         self.context = context
         self.frame = frame
         self.parameters = parameters
-        codecID = codecParameters.pointee.codec_id
+        self.codecID = codecID
         self.streamIndex = streamIndex
-        streamName = "'\(demuxer.url)' (\(codecName))"
+        self.streamName = streamName
         timeBase = Rational(stream.pointee.time_base)
-        layout = SlotLayout(format: .yuv420p, width: 2, height: 2)
-        pool = try Self.makePool(layout: layout, slots: 1)
-
-        try FFmpegCall.check(
-            avcodec_parameters_to_context(context, codecParameters), "avcodec_parameters_to_context", .codec,
-            "cannot configure the \(codecName) decoder")
-        guard context.pointee.width > 0, context.pointee.height > 0 else {
-            throw MediaError(.unsupported, "\(streamName) has no picture size")
-        }
-        let format = try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName)
+        layout = prepared.layout
+        pool = prepared.pool
         context.pointee.pkt_timebase = stream.pointee.time_base
         context.pointee.thread_count = Int32(parameters.threadCount)
         context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
-
         decodesIntoPool = parameters.decodesIntoPool && codec.pointee.capabilities & AV_CODEC_CAP_DR1 != 0
-        try makePool(width: context.pointee.width, height: context.pointee.height, format: format)
+        installAllocator()
         try FFmpegCall.check(
             avcodec_open2(context, codec, nil), "avcodec_open2", .codec, "cannot open the \(codecName) decoder")
     }
 
-    /// Creates the pool (and, when decoding in place, the allocator that hands its
-    /// slots to libavcodec) for pictures of `width`×`height` in `format`.
-    private func makePool(width: Int32, height: Int32, format: PixelFormat) throws(MediaError) {
-        layout = Self.layout(for: context, width: width, height: height, format: format)
+    /// Slots for the codec's reference pictures, its threads' pictures in progress,
+    /// one being output, one spare and the consumer's share (or the override).
+    private static func slotCount(_ parameters: DecoderParameters, _ codec: AVCodecID) -> Int {
         let threads = parameters.threadCount > 0 ? parameters.threadCount : min(Int(av_cpu_count()) + 1, 16)
-        let slots =
-            parameters.poolSlots ?? Self.referencePictures(codecID) + threads + 2 + parameters.consumerSlots
-        pool = try Self.makePool(layout: layout, slots: slots)
+        return parameters.poolSlots ?? referencePictures(codec) + threads + 2 + parameters.consumerSlots
+    }
+
+    /// Replaces the pool with one for pictures of `width`×`height` in `format` (after a
+    /// change of picture size); the old pool lives while anyone holds its slots.
+    private func replacePool(width: Int32, height: Int32, format: PixelFormat) throws(MediaError) {
+        layout = Self.layout(for: context, width: width, height: height, format: format)
+        pool = try Self.makePool(layout: layout, slots: Self.slotCount(parameters, codecID))
+        installAllocator()
+    }
+
+    /// When decoding in place, points libavcodec's `get_buffer2` at the current pool.
+    private func installAllocator() {
         guard decodesIntoPool else { return }
         let allocator = PoolAllocator(
-            pool: pool, format: context.pointee.pix_fmt, reserve: min(parameters.consumerSlots, slots - 1))
+            pool: pool, format: context.pointee.pix_fmt, reserve: min(parameters.consumerSlots, pool.slotCount - 1))
         self.allocator = allocator
         allocator.install(on: context)
     }
@@ -222,7 +244,7 @@ public final class VideoDecoder {
         {
             // The stream changed size or format: later pictures go to a new pool. The
             // old one lives on until the receiver and libavcodec have let go of its slots.
-            try makePool(width: frame.pointee.width, height: frame.pointee.height, format: format)
+            try replacePool(width: frame.pointee.width, height: frame.pointee.height, format: format)
             poolChanges += 1
         }
         let slot: Int
