@@ -19,7 +19,9 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "A media file or URL.")
     var input: String
 
-    @Option(name: .long, help: ArgumentHelp("Directory for the PNG files (created if missing).", valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Directory for the PNG files (created, with parents, if missing).", valueName: "DIR"))
     var out: String
 
     @Option(name: .long, help: "Render at most N frames.")
@@ -53,16 +55,20 @@ struct RenderCommand: ParsableCommand {
         try pipeline.checkValidation()
     }
 
+    /// Creates `path` and any missing parents, like `mkdir -p`; each failure names the
+    /// component and the system's reason.
     private func makeDirectory(_ path: String) throws {
-        var status = stat()
-        if stat(path, &status) == 0 {
-            guard status.st_mode & S_IFMT == S_IFDIR else {
-                throw CommandError("'\(path)' exists and is not a directory")
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw CommandError("cannot create '\(prefix)': \(String(cString: strerror(errno)))")
             }
-            return
-        }
-        guard mkdir(path, 0o755) == 0 else {
-            throw CommandError("cannot create '\(path)': \(String(cString: strerror(errno)))")
+            var status = stat()
+            guard stat(prefix, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw CommandError("'\(prefix)' exists and is not a directory")
+            }
+            prefix += "/"
         }
     }
 }

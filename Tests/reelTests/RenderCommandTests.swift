@@ -43,6 +43,16 @@ import Testing
         #expect(written == (1...12).map { "frame-\(String(format: "%06d", $0)).png" })
     }
 
+    /// --out may name a directory whose parents do not exist yet.
+    @Test func createsOutputDirectoryWithParents() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try ReelCLI.run(
+            ["render", "\(fixtures)/bars-bt709-full.mp4", "--out", "\(root)/a/b/frames", "--frames", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/a/b/frames").count == 2)
+    }
+
     /// A stream that changes size mid-way: every frame is written, each at its own size.
     @Test func followsSizeChange() throws {
         let out = try temporaryDirectory()
