@@ -1,4 +1,3 @@
-public import ReelFramePool
 public import ReelMedia
 public import ReelVulkan
 
@@ -8,13 +7,11 @@ public import ReelVulkan
 public enum ReelError: Error, CustomStringConvertible, Sendable {
     case media(MediaError)
     case render(RenderError)
-    case pool(FramePoolError)
 
     public var description: String {
         switch self {
         case .media(let error): error.description
         case .render(let error): error.description
-        case .pool(let error): error.description
         }
     }
 }

@@ -6,8 +6,10 @@
 /// limited chroma 224·2^(n−8) around 128·2^(n−8); full range spans 2^n − 1.
 /// Thread-safety: Safe (a value type).
 public struct YCbCrTransform: Hashable, Sendable {
-    /// Rows for R, G, B: coefficients of Y, Cb, Cr and a constant term.
-    public var rows: [SIMD4<Float>]
+    /// Rows for R, G and B: coefficients of Y, Cb, Cr and a constant term.
+    public var red: SIMD4<Float>
+    public var green: SIMD4<Float>
+    public var blue: SIMD4<Float>
 
     public init(matrix: ColorMatrix, range: ColorRange, bitDepth: Int) {
         let kr = matrix.kr
@@ -42,12 +44,28 @@ public struct YCbCrTransform: Hashable, Sendable {
             let constant = -(y * lumaOffset) - (u + v) * chromaOffset
             return SIMD4(Float(y), Float(u), Float(v), Float(constant))
         }
-        rows = [row(0, crToR), row(cbToG, crToG), row(cbToB, 0)]
+        red = row(0, crToR)
+        green = row(cbToG, crToG)
+        blue = row(cbToB, 0)
+    }
+
+    /// The same transform for a picture with no chroma: Cb and Cr are taken as the
+    /// neutral mid-code and folded into the constant terms, so chroma may read as 0.
+    public func foldingNeutralChroma(bitDepth: Int) -> YCbCrTransform {
+        let mid = Float(128 << (bitDepth - 8))
+        func fold(_ row: SIMD4<Float>) -> SIMD4<Float> { SIMD4(row.x, 0, 0, row.w + (row.y + row.z) * mid) }
+        var folded = self
+        folded.red = fold(red)
+        folded.green = fold(green)
+        folded.blue = fold(blue)
+        return folded
     }
 
     /// Applies the transform to one sample, for tests and CPU reference checks.
     public func apply(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
-        let values = rows.map { Double($0.x) * y + Double($0.y) * cb + Double($0.z) * cr + Double($0.w) }
-        return SIMD3(values[0], values[1], values[2])
+        func evaluate(_ row: SIMD4<Float>) -> Double {
+            Double(row.x) * y + Double(row.y) * cb + Double(row.z) * cr + Double(row.w)
+        }
+        return SIMD3(evaluate(red), evaluate(green), evaluate(blue))
     }
 }

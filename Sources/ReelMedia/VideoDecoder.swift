@@ -259,11 +259,12 @@ public final class VideoDecoder {
             slot = free
             framesCopied += 1
         }
-        lastPictureEnd = presentationTime().map {
+        let presentationTime = presentationTime()
+        lastPictureEnd = presentationTime.map {
             MediaTime(ticks: $0.ticks + max(frame.pointee.pkt_duration, 0), timeBase: $0.timeBase)
         }
         let descriptor = pool.descriptor(
-            color: colorDescription(), sampleAspectRatio: sampleAspectRatio(), presentationTime: presentationTime())
+            color: colorDescription(), sampleAspectRatio: sampleAspectRatio(), presentationTime: presentationTime)
         av_frame_unref(frame)
         holdsFrame = false
         return .frame(DecodedFrame(pool: pool, slot: slot, descriptor: descriptor))

@@ -31,9 +31,10 @@ extension OffscreenRenderer {
         let native =
             !forcesGeneralPath && frame.format == .yuv420p && destination.width == frame.width
             && destination.height == frame.height
-        let constants = Self.pushConstants(
-            for: frame, slotTexel: slotTexel, outputWidth: outputSize.width, destination: destination, native: native)
-        constants.withUnsafeBytes { bytes in
+        Self.writePushConstants(
+            into: &pushConstantWords, for: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
+            destination: destination, native: native)
+        pushConstantWords.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
                 bytes.baseAddress)
@@ -67,39 +68,62 @@ extension OffscreenRenderer {
         vkCmdPipelineBarrier(commands, source.0.rawValue, destination.0.rawValue, 0, 0, nil, 1, &barrier, 0, nil)
     }
 
-    /// The shader's push constants, word for word as `Shaders/yuv_to_rgb.comp` lays them out.
-    static func pushConstants(
-        for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
+    /// Writes the shader's push constants into `words` (sized
+    /// `YUVComputePass.pushConstantSize / 4`, reused every frame: nothing is allocated),
+    /// word for word as `Shaders/yuv_to_rgb.comp` lays them out.
+    static func writePushConstants(
+        into words: inout [UInt32], for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
         destination: (x: Int, y: Int, width: Int, height: Int), native: Bool
-    ) -> [UInt32] {
+    ) {
+        precondition(words.count == YUVComputePass.pushConstantSize / 4, "push constant buffer has the wrong size")
         let format = frame.format
-        var rows = YCbCrTransform(matrix: frame.color.matrix, range: frame.color.range, bitDepth: format.bitDepth).rows
-        if !format.hasChroma {
-            // Gray: the shader reads no chroma; fold neutral Cb = Cr = mid-code into the constants.
-            let mid = Float(128 << (format.bitDepth - 8))
-            rows = rows.map { SIMD4($0.x, 0, 0, $0.w + ($0.y + $0.z) * mid) }
-        }
+        var transform = YCbCrTransform(matrix: frame.color.matrix, range: frame.color.range, bitDepth: format.bitDepth)
+        if !format.hasChroma { transform = transform.foldingNeutralChroma(bitDepth: format.bitDepth) }
         let luma = frame.planes[0]
         let chroma = frame.planes.count > 1 ? frame.planes[1] : luma
         let crOffset = frame.planes.count > 2 ? frame.planes[2].offset : chroma.offset
         let shift = format.chromaShift
         let siting = frame.color.chromaLocation.offset
-        // Chroma siting in half luma samples (0, 1 or 2), only where chroma is subsampled.
-        let sitingHalves = [shift.x > 0 ? siting.x : 0, shift.y > 0 ? siting.y : 0].map { Int32(($0 * 2).rounded()) }
         var flags: UInt32 = native ? 1 : 0
         if format.bytesPerSample == 2 { flags |= 2 }
         if format.interleavesChroma { flags |= 4 }
         if !format.hasChroma { flags |= 8 }
         flags |= UInt32(format.sampleShift) << 4 | UInt32(shift.x) << 8 | UInt32(shift.y) << 9
-        var words: [UInt32] = []
-        words.reserveCapacity(YUVComputePass.pushConstantSize / 4)
-        for row in rows { words += [row.x, row.y, row.z, row.w].map(\.bitPattern) }
-        words += [destination.x, destination.y, destination.width, destination.height].map { UInt32($0) }
-        words += [luma.offset, chroma.offset, crOffset, luma.stride].map { UInt32($0) }
-        words += [frame.width, frame.height, chroma.width, chroma.height].map { UInt32($0) }
-        words += sitingHalves.map { UInt32(bitPattern: $0) }
-        words += [UInt32(chroma.stride), UInt32(outputWidth), flags, UInt32(slotTexel)]
-        assert(words.count * 4 == YUVComputePass.pushConstantSize)
-        return words
+
+        var index = 0
+        func put(_ value: UInt32) {
+            words[index] = value
+            index += 1
+        }
+        func put(_ value: Int) { put(UInt32(value)) }
+        func put(_ row: SIMD4<Float>) {
+            for lane in 0..<4 { put(row[lane].bitPattern) }
+        }
+        /// Chroma siting in half luma samples (0, 1 or 2), only where chroma is subsampled.
+        func putSiting(_ offset: Double, subsampled: Bool) {
+            put(UInt32(bitPattern: subsampled ? Int32((offset * 2).rounded()) : 0))
+        }
+        put(transform.red)
+        put(transform.green)
+        put(transform.blue)
+        put(destination.x)
+        put(destination.y)
+        put(destination.width)
+        put(destination.height)
+        put(luma.offset)
+        put(chroma.offset)
+        put(crOffset)
+        put(luma.stride)
+        put(frame.width)
+        put(frame.height)
+        put(chroma.width)
+        put(chroma.height)
+        putSiting(siting.x, subsampled: shift.x > 0)
+        putSiting(siting.y, subsampled: shift.y > 0)
+        put(chroma.stride)
+        put(outputWidth)
+        put(flags)
+        put(slotTexel)
+        assert(index == words.count, "push constants do not fill the block")
     }
 }

@@ -46,6 +46,8 @@ public final class OffscreenRenderer {
     private var resources: [FrameResources] = []
     private var nextResources = 0
     private var generation = 0
+    /// The push constants of the frame being recorded, reused for every frame.
+    var pushConstantWords = [UInt32](repeating: 0, count: YUVComputePass.pushConstantSize / 4)
     /// The frame pool imported into Vulkan, when the device reads it in place.
     private var importedPool: (pool: FramePool, buffer: ImportedHostBuffer)?
 
