@@ -43,12 +43,14 @@ let package = Package(
         // Build tools.
         .plugin(name: "ShaderCompiler", capability: .buildTool()),
 
-        // Tests mirror Sources/.
+        // Tests mirror Sources/; ReelTestSupport holds what several of them share.
+        .target(name: "ReelTestSupport", dependencies: ["ReelMedia", "ReelFramePool"], path: "Tests/ReelTestSupport"),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
-        .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool"]),
+        .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
-        .testTarget(name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool"]),
-        .testTarget(name: "ReelTests", dependencies: ["Reel"]),
-        .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool"]),
+        .testTarget(
+            name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
+        .testTarget(name: "ReelTests", dependencies: ["Reel", "ReelTestSupport"]),
+        .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
     ]
 )

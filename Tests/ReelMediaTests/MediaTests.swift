@@ -1,12 +1,10 @@
 import Foundation
 import ReelCore
 import ReelFramePool
+import ReelTestSupport
 import Testing
 
 @testable import ReelMedia
-
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
 @Suite struct DemuxerTests {
     @Test func probesStreams() throws {

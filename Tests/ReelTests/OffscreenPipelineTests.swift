@@ -1,9 +1,7 @@
 import Foundation
 import Reel
+import ReelTestSupport
 import Testing
-
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
 @Suite(.serialized) struct OffscreenPipelineTests {
     @Test func deliversFramesInOrderAndCountsCopies() throws {

@@ -1,6 +1,7 @@
 import ReelCore
 import ReelFramePool
 import ReelMedia
+import ReelTestSupport
 import Testing
 
 @testable import ReelVulkan

@@ -1,4 +1,5 @@
 import Foundation
+import ReelTestSupport
 import Testing
 
 /// Bad input: one clear line on stderr, a non-zero exit, no crash, no hang.

@@ -1,4 +1,5 @@
 import Foundation
+import ReelTestSupport
 
 /// Runs the real `reel` binary (built next to this test bundle) and captures its output.
 struct ReelCLI {
@@ -54,10 +55,6 @@ struct ReelCLI {
 
     struct TimedOut: Error { let arguments: [String] }
 }
-
-/// The repository's `Fixtures/` folder.
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
 /// A fresh temporary directory, removed by the caller.
 func temporaryDirectory() throws -> String {

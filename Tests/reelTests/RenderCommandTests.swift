@@ -2,6 +2,7 @@ import Foundation
 import ReelCore
 import ReelFramePool
 import ReelMedia
+import ReelTestSupport
 import Testing
 
 @Suite struct RenderCommandTests {
@@ -13,32 +14,17 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr == "")
 
-        let demuxer = try Demuxer(url: "\(fixtures)/testsrc2-320x240.mp4")
-        let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
-        let pool = decoder.pool
         var index = 0
-        while index < 12 {
-            switch try decoder.receive() {
-            case .frame(let frame):
-                defer { pool.release(frame.slot) }
-                index += 1
-                let reference = try ReferenceConverter.rgba(
-                    of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
-                let png = try ImageReader.readRGBA("\(out)/frame-\(String(format: "%06d", index)).png")
-                #expect(png.size == reference.size)
-                let quality = psnr(png.pixels, reference.pixels)
-                #expect(quality >= 40, "frame \(index): \(quality) dB")
-            case .needsInput:
-                guard case .packet(let packet) = demuxer.readPacket() else {
-                    try decoder.sendEndOfInput()
-                    continue
-                }
-                try decoder.send(packet)
-            case .waitingForSlot, .endOfStream:
-                Issue.record("the fixture has more than 12 frames")
-                return
-            }
+        try decodeFixture("testsrc2-320x240.mp4", limit: 12) { frame, pool in
+            index += 1
+            let reference = try ReferenceConverter.rgba(
+                of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+            let png = try ImageReader.readRGBA("\(out)/frame-\(String(format: "%06d", index)).png")
+            #expect(png.size == reference.size)
+            let quality = psnr(png.pixels, reference.pixels)
+            #expect(quality >= 40, "frame \(index): \(quality) dB")
         }
+        #expect(index == 12)
         let written = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(written == (1...12).map { "frame-\(String(format: "%06d", $0)).png" })
     }
@@ -88,15 +74,4 @@ import Testing
         // testsrc draws its colour bars right up to the picture's top edge.
         #expect(boxed[100, 61] != [0, 0, 0, 255])
     }
-}
-
-/// PSNR of two RGBA8 pictures over R, G and B, in dB.
-func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-    var squared = 0.0
-    for index in a.indices where index % 4 != 3 {
-        let difference = Double(Int(a[index]) - Int(b[index]))
-        squared += difference * difference
-    }
-    guard squared > 0 else { return .infinity }
-    return 10 * log10(255 * 255 / (squared / Double(a.count / 4 * 3)))
 }

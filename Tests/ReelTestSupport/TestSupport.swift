@@ -1,19 +1,15 @@
 import Foundation
-import ReelCore
 import ReelFramePool
 import ReelMedia
 
-/// The repository's `Fixtures/` folder.
-let fixtures = String(#filePath.split(separator: "/").dropLast(3).joined(separator: "/")).withRoot + "/Fixtures"
+/// The repository's `Fixtures/` folder (made by `tools/make-fixtures`).
+public let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
-extension String {
-    fileprivate var withRoot: String { "/" + self }
-}
-
-/// Decodes every picture of a fixture into a pool, handing each to `body` while its slot is held.
-func decodeFixture(
-    _ name: String, limit: Int = .max,
-    _ body: (DecodedFrame, FramePool) throws -> Void
+/// Decodes up to `limit` pictures of a fixture, handing each to `body` while its slot
+/// is held (released when `body` returns), together with the pool it lives in.
+public func decodeFixture(
+    _ name: String, limit: Int = .max, _ body: (DecodedFrame, FramePool) throws -> Void
 ) throws {
     let demuxer = try Demuxer(url: "\(fixtures)/\(name)")
     let decoder = try VideoDecoder(demuxer: demuxer, streamIndex: try demuxer.requireVideoStream())
@@ -31,15 +27,15 @@ func decodeFixture(
                 if let error { throw error }
                 try decoder.sendEndOfInput()
             }
-        case .waitingForSlot: fatalError("the test releases every slot")
+        case .waitingForSlot: preconditionFailure("decodeFixture releases every slot before taking the next")
         case .endOfStream: return
         }
     }
 }
 
 /// Peak signal-to-noise ratio of two RGBA8 pictures over R, G and B, in dB.
-func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-    precondition(a.count == b.count)
+public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    precondition(a.count == b.count, "pictures differ in size")
     var squared = 0.0
     var samples = 0
     for index in stride(from: 0, to: a.count, by: 4) {
