@@ -11,21 +11,29 @@ public struct OffscreenParameters: Sendable {
     public var frameLimit: Int?
     /// Output size; the video's display size when nil. The picture keeps its aspect.
     public var outputSize: PixelSize?
-    /// Decode into the pool but do not render: the peer that isolates render cost.
+    /// Decode into the pool but do not render: the peer that isolates decode cost.
     public var decodeOnly: Bool
+    /// Decode the first frame only and render it `frameLimit` times (default 300): the
+    /// render stage's own cost, without the decoder competing for the cores.
+    public var renderOnly: Bool
     /// Device choice and validation.
     public var device: DeviceParameters
     /// Decoder threads and frame-pool options.
     public var decoder: DecoderParameters
 
+    /// Renders per `renderOnly` run when no frame limit is given.
+    public static let defaultRenderOnlyFrames = 300
+
     public init(
         input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
-        device: DeviceParameters = DeviceParameters(), decoder: DecoderParameters = DecoderParameters()
+        renderOnly: Bool = false, device: DeviceParameters = DeviceParameters(),
+        decoder: DecoderParameters = DecoderParameters()
     ) {
         self.input = input
         self.frameLimit = frameLimit
         self.outputSize = outputSize
         self.decodeOnly = decodeOnly
+        self.renderOnly = renderOnly
         self.device = device
         self.decoder = decoder
     }
@@ -124,6 +132,10 @@ public final class OffscreenPipeline {
                 }
                 // Submit this frame, then finish the previous one: the GPU renders while
                 // the decoder works on the next frame.
+                if parameters.renderOnly {
+                    try renderRepeatedly(frame, with: renderer, statistics: &statistics, onFrame: onFrame)
+                    break decoding
+                }
                 let ticket = try submit(frame, to: renderer)
                 if let previous = inFlight {
                     try deliver(previous, from: renderer, statistics: &statistics, onFrame: onFrame)
@@ -158,13 +170,34 @@ public final class OffscreenPipeline {
         statistics.poolSlots = pool.slotCount
         statistics.poolSlotBytes = pool.layout.slotSize
         statistics.poolBytes = pool.byteCount
-        if statistics.framesDecoded < limit {
+        if statistics.framesDecoded < limit && !parameters.renderOnly {
             let shortfall = decoder.lastPictureEnd.flatMap {
                 demuxer.checkComplete(endedAt: $0)
             }
             if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw ReelError.media(error) }
         }
         return statistics
+    }
+
+    /// Renders one decoded frame `frameLimit` times with frames in flight, as the steady
+    /// state of a run does; the slot is read-only to the GPU, so the submissions share it.
+    private func renderRepeatedly(
+        _ frame: DecodedFrame, with renderer: OffscreenRenderer, statistics: inout PipelineStatistics,
+        onFrame: (RenderedFrame) throws -> Void
+    ) throws {
+        defer { frame.release() }
+        let count = parameters.frameLimit ?? OffscreenParameters.defaultRenderOnlyFrames
+        var pending: [RenderTicket] = []
+        pending.reserveCapacity(OffscreenRenderer.framesInFlight)
+        for _ in 0..<count {
+            pending.append(try submit(frame, to: renderer))
+            if pending.count == OffscreenRenderer.framesInFlight {
+                try finish(pending.removeFirst(), of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
+            }
+        }
+        for ticket in pending {
+            try finish(ticket, of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
+        }
     }
 
     private func submit(_ frame: DecodedFrame, to renderer: OffscreenRenderer) throws(ReelError) -> RenderTicket {
@@ -181,13 +214,20 @@ public final class OffscreenPipeline {
         statistics: inout PipelineStatistics, onFrame: (RenderedFrame) throws -> Void
     ) throws {
         defer { submitted.frame.release() }
+        try finish(submitted.ticket, of: submitted.frame, from: renderer, statistics: &statistics, onFrame: onFrame)
+    }
+
+    private func finish(
+        _ ticket: RenderTicket, of frame: DecodedFrame, from renderer: OffscreenRenderer,
+        statistics: inout PipelineStatistics, onFrame: (RenderedFrame) throws -> Void
+    ) throws {
         let image: RenderedImage
-        do { image = try renderer.finish(submitted.ticket) } catch { throw ReelError.render(error) }
+        do { image = try renderer.finish(ticket) } catch { throw ReelError.render(error) }
         statistics.framesRendered += 1
         statistics.readbackBytes += image.size.width * image.size.height * 4
         try onFrame(
             RenderedFrame(
-                index: statistics.framesRendered - 1, presentationTime: submitted.frame.descriptor.presentationTime,
+                index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,
                 image: image))
     }
 }

@@ -10,8 +10,9 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Each frame goes decode → frame pool → Vulkan YCbCr→RGB → RGBA read back to host
             memory, as the peers it is compared with (ffmpeg -f null) end with pixels in memory.
-            --decode-only stops after the pool, so rendering's cost is the difference
-            between two runs on the same clip.
+            --decode-only stops after the pool; --render-only decodes the first frame once
+            and renders it again and again (--frames times, default 300), which gives the
+            render stage's own cost without the decoder sharing the cores.
 
             Measured from the first packet read to the last frame finished; opening the input
             and creating the Vulkan device are reported separately as setup.
@@ -30,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Decode into the frame pool only; no rendering.")
     var decodeOnly = false
 
+    @Flag(name: .long, help: "Decode the first frame only and render it --frames times (default 300).")
+    var renderOnly = false
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
@@ -37,6 +41,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+        if decodeOnly && renderOnly { throw ValidationError("--decode-only and --render-only exclude each other") }
         if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
     }
 
@@ -46,7 +51,7 @@ struct BenchCommand: ParsableCommand {
         let pipeline = try OffscreenPipeline(
             parameters: OffscreenParameters(
                 input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
-                decodeOnly: decodeOnly, device: deviceOptions.parameters))
+                decodeOnly: decodeOnly, renderOnly: renderOnly, device: deviceOptions.parameters))
         let ready = ResourceSample.now()
         var outputSize: PixelSize?
         let statistics = try pipeline.run { frame in outputSize = frame.image.size }
@@ -54,7 +59,8 @@ struct BenchCommand: ParsableCommand {
         try pipeline.checkValidation()
 
         let report = BenchReport(
-            input: input, mode: decodeOnly ? "decode-only" : "render", device: pipeline.deviceName,
+            input: input, mode: decodeOnly ? "decode-only" : renderOnly ? "render-only" : "render",
+            device: pipeline.deviceName,
             outputSize: outputSize?.description, setup: (start, ready), measured: (ready, end),
             statistics: statistics)
         if json {
@@ -94,7 +100,7 @@ struct BenchReport: Codable {
         self.device = device
         self.outputSize = outputSize
         self.statistics = statistics
-        frames = statistics.framesDecoded
+        frames = max(statistics.framesDecoded, statistics.framesRendered)
         wallSeconds = Double(measured.1.wallNanoseconds - measured.0.wallNanoseconds) / 1e9
         cpuSeconds = Double(measured.1.cpuMicroseconds - measured.0.cpuMicroseconds) / 1e6
         framesPerSecond = wallSeconds > 0 ? Double(frames) / wallSeconds : 0
@@ -105,12 +111,20 @@ struct BenchReport: Codable {
         setupCPUSeconds = Double(setup.1.cpuMicroseconds - setup.0.cpuMicroseconds) / 1e6
     }
 
+    var modeDescription: String {
+        switch mode {
+        case "decode-only": "decode-only: decode → pool"
+        case "render-only": "render-only: one decoded frame, rendered again and again → RGBA in host memory"
+        default: "render: decode → pool → Vulkan YCbCr→RGB → RGBA in host memory"
+        }
+    }
+
     var text: String {
         let perFrame = { (bytes: Int) in frames > 0 ? bytes / frames : 0 }
         let s = statistics
         return """
             input        \(input)
-            mode         \(mode == "render" ? "render: decode → pool → Vulkan YCbCr→RGB → RGBA in host memory" : "decode-only: decode → pool")
+            mode         \(modeDescription)
             device       \(device ?? "none")\(outputSize.map { ", output \($0)" } ?? "")
             frames       \(frames)
             wall         \(String(format: "%.3f", wallSeconds)) s

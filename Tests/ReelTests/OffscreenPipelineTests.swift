@@ -47,6 +47,30 @@ import Testing
         #expect(importedImages == stagedImages)
     }
 
+    /// `renderOnly` decodes one frame and renders it `frameLimit` times: every image is
+    /// the first frame of a normal run, and nothing past the first frame is decoded.
+    @Test func renderOnlyRepeatsTheFirstFrame() throws {
+        let input = "\(fixtures)/testsrc2-320x240.mp4"
+        let device = DeviceParameters(validation: true)
+        var first: [UInt8] = []
+        _ = try OffscreenPipeline(parameters: OffscreenParameters(input: input, frameLimit: 1, device: device)).run {
+            first = $0.image.copyPixels()
+        }
+        let pipeline = try OffscreenPipeline(
+            parameters: OffscreenParameters(input: input, frameLimit: 5, renderOnly: true, device: device))
+        var images: [[UInt8]] = []
+        var indices: [Int] = []
+        let statistics = try pipeline.run {
+            images.append($0.image.copyPixels())
+            indices.append($0.index)
+        }
+        #expect(statistics.framesDecoded == 1)
+        #expect(statistics.framesRendered == 5)
+        #expect(indices == Array(0..<5))
+        #expect(!first.isEmpty && images == Array(repeating: first, count: 5))
+        #expect(pipeline.validationErrors == [])
+    }
+
     /// A damaged input delivers what decodes, then throws a truncation error.
     @Test func truncatedInputThrowsAfterFrames() throws {
         let whole = try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/testsrc2-320x240.mkv"))

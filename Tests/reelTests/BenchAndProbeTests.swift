@@ -55,6 +55,22 @@ import Testing
         #expect(report.device == nil)
     }
 
+    @Test func renderOnlyRendersOneFrameRepeatedly() throws {
+        let result = try ReelCLI.run([
+            "bench", "\(fixtures)/testsrc2-320x240.mp4", "--render-only", "--frames", "12", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.mode == "render-only")
+        #expect(report.frames == 12)
+        #expect(report.statistics.framesRendered == 12)
+        #expect(report.statistics.readbackBytes == 12 * 307_200)
+
+        let both = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--render-only", "--decode-only"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("exclude each other"))
+    }
+
     @Test func probeDescribesStreams() throws {
         let result = try ReelCLI.run(["probe", "\(fixtures)/hdbars-bt709-center.mkv", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
