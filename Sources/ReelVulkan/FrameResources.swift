@@ -10,7 +10,7 @@ final class FrameResources {
     let commandBuffer: VkCommandBuffer
     private let fence: VkFence
     let descriptorSet: VkDescriptorSet
-    private var boundPlanes: VkBufferView?
+    private var boundPlanes: PlaneViews?
     private var stagingBuffer: HostBuffer?
     /// The output buffer and the image size it holds.
     private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize)?
@@ -83,7 +83,7 @@ final class FrameResources {
             var write = VkWriteDescriptorSet()
             write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
             write.dstSet = descriptorSet
-            write.dstBinding = 1
+            write.dstBinding = YUVComputePass.outputBinding
             write.descriptorCount = 1
             write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
             write.pBufferInfo = info
@@ -93,21 +93,24 @@ final class FrameResources {
         return buffer
     }
 
-    /// Points the set's planes binding at `view` (only when it changes).
-    func bindPlanes(_ view: VkBufferView) {
-        if boundPlanes == view { return }
-        var view: VkBufferView? = view
-        withUnsafePointer(to: &view) { views in
-            var write = VkWriteDescriptorSet()
-            write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-            write.dstSet = descriptorSet
-            write.dstBinding = 0
-            write.descriptorCount = 1
-            write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-            write.pTexelBufferView = views
-            vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
+    /// Points the set's plane bindings (0: words, 2: quads) at `views`, only when they change.
+    func bindPlanes(_ views: PlaneViews) {
+        if boundPlanes == views { return }
+        for (binding, view) in [(YUVComputePass.wordsBinding, views.words), (YUVComputePass.quadsBinding, views.quads)]
+        {
+            var view: VkBufferView? = view
+            withUnsafePointer(to: &view) { pointer in
+                var write = VkWriteDescriptorSet()
+                write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                write.dstSet = descriptorSet
+                write.dstBinding = binding
+                write.descriptorCount = 1
+                write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                write.pTexelBufferView = pointer
+                vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
+            }
         }
-        boundPlanes = view
+        boundPlanes = views
     }
 
     func submit(to queue: VkQueue) throws(RenderError) {

@@ -9,8 +9,8 @@ final class HostBuffer {
     private let memory: VkDeviceMemory
     /// The mapped bytes; coherent, so host writes need no flush.
     let contents: UnsafeMutableRawBufferPointer
-    /// A 32-bit texel view of the whole buffer, when made for uniform texel use.
-    private(set) var texelView: VkBufferView?
+    /// Texel views of the whole buffer, when made for uniform texel use.
+    private(set) var planeViews: PlaneViews?
 
     init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags) throws(RenderError) {
         self.device = device
@@ -57,27 +57,51 @@ final class HostBuffer {
         self.memory = memory!
         contents = UnsafeMutableRawBufferPointer(start: mapped, count: size)
         if usage & VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue != 0 {
-            texelView = try makeTexelView(device: device, buffer: self.buffer)
+            planeViews = try PlaneViews(device: device, buffer: self.buffer)
         }
     }
 
     deinit {
-        if let texelView { vkDestroyBufferView(device.device, texelView, nil) }
+        planeViews?.destroy(on: device)
         vkUnmapMemory(device.device, memory)
         vkDestroyBuffer(device.device, buffer, nil)
         vkFreeMemory(device.device, memory, nil)
     }
 }
 
-/// A view of all of `buffer` as 32-bit unsigned texels, for `usamplerBuffer` reads.
-func makeTexelView(device: VulkanDevice, buffer: VkBuffer) throws(RenderError) -> VkBufferView {
-    var info = VkBufferViewCreateInfo()
-    info.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
-    info.buffer = buffer
-    info.format = VK_FORMAT_R32_UINT
-    info.range = reel_VK_WHOLE_SIZE
-    var view: VkBufferView?
-    try VulkanCall.check(
-        vkCreateBufferView(device.device, &info, nil, &view), "vkCreateBufferView", "cannot create a texel view")
-    return view!
+/// The two views of a buffer of frame bytes the YCbCr → RGB passes read through
+/// (`usamplerBuffer`): 32-bit words for yuv_general.comp, 16-byte quads for
+/// yuv420_native.comp.
+struct PlaneViews: Equatable {
+    let words: VkBufferView
+    let quads: VkBufferView
+
+    init(device: VulkanDevice, buffer: VkBuffer) throws(RenderError) {
+        words = try Self.makeView(device: device, buffer: buffer, format: VK_FORMAT_R32_UINT)
+        do {
+            quads = try Self.makeView(device: device, buffer: buffer, format: VK_FORMAT_R32G32B32A32_UINT)
+        } catch {
+            vkDestroyBufferView(device.device, words, nil)
+            throw error
+        }
+    }
+
+    func destroy(on device: VulkanDevice) {
+        vkDestroyBufferView(device.device, words, nil)
+        vkDestroyBufferView(device.device, quads, nil)
+    }
+
+    private static func makeView(
+        device: VulkanDevice, buffer: VkBuffer, format: VkFormat
+    ) throws(RenderError) -> VkBufferView {
+        var info = VkBufferViewCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
+        info.buffer = buffer
+        info.format = format
+        info.range = reel_VK_WHOLE_SIZE
+        var view: VkBufferView?
+        try VulkanCall.check(
+            vkCreateBufferView(device.device, &info, nil, &view), "vkCreateBufferView", "cannot create a texel view")
+        return view!
+    }
 }

@@ -11,7 +11,7 @@ final class ImportedHostBuffer {
     let buffer: VkBuffer
     private let memory: VkDeviceMemory
     /// The whole buffer as 32-bit texels: how the shader reads the pool.
-    private(set) var texelView: VkBufferView?
+    private(set) var planeViews: PlaneViews?
 
     init(device: VulkanDevice, memory host: UnsafeMutableRawBufferPointer) throws(RenderError) {
         self.device = device
@@ -81,11 +81,11 @@ final class ImportedHostBuffer {
         }
         self.buffer = buffer!
         self.memory = memory!
-        texelView = try makeTexelView(device: device, buffer: self.buffer)
+        planeViews = try PlaneViews(device: device, buffer: self.buffer)
     }
 
     deinit {
-        if let texelView { vkDestroyBufferView(device.device, texelView, nil) }
+        planeViews?.destroy(on: device)
         vkDestroyBuffer(device.device, buffer, nil)
         vkFreeMemory(device.device, memory, nil)
     }

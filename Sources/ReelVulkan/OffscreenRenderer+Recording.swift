@@ -25,31 +25,50 @@ extension OffscreenRenderer {
                 commands, output.buffer, from: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT),
                 to: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT))
         }
-        vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
-        let native =
-            !forcesGeneralPath && frame.format == .yuv420p && destination.width == frame.width
-            && destination.height == frame.height
+        let plan = DispatchPlan(
+            frame: frame, destination: destination, outputWidth: outputSize.width,
+            nativeAvailable: pass.native != nil && !forcesGeneralPath)
+        lastPlan = plan
+        if let blocks = plan.nativeBlocks, let native = pass.native {
+            let width = blocks.columns * DispatchPlan.nativeBlock.width
+            let height = blocks.rows * DispatchPlan.nativeBlock.height
+            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, native)
+            pushConstants(
+                commands, frame: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
+                destination: destination, region: DispatchPlan.Region(x0: 0, y0: 0, x1: width, y1: height),
+                regionColumns: blocks.columns)
+            vkCmdDispatch(commands, UInt32(DispatchPlan.nativeGroups(blocks)), 1, 1)
+        }
+        if !plan.general.isEmpty {
+            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.general)
+        }
+        for region in plan.general {
+            pushConstants(
+                commands, frame: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
+                destination: destination, region: region, regionColumns: 0)
+            let groups = DispatchPlan.generalGroups(region)
+            vkCmdDispatch(commands, UInt32(groups.x), UInt32(groups.y), 1)
+        }
+        barrier(
+            commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
+            to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
+        try VulkanCall.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer", "cannot record the frame")
+    }
+
+    private func pushConstants(
+        _ commands: VkCommandBuffer, frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
+        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int
+    ) {
         Self.writePushConstants(
-            into: &pushConstantWords, for: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
-            destination: destination, native: native)
+            into: &pushConstantWords, for: frame, slotTexel: slotTexel, outputWidth: outputWidth,
+            destination: destination, region: region, regionColumns: regionColumns)
         pushConstantWords.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
                 bytes.baseAddress)
         }
-        let block = YUVComputePass.blockSize(native: native)
-        let group = YUVComputePass.workgroupSize
-        let groupWidth = block.width * group.width
-        let groupHeight = block.height * group.height
-        vkCmdDispatch(
-            commands, UInt32((destination.width + groupWidth - 1) / groupWidth),
-            UInt32((destination.height + groupHeight - 1) / groupHeight), 1)
-        barrier(
-            commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
-            to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
-        try VulkanCall.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer", "cannot record the frame")
     }
 
     private func barrier(
@@ -68,12 +87,12 @@ extension OffscreenRenderer {
         vkCmdPipelineBarrier(commands, source.0.rawValue, destination.0.rawValue, 0, 0, nil, 1, &barrier, 0, nil)
     }
 
-    /// Writes the shader's push constants into `words` (sized
+    /// Writes the shaders' push constants into `words` (sized
     /// `YUVComputePass.pushConstantSize / 4`, reused every frame: nothing is allocated),
-    /// word for word as `Shaders/yuv_to_rgb.comp` lays them out.
+    /// word for word as `Shaders/frame_constants.glsl` lays them out.
     static func writePushConstants(
         into words: inout [UInt32], for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
-        destination: (x: Int, y: Int, width: Int, height: Int), native: Bool
+        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int
     ) {
         precondition(words.count == YUVComputePass.pushConstantSize / 4, "push constant buffer has the wrong size")
         let format = frame.format
@@ -84,25 +103,28 @@ extension OffscreenRenderer {
         let crOffset = frame.planes.count > 2 ? frame.planes[2].offset : chroma.offset
         let shift = format.chromaShift
         let siting = frame.color.chromaLocation.offset
-        var flags: UInt32 = native ? 1 : 0
+        /// Chroma siting in half luma samples (0, 1 or 2), only where chroma is subsampled.
+        func sitingHalves(_ offset: Double, subsampled: Bool) -> UInt32 {
+            subsampled ? UInt32(max(0, min(2, Int((offset * 2).rounded())))) : 0
+        }
+        var flags: UInt32 = 0
         if format.bytesPerSample == 2 { flags |= 2 }
         if format.interleavesChroma { flags |= 4 }
         if !format.hasChroma { flags |= 8 }
         flags |= UInt32(format.sampleShift) << 4 | UInt32(shift.x) << 8 | UInt32(shift.y) << 9
+        flags |= sitingHalves(siting.x, subsampled: shift.x > 0) << 10
+        flags |= sitingHalves(siting.y, subsampled: shift.y > 0) << 12
 
         var index = 0
         func put(_ value: UInt32) {
             words[index] = value
             index += 1
         }
-        func put(_ value: Int) { put(UInt32(value)) }
+        func put(_ value: Int) { put(UInt32(truncatingIfNeeded: value)) }
         func put(_ row: SIMD4<Float>) {
             for lane in 0..<4 { put(row[lane].bitPattern) }
         }
-        /// Chroma siting in half luma samples (0, 1 or 2), only where chroma is subsampled.
-        func putSiting(_ offset: Double, subsampled: Bool) {
-            put(UInt32(bitPattern: subsampled ? Int32((offset * 2).rounded()) : 0))
-        }
+        func putPair(_ low: Int, _ high: Int) { put(UInt32(low) | UInt32(high) << 16) }
         put(transform.red)
         put(transform.green)
         put(transform.blue)
@@ -114,16 +136,18 @@ extension OffscreenRenderer {
         put(chroma.offset)
         put(crOffset)
         put(luma.stride)
-        put(frame.width)
-        put(frame.height)
-        put(chroma.width)
-        put(chroma.height)
-        putSiting(siting.x, subsampled: shift.x > 0)
-        putSiting(siting.y, subsampled: shift.y > 0)
+        putPair(frame.width, frame.height)
+        putPair(chroma.width, chroma.height)
         put(chroma.stride)
         put(outputWidth)
         put(flags)
         put(slotTexel)
+        put(region.x0)
+        put(region.y0)
+        put(region.x1)
+        put(region.y1)
+        put(regionColumns)
+        put((Float(1) / Float(max(regionColumns, 1))).bitPattern)
         assert(index == words.count, "push constants do not fill the block")
     }
 }

@@ -62,6 +62,8 @@ public final class OffscreenRenderer {
     /// Use the shader's general (any-scale) path even at native scale, so tests can
     /// hold it to the same reference as the fast path.
     package var forcesGeneralPath = false
+    /// How the last frame submitted was split between the passes.
+    package internal(set) var lastPlan: DispatchPlan?
 
     public init(device parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let device = try VulkanDevice(parameters: parameters)
@@ -81,7 +83,7 @@ public final class OffscreenRenderer {
 
         let sets = UInt32(Self.framesInFlight)
         var sizes = [
-            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: sets),
+            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: 2 * sets),
             VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: sets),
         ]
         var descriptorPool: VkDescriptorPool?
@@ -169,7 +171,7 @@ public final class OffscreenRenderer {
     ) throws(RenderError) -> Int {
         if let imported = try importedBuffer(for: pool) {
             inputPath = .hostImport
-            frameResources.bindPlanes(imported.texelView!)
+            frameResources.bindPlanes(imported.planeViews!)
             return slot * pool.layout.slotSize / 4
         }
         inputPath = .staging
@@ -181,7 +183,7 @@ public final class OffscreenRenderer {
         let staging = try frameResources.staging(capacity: slotBytes.count)
         staging.contents.copyMemory(from: UnsafeRawBufferPointer(slotBytes))
         uploadedBytes += slotBytes.count
-        frameResources.bindPlanes(staging.texelView!)
+        frameResources.bindPlanes(staging.planeViews!)
         return 0
     }
 

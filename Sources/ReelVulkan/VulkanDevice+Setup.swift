@@ -144,10 +144,19 @@ extension VulkanDevice {
             .map(UInt32.init)
     }
 
+    /// Whether shaders may use 64-bit integers (`shaderInt64`).
+    static func hasInt64(_ device: VkPhysicalDevice) -> Bool {
+        var features = VkPhysicalDeviceFeatures()
+        vkGetPhysicalDeviceFeatures(device, &features)
+        return features.shaderInt64 == VkBool32(VK_TRUE)
+    }
+
     static func makeDevice(
-        _ physicalDevice: VkPhysicalDevice, queueFamily: UInt32, extensions: [String]
+        _ physicalDevice: VkPhysicalDevice, queueFamily: UInt32, extensions: [String], int64: Bool
     ) throws(RenderError) -> VkDevice {
         var priority: Float = 1
+        var features = VkPhysicalDeviceFeatures()
+        features.shaderInt64 = VkBool32(int64 ? VK_TRUE : VK_FALSE)
         var device: VkDevice?
         let result = withCStrings(extensions) { extensionNames in
             withUnsafePointer(to: &priority) { priorityPointer in
@@ -163,7 +172,10 @@ extension VulkanDevice {
                     info.pQueueCreateInfos = queuePointer
                     info.enabledExtensionCount = UInt32(extensions.count)
                     info.ppEnabledExtensionNames = extensionNames
-                    return vkCreateDevice(physicalDevice, &info, nil, &device)
+                    return withUnsafePointer(to: &features) { featuresPointer in
+                        info.pEnabledFeatures = featuresPointer
+                        return vkCreateDevice(physicalDevice, &info, nil, &device)
+                    }
                 }
             }
         }

@@ -42,6 +42,8 @@ public final class VulkanDevice {
     /// The alignment host memory must have to be imported, when the device can
     /// import it (`VK_EXT_external_memory_host` enabled); nil otherwise.
     public let hostImportAlignment: Int?
+    /// Whether shaders may use 64-bit integers (`shaderInt64`, enabled when present).
+    public let supportsInt64: Bool
     /// Whether the validation layer is active.
     public var validationEnabled: Bool { validationLog != nil }
     /// Errors the validation layer reported so far (empty when it is off).
@@ -64,11 +66,12 @@ public final class VulkanDevice {
             throw error
         }
         let device: VkDevice
+        let int64 = Self.hasInt64(choice.physicalDevice)
         do {
             let importsHostMemory = choice.hostImportAlignment != nil && !parameters.forcesStagingUpload
             device = try Self.makeDevice(
                 choice.physicalDevice, queueFamily: choice.queueFamily,
-                extensions: importsHostMemory ? [Self.hostMemoryExtension] : [])
+                extensions: importsHostMemory ? [Self.hostMemoryExtension] : [], int64: int64)
         } catch {
             if let messenger { Self.destroyMessenger(messenger, instance: instance) }
             vkDestroyInstance(instance, nil)
@@ -89,6 +92,7 @@ public final class VulkanDevice {
         self.memoryProperties = memory
         self.name = choice.name
         self.type = choice.type
+        self.supportsInt64 = int64
         var properties = VkPhysicalDeviceProperties()
         vkGetPhysicalDeviceProperties(choice.physicalDevice, &properties)
         self.maxTexelBufferElements = Int(properties.limits.maxTexelBufferElements)

@@ -1,27 +1,36 @@
 internal import CVulkan
 
-/// The YCbCr → RGBA compute pipeline: reads the frame's planes from one storage
-/// buffer and writes packed RGBA8 into another (see `Shaders/yuv_to_rgb.comp`).
+/// The YCbCr → RGBA compute pipelines: they read the frame's planes through texel
+/// views of the buffer that holds them and write packed RGBA8 into a storage buffer.
+///
+/// Two shaders share one layout: `Shaders/yuv420_native.comp`, for 8-bit 4:2:0 at
+/// native scale, and `Shaders/yuv_general.comp`, for everything else and for the
+/// strips at the picture's right and bottom edges the native pass leaves
+/// (`DispatchPlan`).
 ///
 /// Thread-safety: Unsafe; owned by one renderer.
 final class YUVComputePass {
-    /// Bytes of push constants the shader reads.
-    static let pushConstantSize = 120
-    /// Output pixels per invocation: 32×2 on the native-scale path, 8×2 on the
-    /// general path (`BLOCK` and `scaledBlock` in the shader); invocations per workgroup, 8×8.
-    static func blockSize(native: Bool) -> (width: Int, height: Int) { (native ? 32 : 8, 2) }
-    static let workgroupSize = (width: 8, height: 8)
+    /// Bytes of push constants the shaders read (`Shaders/frame_constants.glsl`).
+    static let pushConstantSize = 128
+    static let wordsBinding: UInt32 = 0
+    static let outputBinding: UInt32 = 1
+    static let quadsBinding: UInt32 = 2
 
     private let device: VulkanDevice
     let setLayout: VkDescriptorSetLayout
     let pipelineLayout: VkPipelineLayout
-    let pipeline: VkPipeline
+    let general: VkPipeline
+    /// Nil on a device without 64-bit integers in shaders: everything takes `general`.
+    let native: VkPipeline?
 
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
         let vk = device.device
-        // Binding 0: the planes, as 32-bit texels; binding 1: the RGBA output.
-        var bindings = [VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER].enumerated().map {
+        // Binding 0: the planes as 32-bit texels; 1: the RGBA output; 2: the planes as 16-byte texels.
+        var bindings = [
+            VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+        ].enumerated().map {
             VkDescriptorSetLayoutBinding(
                 binding: UInt32($0.offset), descriptorType: $0.element, descriptorCount: 1,
                 stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, pImmutableSamplers: nil)
@@ -56,8 +65,20 @@ final class YUVComputePass {
         self.pipelineLayout = pipelineLayout!
 
         do {
-            pipeline = try Self.makePipeline(vk, layout: pipelineLayout!)
+            general = try Self.makePipeline(
+                vk, layout: pipelineLayout!, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp")
         } catch {
+            vkDestroyPipelineLayout(vk, pipelineLayout, nil)
+            vkDestroyDescriptorSetLayout(vk, setLayout, nil)
+            throw error
+        }
+        do {
+            native =
+                device.supportsInt64
+                ? try Self.makePipeline(
+                    vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp") : nil
+        } catch {
+            vkDestroyPipeline(vk, general, nil)
             vkDestroyPipelineLayout(vk, pipelineLayout, nil)
             vkDestroyDescriptorSetLayout(vk, setLayout, nil)
             throw error
@@ -66,21 +87,24 @@ final class YUVComputePass {
 
     deinit {
         let vk = device.device
-        vkDestroyPipeline(vk, pipeline, nil)
+        vkDestroyPipeline(vk, general, nil)
+        if let native { vkDestroyPipeline(vk, native, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
         vkDestroyDescriptorSetLayout(vk, setLayout, nil)
     }
 
-    private static func makePipeline(_ vk: VkDevice, layout: VkPipelineLayout) throws(RenderError) -> VkPipeline {
+    private static func makePipeline(
+        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String
+    ) throws(RenderError) -> VkPipeline {
         var module: VkShaderModule?
-        let moduleResult = ShaderCode.yuvToRgbComp.withUnsafeBufferPointer { words in
+        let moduleResult = code.withUnsafeBufferPointer { words in
             var info = VkShaderModuleCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
             info.codeSize = words.count * 4
             info.pCode = words.baseAddress
             return vkCreateShaderModule(vk, &info, nil, &module)
         }
-        try VulkanCall.check(moduleResult, "vkCreateShaderModule", "cannot load shader yuv_to_rgb.comp")
+        try VulkanCall.check(moduleResult, "vkCreateShaderModule", "cannot load shader \(name)")
         defer { vkDestroyShaderModule(vk, module, nil) }
         var pipeline: VkPipeline?
         let result = "main".withCString { entry in
@@ -93,7 +117,7 @@ final class YUVComputePass {
             info.layout = layout
             return vkCreateComputePipelines(vk, nil, 1, &info, nil, &pipeline)
         }
-        try VulkanCall.check(result, "vkCreateComputePipelines", "cannot create the YCbCr→RGB pipeline")
+        try VulkanCall.check(result, "vkCreateComputePipelines", "cannot create the pipeline for \(name)")
         return pipeline!
     }
 }

@@ -60,6 +60,92 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(renderer.device.validationErrors == [])
     }
 
+    /// H.264 4:2:0 drawn at its own size takes the native pass. Cropped to 600×358 (same
+    /// bytes), the picture leaves a 24-pixel strip on the right and 2 rows at the bottom
+    /// to the general pass; the whole still matches libswscale.
+    @Test func nativePassAndEdgeStripsMatchLibswscale() throws {
+        try #require(renderer.device.supportsInt64, "lavapipe has shaderInt64")
+        var frames = 0
+        try decodeFixture("hdbars-bt709-center.mkv", limit: 3) { frame, pool in
+            var cropped = frame.descriptor
+            cropped.width = 600
+            cropped.height = 358
+            cropped.planes[0].width = 600
+            cropped.planes[0].height = 358
+            for plane in 1...2 {
+                cropped.planes[plane].width = 300
+                cropped.planes[plane].height = 179
+            }
+            for descriptor in [frame.descriptor, cropped] {
+                let size = PixelSize(width: descriptor.width, height: descriptor.height)
+                let image = try renderer.render(descriptor, in: pool, slot: frame.slot, outputSize: size)
+                let reference = try ReferenceConverter.rgba(
+                    of: descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+                let quality = psnr(image.copyPixels(), reference.pixels)
+                #expect(quality >= 40, "frame \(frames) at \(size): PSNR \(quality) dB")
+            }
+            #expect(renderer.lastPlan?.nativeBlocks == DispatchPlan.Blocks(columns: 18, rows: 89))
+            #expect(
+                renderer.lastPlan?.general == [
+                    DispatchPlan.Region(x0: 576, y0: 0, x1: 600, y1: 356),
+                    DispatchPlan.Region(x0: 0, y0: 356, x1: 600, y1: 358),
+                ])
+            frames += 1
+        }
+        #expect(frames == 3)
+        #expect(renderer.device.validationErrors == [])
+    }
+
+    /// The native pass and the general pass's regions cover every destination pixel
+    /// exactly once, and the native pass is planned only where its conditions hold.
+    @Test func dispatchPlanCoversEachPixelOnce() {
+        func descriptor(_ format: PixelFormat, _ width: Int, _ height: Int) -> VideoFrameDescriptor {
+            let layout = SlotLayout(format: format, width: width, height: height)
+            return VideoFrameDescriptor(
+                format: format, width: width, height: height, planes: layout.planes,
+                color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
+                presentationTime: nil)
+        }
+        for (width, height) in [(33, 4), (64, 7), (320, 240), (1920, 1080), (1280, 721), (2, 2), (40, 3)] {
+            let frame = descriptor(.yuv420p, width, height)
+            let plan = DispatchPlan(
+                frame: frame, destination: (0, 0, width, height), outputWidth: width, nativeAvailable: true)
+            var covered = [UInt8](repeating: 0, count: width * height)
+            if let blocks = plan.nativeBlocks {
+                for y in 0..<(blocks.rows * DispatchPlan.nativeBlock.height) {
+                    for x in 0..<(blocks.columns * DispatchPlan.nativeBlock.width) { covered[y * width + x] += 1 }
+                }
+                // Every native block's right-hand chroma neighbour exists.
+                #expect(blocks.columns * DispatchPlan.nativeBlock.width / 2 < (width + 1) / 2)
+            }
+            for region in plan.general {
+                for y in region.y0..<region.y1 {
+                    for x in region.x0..<region.x1 { covered[y * width + x] += 1 }
+                }
+            }
+            #expect(covered.allSatisfy { $0 == 1 }, "\(width)x\(height)")
+            #expect((plan.nativeBlocks != nil) == (width % 8 == 0 && width > 32 && height >= 4), "\(width)x\(height)")
+        }
+        let frame = descriptor(.yuv420p, 320, 240)
+        let native = { (destination: (Int, Int, Int, Int), outputWidth: Int) in
+            DispatchPlan(frame: frame, destination: destination, outputWidth: outputWidth, nativeAvailable: true)
+                .nativeBlocks != nil
+        }
+        #expect(native((0, 0, 320, 240), 320))
+        #expect(native((8, 4, 320, 240), 336))
+        #expect(!native((4, 0, 320, 240), 328))  // rows would start between 8-pixel stores
+        #expect(!native((0, 0, 320, 240), 324))
+        #expect(!native((0, 0, 640, 480), 640))  // scaled
+        #expect(
+            DispatchPlan(
+                frame: descriptor(.nv12, 320, 240), destination: (0, 0, 320, 240), outputWidth: 320,
+                nativeAvailable: true
+            ).nativeBlocks == nil)
+        #expect(
+            DispatchPlan(frame: frame, destination: (0, 0, 320, 240), outputWidth: 320, nativeAvailable: false)
+                .general == [DispatchPlan.Region(x0: 0, y0: 0, x1: 320, y1: 240)])
+    }
+
     /// p010 (10 bits in the high bits of 16, Cb and Cr interleaved): frames built from the
     /// 10-bit 4:2:0 fixture's samples render like libswscale's conversion of the same bytes.
     @Test func p010MatchesLibswscale() throws {

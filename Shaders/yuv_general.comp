@@ -1,0 +1,92 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// YCbCr → RGBA for 8- and 10-bit 4:2:0, 4:2:2, 4:4:4, semi-planar and gray pictures
+// at any scale, read straight from the frame's pool slot and written as packed RGBA8
+// into a storage buffer: bilinear luma and chroma at every output pixel, chroma
+// siting honoured. Each invocation converts 8×2 pixels of the dispatch's region.
+//
+// 8-bit 4:2:0 at native scale has its own, faster pass (yuv420_native.comp); this one
+// converts whatever that pass leaves: every other picture, and the native pass's edges.
+
+#include "frame_constants.glsl"
+
+layout(local_size_x = 8, local_size_y = 8) in;
+
+// The frame's bytes as 32-bit texels (the whole imported pool, or the staging buffer).
+// A texel buffer, not a storage buffer: lavapipe fetches texels with vector gathers
+// where it loads from storage buffers lane by lane.
+layout(set = 0, binding = 0) uniform usamplerBuffer planeWords;
+layout(std430, set = 0, binding = 1) writeonly buffer Output { uint pixels[]; };
+
+uint fetchWord(uint index) { return texelFetch(planeWords, int(frame.slotWord + index)).x; }
+
+vec3 toRGB(vec3 ycbcr) {
+    return vec3(
+        dot(frame.rowR.xyz, ycbcr) + frame.rowR.w,
+        dot(frame.rowG.xyz, ycbcr) + frame.rowG.w,
+        dot(frame.rowB.xyz, ycbcr) + frame.rowB.w);
+}
+
+// RGBA8, little-endian: R in the low byte; rounded to nearest.
+uint pack(vec3 ycbcr) {
+    uvec3 c = uvec3(clamp(toRGB(ycbcr) * 255.0 + 0.5, 0.0, 255.0));
+    return c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
+}
+
+// Sample `component` of pixel p in a plane with `step` samples per pixel.
+float sampleAt(uint planeOffset, uint stride, ivec2 p, uint step, uint component) {
+    bool wide = (frame.flags & FLAG_WIDE) != 0u;
+    uint sampleIndex = uint(p.x) * step + component;
+    uint byteIndex = planeOffset + uint(p.y) * stride + (wide ? sampleIndex * 2u : sampleIndex);
+    uint word = fetchWord(byteIndex >> 2);
+    uint value = wide ? (word >> ((byteIndex & 2u) * 8u)) & 0xffffu : (word >> ((byteIndex & 3u) * 8u)) & 0xffu;
+    return float(value >> sampleShift());
+}
+
+// Bilinear at `position` in sample-centre units of the plane, edges repeated.
+float bilinear(uint planeOffset, uint stride, uvec2 size, vec2 position, uint step, uint component) {
+    vec2 last = vec2(size) - 1.0;
+    position = clamp(position, vec2(0.0), last);
+    ivec2 p0 = ivec2(floor(position));
+    ivec2 p1 = min(p0 + 1, ivec2(last));
+    vec2 f = position - vec2(p0);
+    float top = mix(
+        sampleAt(planeOffset, stride, p0, step, component),
+        sampleAt(planeOffset, stride, ivec2(p1.x, p0.y), step, component), f.x);
+    float bottom = mix(
+        sampleAt(planeOffset, stride, ivec2(p0.x, p1.y), step, component),
+        sampleAt(planeOffset, stride, p1, step, component), f.x);
+    return mix(top, bottom, f.y);
+}
+
+void main() {
+    ivec2 origin = frame.regionOrigin + ivec2(gl_GlobalInvocationID.xy) * ivec2(8, 2);
+    if (origin.x >= frame.regionEnd.x || origin.y >= frame.regionEnd.y) return;
+    uvec2 luma = lumaSize();
+    uvec2 chroma = chromaSize();
+    vec2 scale = vec2(luma) / vec2(frame.destination.zw);
+    vec2 siting = vec2(sitingHalves()) * 0.5;
+    vec2 factor = vec2(uvec2(1u) << chromaShift());
+    bool gray = (frame.flags & FLAG_GRAY) != 0u;
+    bool interleaved = (frame.flags & FLAG_INTERLEAVED) != 0u;
+    for (int j = 0; j < 2; j++) {
+        for (int i = 0; i < 8; i++) {
+            ivec2 p = origin + ivec2(i, j);
+            if (p.x < frame.regionEnd.x && p.y < frame.regionEnd.y) {
+                vec2 lumaPosition = (vec2(p) + 0.5) * scale - 0.5;
+                vec2 chromaPosition = (lumaPosition - siting) / factor;
+                float y = bilinear(frame.planeOffset.x, frame.planeOffset.w, luma, lumaPosition, 1u, 0u);
+                float cb = 0.0;
+                float cr = 0.0;
+                if (interleaved) {
+                    cb = bilinear(frame.planeOffset.y, frame.chromaStride, chroma, chromaPosition, 2u, 0u);
+                    cr = bilinear(frame.planeOffset.y, frame.chromaStride, chroma, chromaPosition, 2u, 1u);
+                } else if (!gray) {
+                    cb = bilinear(frame.planeOffset.y, frame.chromaStride, chroma, chromaPosition, 1u, 0u);
+                    cr = bilinear(frame.planeOffset.z, frame.chromaStride, chroma, chromaPosition, 1u, 0u);
+                }
+                pixels[outputIndex(p)] = pack(vec3(y, cb, cr));
+            }
+        }
+    }
+}
