@@ -71,6 +71,19 @@ import Testing
         #expect(pipeline.validationErrors == [])
     }
 
+    /// A change of pixel format mid-stream makes a new pool and goes on rendering.
+    @Test func followsFormatChange() throws {
+        let pipeline = try OffscreenPipeline(
+            parameters: OffscreenParameters(
+                input: "\(fixtures)/format-change.ts", device: DeviceParameters(validation: true)))
+        var sizes: [PixelSize] = []
+        let statistics = try pipeline.run { sizes.append($0.image.size) }
+        #expect(statistics.framesRendered == 10)
+        #expect(statistics.poolChanges == 1)
+        #expect(sizes == Array(repeating: PixelSize(width: 192, height: 108), count: 10))
+        #expect(pipeline.validationErrors == [])
+    }
+
     /// A damaged input delivers what decodes, then throws a truncation error.
     @Test func truncatedInputThrowsAfterFrames() throws {
         let whole = try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/testsrc2-320x240.mkv"))

@@ -210,6 +210,23 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(renderer.device.validationErrors == [])
     }
 
+    /// A stream that changes pixel format mid-way (4:2:0, then 4:2:2) renders every frame
+    /// in its own format, correctly.
+    @Test func followsMidStreamFormatChange() throws {
+        var formats: [PixelFormat] = []
+        try decodeFixture("format-change.ts") { frame, pool in
+            let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            let reference = try ReferenceConverter.rgba(
+                of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+            let quality = psnr(image.copyPixels(), reference.pixels)
+            #expect(quality >= 40, "frame \(formats.count) in \(frame.descriptor.format): PSNR \(quality) dB")
+            formats.append(frame.descriptor.format)
+        }
+        #expect(formats == Array(repeating: .yuv420p, count: 5) + Array(repeating: .yuv422p, count: 5))
+        #expect(renderer.device.validationErrors == [])
+    }
+
     /// Known bar colours come back within ±3 per channel, for both matrices and both ranges.
     @Test(arguments: ["bars-bt601-limited.mp4", "bars-bt601-full.mp4", "bars-bt709-limited.mp4", "bars-bt709-full.mp4"])
     func barColors(fixture: String) throws {
