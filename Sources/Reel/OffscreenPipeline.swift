@@ -16,6 +16,10 @@ public struct OffscreenParameters: Sendable {
     /// Decode the first frame only and render it `frameLimit` times (default 300): the
     /// render stage's own cost, without the decoder competing for the cores.
     public var renderOnly: Bool
+    /// End each frame with its RGBA pixels in host memory (the default, as the peers
+    /// `bench` is compared with do). When false the pixels stay on the device and
+    /// `RenderedFrame.image` has none.
+    public var readback: Bool
     /// Device choice and validation.
     public var device: DeviceParameters
     /// Decoder threads and frame-pool options.
@@ -26,7 +30,7 @@ public struct OffscreenParameters: Sendable {
 
     public init(
         input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
-        renderOnly: Bool = false, device: DeviceParameters = DeviceParameters(),
+        renderOnly: Bool = false, readback: Bool = true, device: DeviceParameters = DeviceParameters(),
         decoder: DecoderParameters = DecoderParameters()
     ) {
         self.input = input
@@ -34,6 +38,7 @@ public struct OffscreenParameters: Sendable {
         self.outputSize = outputSize
         self.decodeOnly = decodeOnly
         self.renderOnly = renderOnly
+        self.readback = readback
         self.device = device
         self.decoder = decoder
     }
@@ -63,7 +68,8 @@ public struct PipelineStatistics: Sendable, Codable {
     public var framesCopiedToPool = 0
     /// Times the picture size or format changed mid-stream (each makes a new pool).
     public var poolChanges = 0
-    /// RGBA bytes the GPU wrote into host-visible memory (the output; not an input copy).
+    /// RGBA bytes the GPU wrote into host-visible memory (the output; not an input copy;
+    /// 0 without readback).
     public var readbackBytes = 0
     /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
     /// and why importing failed when it could have worked.
@@ -103,6 +109,7 @@ public final class OffscreenPipeline {
         do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
             throw .render(error)
         }
+        renderer?.readsBack = parameters.readback
     }
 
     /// Runs to the end of the input (or the frame limit), calling `onFrame` for each
@@ -224,7 +231,7 @@ public final class OffscreenPipeline {
         let image: RenderedImage
         do { image = try renderer.finish(ticket) } catch { throw ReelError.render(error) }
         statistics.framesRendered += 1
-        statistics.readbackBytes += image.size.width * image.size.height * 4
+        statistics.readbackBytes += image.pixels.count
         try onFrame(
             RenderedFrame(
                 index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,

@@ -12,8 +12,8 @@ final class FrameResources {
     let descriptorSet: VkDescriptorSet
     private var boundPlanes: PlaneViews?
     private var stagingBuffer: HostBuffer?
-    /// The output buffer and the image size it holds.
-    private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize)?
+    /// The output buffer, the image size it holds, and whether the host can read it.
+    private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize, hostVisible: Bool)?
     /// Submitted and not yet waited for.
     private(set) var pending = false
     /// Which submission last used these resources (tickets carry it).
@@ -71,13 +71,17 @@ final class FrameResources {
         return buffer
     }
 
-    /// This frame's RGBA output buffer for an image of `size`, bound to the set.
-    func output(size: PixelSize) throws(RenderError) -> HostBuffer {
-        if let currentOutput, currentOutput.size == size { return currentOutput.buffer }
+    /// This frame's RGBA output buffer for an image of `size`, bound to the set: in
+    /// host-visible memory, or (`hostVisible` false) where the device writes fastest.
+    func output(size: PixelSize, hostVisible: Bool) throws(RenderError) -> HostBuffer {
+        if let currentOutput, currentOutput.size == size, currentOutput.hostVisible == hostVisible {
+            return currentOutput.buffer
+        }
         currentOutput = nil
         let buffer = try HostBuffer(
             device: device, size: size.width * size.height * 4,
-            usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+            usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
+            hostVisible: hostVisible)
         var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
         withUnsafePointer(to: &bufferInfo) { info in
             var write = VkWriteDescriptorSet()
@@ -89,7 +93,7 @@ final class FrameResources {
             write.pBufferInfo = info
             vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
         }
-        currentOutput = (buffer, size)
+        currentOutput = (buffer, size, hostVisible)
         return buffer
     }
 

@@ -1,18 +1,19 @@
 internal import CVulkan
 
-/// A buffer in host-visible memory, mapped for its whole life.
+/// A buffer in host-visible memory, mapped for its whole life, or (`hostVisible`
+/// false) in device-local memory the host never sees.
 ///
 /// Thread-safety: Unsafe; owned by one renderer.
 final class HostBuffer {
     private let device: VulkanDevice
     let buffer: VkBuffer
     private let memory: VkDeviceMemory
-    /// The mapped bytes; coherent, so host writes need no flush.
+    /// The mapped bytes; coherent, so host writes need no flush. Empty when not host-visible.
     let contents: UnsafeMutableRawBufferPointer
     /// Texel views of the whole buffer, when made for uniform texel use.
     private(set) var planeViews: PlaneViews?
 
-    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags) throws(RenderError) {
+    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags, hostVisible: Bool = true) throws(RenderError) {
         self.device = device
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
@@ -24,14 +25,19 @@ final class HostBuffer {
             vkCreateBuffer(device.device, &info, nil, &buffer), "vkCreateBuffer", "cannot create a \(size)-byte buffer")
         var requirements = VkMemoryRequirements()
         vkGetBufferMemoryRequirements(device.device, buffer, &requirements)
-        let hostVisible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-        guard
-            let type = device.memoryType(
-                typeBits: requirements.memoryTypeBits, required: hostVisible,
+        let visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+        let type =
+            hostVisible
+            ? device.memoryType(
+                typeBits: requirements.memoryTypeBits, required: visible,
                 preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue)
-        else {
+            : device.memoryType(
+                typeBits: requirements.memoryTypeBits, required: 0,
+                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue)
+        guard let type else {
             vkDestroyBuffer(device.device, buffer, nil)
-            throw RenderError(.vulkan, "the device has no host-visible coherent memory for a buffer")
+            throw RenderError(
+                .vulkan, "the device has no \(hostVisible ? "host-visible coherent " : "")memory for a buffer")
         }
         var allocation = VkMemoryAllocateInfo()
         allocation.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
@@ -45,9 +51,11 @@ final class HostBuffer {
                 "cannot allocate \(size) bytes")
             try VulkanCall.check(
                 vkBindBufferMemory(device.device, buffer, memory, 0), "vkBindBufferMemory", "cannot bind buffer memory")
-            try VulkanCall.check(
-                vkMapMemory(device.device, memory, 0, reel_VK_WHOLE_SIZE, 0, &mapped), "vkMapMemory",
-                "cannot map buffer memory")
+            if hostVisible {
+                try VulkanCall.check(
+                    vkMapMemory(device.device, memory, 0, reel_VK_WHOLE_SIZE, 0, &mapped), "vkMapMemory",
+                    "cannot map buffer memory")
+            }
         } catch {
             vkDestroyBuffer(device.device, buffer, nil)
             vkFreeMemory(device.device, memory, nil)
@@ -55,7 +63,7 @@ final class HostBuffer {
         }
         self.buffer = buffer!
         self.memory = memory!
-        contents = UnsafeMutableRawBufferPointer(start: mapped, count: size)
+        contents = UnsafeMutableRawBufferPointer(start: mapped, count: mapped == nil ? 0 : size)
         if usage & VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue != 0 {
             planeViews = try PlaneViews(device: device, buffer: self.buffer)
         }
@@ -63,7 +71,7 @@ final class HostBuffer {
 
     deinit {
         planeViews?.destroy(on: device)
-        vkUnmapMemory(device.device, memory)
+        if contents.baseAddress != nil { vkUnmapMemory(device.device, memory) }
         vkDestroyBuffer(device.device, buffer, nil)
         vkFreeMemory(device.device, memory, nil)
     }

@@ -51,9 +51,11 @@ extension OffscreenRenderer {
             let groups = DispatchPlan.generalGroups(region)
             vkCmdDispatch(commands, UInt32(groups.x), UInt32(groups.y), 1)
         }
-        barrier(
-            commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
-            to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
+        if readsBack {
+            barrier(
+                commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
+                to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
+        }
         try VulkanCall.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer", "cannot record the frame")
     }
 

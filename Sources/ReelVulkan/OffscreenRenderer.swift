@@ -5,6 +5,7 @@ public import ReelFramePool
 /// A rendered picture in host memory: RGBA8, rows `rowBytes` apart.
 ///
 /// The pixels belong to the renderer and stay valid until its next `render` call.
+/// They are empty when the renderer does not read back (`OffscreenRenderer.readsBack`).
 public struct RenderedImage {
     public let size: PixelSize
     public let rowBytes: Int
@@ -62,6 +63,10 @@ public final class OffscreenRenderer {
     /// Use the shader's general (any-scale) path even at native scale, so tests can
     /// hold it to the same reference as the fast path.
     package var forcesGeneralPath = false
+    /// Whether frames end with their pixels in host memory (the default). When false the
+    /// output stays in device memory and `RenderedImage.pixels` is empty: the render
+    /// cost without the readback (on a CPU device the two are the same memory).
+    public var readsBack = true
     /// How the last frame submitted was split between the passes.
     package internal(set) var lastPlan: DispatchPlan?
 
@@ -140,7 +145,7 @@ public final class OffscreenRenderer {
         let frameResources = resources[index]
         precondition(!frameResources.pending, "finish earlier frames before submitting more than framesInFlight")
         let slotTexel = try bindPlanes(of: pool, slot: slot, to: frameResources)
-        let output = try frameResources.output(size: outputSize)
+        let output = try frameResources.output(size: outputSize, hostVisible: readsBack)
         let destination = Self.aspectFit(frame.displaySize, into: outputSize)
         try record(
             frame, slotTexel: slotTexel, into: frameResources, outputSize: outputSize, output: output,

@@ -8,15 +8,16 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Decode and render offscreen as fast as possible; report throughput, CPU and memory.",
         discussion: """
-            Each frame goes decode → frame pool → Vulkan YCbCr→RGB → RGBA read back to host
-            memory, as the peers it is compared with (ffmpeg -f null) end with pixels in memory.
-            --decode-only stops after the pool; --render-only decodes the first frame once
-            and renders it again and again (--frames times, default 300), which gives the
-            render stage's own cost without the decoder sharing the cores.
+            Each frame goes decode → frame pool → Vulkan YCbCr→RGB → RGBA in host memory, as \
+            the peers it is compared with (ffmpeg -f null) end with pixels in memory; the GPU \
+            writes them there itself (--no-readback leaves them in device memory instead). \
+            --decode-only stops after the pool; --render-only decodes the first frame once and \
+            renders it again and again (--frames times, default 300), which gives the render \
+            stage's own cost without the decoder sharing the cores.
 
-            Measured from the first packet read to the last frame finished; opening the input
-            and creating the Vulkan device are reported separately as setup.
-            CPU is user + system time of all threads (getrusage), so cores used = CPU / wall.
+            Measured from the first packet read to the last frame finished; opening the input \
+            and creating the Vulkan device are reported separately as setup. CPU is user + \
+            system time of all threads (getrusage), so cores used = CPU / wall.
             """)
 
     @Argument(help: "A media file or URL.")
@@ -33,6 +34,11 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Decode the first frame only and render it --frames times (default 300).")
     var renderOnly = false
+
+    @Flag(
+        name: .long,
+        help: "Leave the RGBA output in device memory: the render cost without the readback to host memory.")
+    var noReadback = false
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
@@ -51,7 +57,8 @@ struct BenchCommand: ParsableCommand {
         let pipeline = try OffscreenPipeline(
             parameters: OffscreenParameters(
                 input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
-                decodeOnly: decodeOnly, renderOnly: renderOnly, device: deviceOptions.parameters))
+                decodeOnly: decodeOnly, renderOnly: renderOnly, readback: !noReadback, device: deviceOptions.parameters)
+        )
         let ready = ResourceSample.now()
         var outputSize: PixelSize?
         let statistics = try pipeline.run { frame in outputSize = frame.image.size }
@@ -60,6 +67,7 @@ struct BenchCommand: ParsableCommand {
 
         let report = BenchReport(
             input: input, mode: decodeOnly ? "decode-only" : renderOnly ? "render-only" : "render",
+            readback: !noReadback && !decodeOnly,
             device: pipeline.deviceName,
             outputSize: outputSize?.description, setup: (start, ready), measured: (ready, end),
             statistics: statistics)
@@ -77,6 +85,8 @@ struct BenchCommand: ParsableCommand {
 struct BenchReport: Codable {
     var input: String
     var mode: String
+    /// Whether each frame ended with its pixels in host memory.
+    var readback: Bool
     var device: String?
     var outputSize: String?
     var frames: Int
@@ -91,12 +101,13 @@ struct BenchReport: Codable {
     var statistics: PipelineStatistics
 
     init(
-        input: String, mode: String, device: String?, outputSize: String?,
+        input: String, mode: String, readback: Bool, device: String?, outputSize: String?,
         setup: (ResourceSample, ResourceSample), measured: (ResourceSample, ResourceSample),
         statistics: PipelineStatistics
     ) {
         self.input = input
         self.mode = mode
+        self.readback = readback
         self.device = device
         self.outputSize = outputSize
         self.statistics = statistics
@@ -111,11 +122,13 @@ struct BenchReport: Codable {
         setupCPUSeconds = Double(setup.1.cpuMicroseconds - setup.0.cpuMicroseconds) / 1e6
     }
 
+    private var destination: String { readback ? "RGBA in host memory" : "RGBA left in device memory" }
+
     var modeDescription: String {
         switch mode {
         case "decode-only": "decode-only: decode → pool"
-        case "render-only": "render-only: one decoded frame, rendered again and again → RGBA in host memory"
-        default: "render: decode → pool → Vulkan YCbCr→RGB → RGBA in host memory"
+        case "render-only": "render-only: one decoded frame, rendered again and again → \(destination)"
+        default: "render: decode → pool → Vulkan YCbCr→RGB → \(destination)"
         }
     }
 
@@ -134,7 +147,7 @@ struct BenchReport: Codable {
             setup        \(String(format: "%.3f", setupWallSeconds)) s wall, \(String(format: "%.3f", setupCPUSeconds)) s CPU (not in the figures above)
             input path   \(s.inputPath?.rawValue ?? "none (no rendering)")\(s.importFailure.map { " (import failed: \($0))" } ?? "")
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
-            RGBA out     \(perFrame(s.readbackBytes)) B/frame (written by the GPU into host-visible memory; no copy)
+            RGBA out     \(readback ? "\(perFrame(s.readbackBytes)) B/frame (written by the GPU into host-visible memory; no copy)" : "not read back (--no-readback)")
             frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
             """
     }

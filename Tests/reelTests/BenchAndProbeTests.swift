@@ -5,6 +5,7 @@ import Testing
 @Suite struct BenchAndProbeTests {
     struct Report: Decodable {
         var mode: String
+        var readback: Bool
         var frames: Int
         var wallSeconds: Double
         var framesPerSecond: Double
@@ -27,6 +28,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
         #expect(report.mode == "render")
+        #expect(report.readback)
         #expect(report.frames == 60)
         #expect(report.statistics.framesRendered == 60)
         #expect(report.framesPerSecond > 0 && report.cpuSecondsPerFrame > 0)
@@ -69,6 +71,22 @@ import Testing
         let both = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--render-only", "--decode-only"])
         #expect(both.status != 0)
         #expect(both.stderr.contains("exclude each other"))
+    }
+
+    @Test func noReadbackLeavesPixelsOnTheDevice() throws {
+        let result = try ReelCLI.run([
+            "bench", "\(fixtures)/testsrc2-320x240.mp4", "--no-readback", "--frames", "10", "--json",
+            "--vulkan-validation",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.mode == "render")
+        #expect(!report.readback)
+        #expect(report.statistics.framesRendered == 10)
+        #expect(report.statistics.readbackBytes == 0)
+        let text = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--no-readback", "--frames", "3"])
+        #expect(text.stdout.contains("RGBA left in device memory"))
+        #expect(text.stdout.contains("not read back"))
     }
 
     @Test func probeDescribesStreams() throws {
