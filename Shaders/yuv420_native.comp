@@ -6,8 +6,8 @@
 // destination rectangle): the common case, and the one a CPU driver must do fast.
 //
 // Each invocation converts a block of BLOCK×ROWS pixels. The pass covers only whole
-// blocks whose chroma neighbours all exist on the right (the CPU sizes the region;
-// yuv_general.comp converts the strips left over), so the code has no per-pixel
+// blocks (the CPU sizes the region; yuv_general.comp converts the strips left over
+// when the size is not a multiple of the block's), so the code has no per-pixel
 // bounds and no branches: on lavapipe every `if` runs both sides under a lane mask,
 // and each buffer access is a loop over the lanes, so the shape below is chosen for
 // that driver. Measured with callgrind on a 1080p frame, the choices that mattered:
@@ -47,13 +47,16 @@ vec2 oddWeights(int h) { return vec2(2 + h, 2 - h) * 0.25; }
 
 // Chroma columns k−1 … k+BLOCK/2 of one row. The texels start 16 bytes before k; at
 // k = 0 those bytes belong to the plane before (the CPU checks there is one), and
-// column 0 repeats column 1 instead.
+// column 0 repeats column 1 instead. At the right edge of a picture whose width is a
+// multiple of BLOCK, column k+BLOCK/2 does not exist and repeats the one before.
 void chromaColumns(uint planeOffset, uint row, uint k, out float columns[COLUMNS]) {
     uint base = planeOffset + row * frame.chromaStride + k - 16u;
     uvec4 quads[QUADS];
     [[unroll]] for (int q = 0; q < QUADS; q++) quads[q] = fetchQuad(base + uint(q) * 16u);
     [[unroll]] for (int c = 0; c < COLUMNS; c++) columns[c] = float(byteAt(quads, 15 + c));
     columns[0] = k == 0u ? columns[1] : columns[0];
+    bool lastExists = k + uint(BLOCK / 2) < chromaSize().x;
+    columns[COLUMNS - 1] = lastExists ? columns[COLUMNS - 1] : columns[COLUMNS - 2];
 }
 
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }

@@ -4,7 +4,7 @@ import ReelCore
 ///
 /// The native pass (`Shaders/yuv420_native.comp`) converts 8-bit 4:2:0 at native scale
 /// in whole blocks of `nativeBlock` pixels, with no bounds checks: it takes every
-/// block that lies inside the picture and has its right-hand chroma neighbours. The
+/// block that lies inside the picture. The
 /// general pass (`Shaders/yuv_general.comp`) converts the rest: the strip on the right
 /// and the rows below, or the whole picture when the native pass does not apply.
 /// Every destination pixel is converted exactly once.
@@ -63,8 +63,7 @@ package struct DispatchPlan: Equatable {
             general = [whole]
             return
         }
-        // A block starting at x0 reads chroma columns up to x0/2 + 16, which must exist.
-        let columns = (frame.width - 1) / Self.nativeBlock.width
+        let columns = frame.width / Self.nativeBlock.width
         let rows = frame.height / Self.nativeBlock.height
         guard columns > 0, rows > 0 else {
             nativeBlocks = nil
@@ -74,7 +73,10 @@ package struct DispatchPlan: Equatable {
         nativeBlocks = Blocks(columns: columns, rows: rows)
         let nativeWidth = columns * Self.nativeBlock.width
         let nativeHeight = rows * Self.nativeBlock.height
-        general = [Region(x0: nativeWidth, y0: 0, x1: frame.width, y1: nativeHeight)]
+        general = []
+        if nativeWidth < frame.width {
+            general.append(Region(x0: nativeWidth, y0: 0, x1: frame.width, y1: nativeHeight))
+        }
         if nativeHeight < frame.height {
             general.append(Region(x0: 0, y0: nativeHeight, x1: frame.width, y1: frame.height))
         }
