@@ -124,6 +124,12 @@ struct BenchReport: Codable {
 
     private var destination: String { readback ? "RGBA in host memory" : "RGBA left in device memory" }
 
+    private func rgbaOut(_ bytesPerFrame: Int) -> String {
+        if mode == "decode-only" { return "none (no rendering)" }
+        if !readback { return "not read back (--no-readback)" }
+        return "\(bytesPerFrame) B/frame (written by the GPU into host-visible memory; no copy)"
+    }
+
     var modeDescription: String {
         switch mode {
         case "decode-only": "decode-only: decode → pool"
@@ -147,7 +153,7 @@ struct BenchReport: Codable {
             setup        \(String(format: "%.3f", setupWallSeconds)) s wall, \(String(format: "%.3f", setupCPUSeconds)) s CPU (not in the figures above)
             input path   \(s.inputPath?.rawValue ?? "none (no rendering)")\(s.importFailure.map { " (import failed: \($0))" } ?? "")
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
-            RGBA out     \(readback ? "\(perFrame(s.readbackBytes)) B/frame (written by the GPU into host-visible memory; no copy)" : "not read back (--no-readback)")
+            RGBA out     \(rgbaOut(perFrame(s.readbackBytes)))
             frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
             """
     }

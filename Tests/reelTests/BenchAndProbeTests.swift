@@ -55,6 +55,8 @@ import Testing
         #expect(report.statistics.framesRendered == 0)
         #expect(report.statistics.poolToGPUBytes == 0)
         #expect(report.device == nil)
+        let text = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--decode-only", "--frames", "3"])
+        #expect(text.stdout.contains("RGBA out     none (no rendering)"))
     }
 
     @Test func renderOnlyRendersOneFrameRepeatedly() throws {
