@@ -231,7 +231,7 @@ public final class OffscreenPipeline {
         let image: RenderedImage
         do { image = try renderer.finish(ticket) } catch { throw ReelError.render(error) }
         statistics.framesRendered += 1
-        statistics.readbackBytes += image.pixels.count
+        statistics.readbackBytes += image.pixels.isEmpty ? 0 : image.size.width * image.size.height * 4
         try onFrame(
             RenderedFrame(
                 index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,

@@ -10,6 +10,10 @@ public import ReelCore
 /// interpolate chroma vertically when luma is not scaled (it takes the nearer
 /// chroma row, or the mean of two): first chroma is upsampled bilinearly to
 /// 4:4:4 at 16 bits, then the matrix is applied with no resampling left to do.
+///
+/// A subsampled picture of odd width or height is upsampled as if one luma column or
+/// row larger (the chroma plane is the same), then cropped: libswscale would otherwise
+/// stretch 159 chroma samples over 317 luma ones instead of putting sample i at luma 2i.
 /// Thread-safety: Safe (each call uses its own scalers).
 public enum ReferenceConverter {
     public static func rgba(
@@ -18,8 +22,11 @@ public enum ReferenceConverter {
         let width = descriptor.width
         let height = descriptor.height
         let chroma = descriptor.color.chromaLocation.offset
+        let shift = descriptor.format.chromaShift
+        let paddedWidth = ((width + (1 << shift.x) - 1) >> shift.x) << shift.x
+        let paddedHeight = ((height + (1 << shift.y) - 1) >> shift.y) << shift.y
         let upsampler = try scaler(
-            width: width, height: height, from: descriptor.format.avFormat, to: AV_PIX_FMT_YUV444P16LE,
+            width: paddedWidth, height: paddedHeight, from: descriptor.format.avFormat, to: AV_PIX_FMT_YUV444P16LE,
             // Chroma sample position in 1/256 of a luma sample (libswscale's unit), in
             // the directions that are subsampled.
             chromaPosition: (
@@ -48,8 +55,10 @@ public enum ReferenceConverter {
                 converter, sws_getCoefficients(matrix), fullRange, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
                 1 << 16), "sws_setColorspaceDetails", .codec, "cannot set the reference scaler's colour matrix")
 
-        // Step 1: 4:2:0 → 4:4:4 (16-bit), code values unchanged.
-        let planeSamples = width * height
+        // Step 1: 4:2:0 → 4:4:4 (16-bit), code values unchanged. The padding column and
+        // row read luma bytes past the picture (row padding, or the next plane), which
+        // land only in the padding.
+        let planeSamples = paddedWidth * paddedHeight
         var upsampled = [UInt16](repeating: 0, count: planeSamples * 3)
         upsampled.withUnsafeMutableBytes { yuv444 in
             let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -58,16 +67,21 @@ public enum ReferenceConverter {
             var sourceStrides: [Int32] = (0..<4).map { $0 < planes.count ? Int32(planes[$0].stride) : 0 }
             let out = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
             var destinations: [UnsafeMutablePointer<UInt8>?] = (0..<3).map { out + $0 * planeSamples * 2 } + [nil]
-            var destinationStrides: [Int32] = [Int32(width * 2), Int32(width * 2), Int32(width * 2), 0]
-            _ = sws_scale(upsampler, &sources, &sourceStrides, 0, Int32(height), &destinations, &destinationStrides)
+            var destinationStrides: [Int32] = [
+                Int32(paddedWidth * 2), Int32(paddedWidth * 2), Int32(paddedWidth * 2), 0,
+            ]
+            _ = sws_scale(
+                upsampler, &sources, &sourceStrides, 0, Int32(paddedHeight), &destinations, &destinationStrides)
         }
-        // Step 2: 4:4:4 → RGBA with the frame's matrix and range.
-        var pixels = [UInt8](repeating: 0, count: planeSamples * 4)
+        // Step 2: 4:4:4 → RGBA with the frame's matrix and range, the picture only.
+        var pixels = [UInt8](repeating: 0, count: width * height * 4)
         upsampled.withUnsafeBytes { yuv444 in
             pixels.withUnsafeMutableBufferPointer { rgba in
                 let base = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 var sources: [UnsafePointer<UInt8>?] = (0..<3).map { base + $0 * planeSamples * 2 } + [nil]
-                var sourceStrides: [Int32] = [Int32(width * 2), Int32(width * 2), Int32(width * 2), 0]
+                var sourceStrides: [Int32] = [
+                    Int32(paddedWidth * 2), Int32(paddedWidth * 2), Int32(paddedWidth * 2), 0,
+                ]
                 var destinations: [UnsafeMutablePointer<UInt8>?] = [rgba.baseAddress, nil, nil, nil]
                 var destinationStrides: [Int32] = [Int32(width * 4), 0, 0, 0]
                 _ = sws_scale(converter, &sources, &sourceStrides, 0, Int32(height), &destinations, &destinationStrides)

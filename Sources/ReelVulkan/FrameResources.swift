@@ -79,7 +79,7 @@ final class FrameResources {
         }
         currentOutput = nil
         let buffer = try HostBuffer(
-            device: device, size: size.width * size.height * 4,
+            device: device, size: OffscreenRenderer.rowPixels(size.width) * size.height * 4,
             usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
             hostVisible: hostVisible)
         var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)

@@ -28,7 +28,7 @@ extension OffscreenRenderer {
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let plan = DispatchPlan(
-            frame: frame, destination: destination, outputWidth: outputSize.width,
+            frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
             nativeAvailable: pass.native != nil && !forcesGeneralPath)
         lastPlan = plan
         if let blocks = plan.nativeBlocks, let native = pass.native {
@@ -36,7 +36,7 @@ extension OffscreenRenderer {
             let height = blocks.rows * DispatchPlan.nativeBlock.height
             vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, native)
             pushConstants(
-                commands, frame: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
+                commands, frame: frame, slotTexel: slotTexel, outputWidth: Self.rowPixels(outputSize.width),
                 destination: destination, region: DispatchPlan.Region(x0: 0, y0: 0, x1: width, y1: height),
                 regionColumns: blocks.columns)
             vkCmdDispatch(commands, UInt32(DispatchPlan.nativeGroups(blocks)), 1, 1)
@@ -46,7 +46,7 @@ extension OffscreenRenderer {
         }
         for region in plan.general {
             pushConstants(
-                commands, frame: frame, slotTexel: slotTexel, outputWidth: outputSize.width,
+                commands, frame: frame, slotTexel: slotTexel, outputWidth: Self.rowPixels(outputSize.width),
                 destination: destination, region: region, regionColumns: 0)
             let groups = DispatchPlan.generalGroups(region)
             vkCmdDispatch(commands, UInt32(groups.x), UInt32(groups.y), 1)

@@ -2,7 +2,8 @@ internal import CVulkan
 public import ReelCore
 public import ReelFramePool
 
-/// A rendered picture in host memory: RGBA8, rows `rowBytes` apart.
+/// A rendered picture in host memory: RGBA8, rows `rowBytes` apart (the width rounded
+/// up to 8 pixels; the bytes past the picture in each row are not part of it).
 ///
 /// The pixels belong to the renderer and stay valid until its next `render` call.
 /// They are empty when the renderer does not read back (`OffscreenRenderer.readsBack`).
@@ -11,8 +12,17 @@ public struct RenderedImage {
     public let rowBytes: Int
     package let pixels: UnsafeRawBufferPointer
 
-    /// A copy of the pixels, rows packed.
-    public func copyPixels() -> [UInt8] { Array(pixels) }
+    /// A copy of the pixels, rows packed (`size.width * 4` bytes each).
+    public func copyPixels() -> [UInt8] {
+        let packedRow = size.width * 4
+        if rowBytes == packedRow || pixels.isEmpty { return Array(pixels) }
+        var packed = [UInt8]()
+        packed.reserveCapacity(packedRow * size.height)
+        for row in 0..<size.height {
+            packed.append(contentsOf: pixels[(row * rowBytes)..<(row * rowBytes + packedRow)])
+        }
+        return packed
+    }
 }
 
 /// How frames reach the GPU.
@@ -165,7 +175,8 @@ public final class OffscreenRenderer {
         renderedFrames += 1
         let output = frameResources.currentOutput!
         return RenderedImage(
-            size: output.size, rowBytes: output.size.width * 4, pixels: UnsafeRawBufferPointer(output.buffer.contents))
+            size: output.size, rowBytes: Self.rowPixels(output.size.width) * 4,
+            pixels: UnsafeRawBufferPointer(output.buffer.contents))
     }
 
     /// Makes `slot`'s bytes readable by the shader through `frameResources`' planes
@@ -215,6 +226,10 @@ public final class OffscreenRenderer {
             return nil
         }
     }
+
+    /// Pixels from one output row to the next: the width rounded up to a multiple of 8,
+    /// so that every row starts where the native pass can store 8 pixels at a time.
+    static func rowPixels(_ width: Int) -> Int { (width + 7) & ~7 }
 
     /// The largest rectangle with `picture`'s aspect ratio that fits in `output`, centred.
     static func aspectFit(_ picture: PixelSize, into output: PixelSize) -> (x: Int, y: Int, width: Int, height: Int) {
