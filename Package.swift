@@ -30,6 +30,7 @@ let package = Package(
 
         // Pipeline stages.
         .target(name: "ReelCore"),
+        .target(name: "ReelTiming", dependencies: ["ReelCore"]),
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(
@@ -46,6 +47,7 @@ let package = Package(
         // Tests mirror Sources/; ReelTestSupport holds what several of them share.
         .target(name: "ReelTestSupport", dependencies: ["ReelMedia", "ReelFramePool"], path: "Tests/ReelTestSupport"),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
+        .testTarget(name: "ReelTimingTests", dependencies: ["ReelTiming"]),
         .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
         .testTarget(

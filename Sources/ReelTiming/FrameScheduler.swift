@@ -1,0 +1,76 @@
+/// Counts of what the scheduler did with frames and ticks.
+public struct PresentationStatistics: Sendable, Equatable, Codable {
+    /// Frames shown for the first time.
+    public var presented = 0
+    /// Frames whose time had passed when a newer one was also due: never shown.
+    public var droppedLate = 0
+    /// Ticks that showed the previous frame again (no new frame was due).
+    public var repeated = 0
+    /// Ticks with no free submission: nothing was rendered.
+    public var skipped = 0
+
+    public init() {}
+}
+
+/// Decides, at each display tick, which frame to show.
+///
+/// The rule: of the ready frames, show the newest whose time has come — media time at
+/// most the master clock plus half a refresh interval — and drop the older ones; if
+/// none has come, show the previous frame again. It never waits: a tick with no free
+/// submission slot is skipped (counted), and the frames that were due stay for the
+/// next tick, which drops all but the newest.
+///
+/// Pure logic: the caller passes the master clock's media time for the tick.
+/// Thread-safety: Unsafe; the scheduler thread owns it.
+public struct FrameScheduler: Sendable {
+    public private(set) var statistics = PresentationStatistics()
+    /// The media time (µs) of the frame on screen.
+    public private(set) var showing: Int64?
+
+    public init() {}
+
+    /// What a tick does.
+    public enum Decision: Equatable, Sendable {
+        /// Show the ready frame at this index; the `dropping` frames before it are dropped.
+        case show(index: Int, dropping: Int)
+        /// Show the current frame again.
+        case repeatCurrent
+        /// Nothing on screen yet and nothing due.
+        case wait
+        /// No submission slot free: render nothing this tick.
+        case skip
+    }
+
+    /// Decides one tick. `ready` holds the media times (µs) of the frames ready to be
+    /// shown, in presentation order; `master` is the master clock's media time at the
+    /// tick; `interval` the display's refresh interval (µs). The caller removes
+    /// `index + 1` frames from the front of its queue after `.show`: the shown one and
+    /// the dropped ones.
+    public mutating func tick(
+        ready: some Collection<Int64>, master: Int64, interval: Int64, canSubmit: Bool
+    ) -> Decision {
+        let deadline = master + interval / 2
+        var due = 0
+        for time in ready {
+            guard time <= deadline else { break }
+            due += 1
+        }
+        guard canSubmit else {
+            statistics.skipped += 1
+            return .skip
+        }
+        guard due > 0 else {
+            if showing == nil { return .wait }
+            statistics.repeated += 1
+            return .repeatCurrent
+        }
+        let index = due - 1
+        statistics.presented += 1
+        statistics.droppedLate += index
+        showing = ready[ready.index(ready.startIndex, offsetBy: index)]
+        return .show(index: index, dropping: index)
+    }
+
+    /// Forgets the frame on screen (a seek): the next due frame is shown as new.
+    public mutating func reset() { showing = nil }
+}

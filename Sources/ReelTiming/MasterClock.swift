@@ -1,0 +1,81 @@
+/// Which clock the others follow (`--sync audio|video|external`).
+public enum SyncSource: String, Sendable, CaseIterable {
+    /// The audio output's clock: PTS of the last sample written minus what it still holds.
+    case audio
+    /// The video stream's own timestamps, paced by the display.
+    case video
+    /// The monotonic wall clock, started at the first frame.
+    case external
+
+    /// The default: audio when there is audio, else video.
+    public static func automatic(hasAudio: Bool) -> SyncSource { hasAudio ? .audio : .video }
+}
+
+/// The master clock: media time as a function of host (monotonic) time.
+///
+/// It is set from an anchor — media time `m` at host time `h` — and runs at rate 1
+/// from there; an audio output re-anchors it each time it reports where playback is.
+/// Paused, it holds its time. All times are integers: media time in microseconds,
+/// host time in nanoseconds. Pure logic: the caller passes the host time.
+///
+/// Thread-safety: Unsafe (a value type); the scheduler thread owns it.
+public struct MasterClock: Sendable, Equatable {
+    private var anchor: (media: Int64, host: Int64)?
+    private var pausedAt: Int64?
+
+    public init() {}
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.anchor?.media == b.anchor?.media && a.anchor?.host == b.anchor?.host && a.pausedAt == b.pausedAt
+    }
+
+    /// Whether the clock has been set since it was made or reset.
+    public var isSet: Bool { anchor != nil }
+    public var isPaused: Bool { pausedAt != nil }
+
+    /// Media time `media` (µs) is now, at host time `host` (ns).
+    public mutating func set(media: Int64, at host: Int64) {
+        anchor = (media, host)
+        if pausedAt != nil { pausedAt = host }
+    }
+
+    /// The media time (µs) at host time `host` (ns); nil before the clock is set.
+    public func media(at host: Int64) -> Int64? {
+        guard let anchor else { return nil }
+        let now = pausedAt.map { min($0, host) } ?? host
+        return anchor.media + Self.microseconds(fromNanoseconds: now - anchor.host)
+    }
+
+    /// The host time (ns) at which media time `media` (µs) comes; nil before the
+    /// clock is set or while it is paused.
+    public func host(at media: Int64) -> Int64? {
+        guard let anchor, pausedAt == nil else { return nil }
+        return anchor.host + (media - anchor.media) * 1000
+    }
+
+    public mutating func pause(at host: Int64) {
+        guard pausedAt == nil else { return }
+        pausedAt = host
+    }
+
+    /// Resumes from where it was paused: the paused interval does not count.
+    public mutating func resume(at host: Int64) {
+        guard let pausedAt, let anchor else {
+            self.pausedAt = nil
+            return
+        }
+        self.anchor = (anchor.media + Self.microseconds(fromNanoseconds: pausedAt - anchor.host), host)
+        self.pausedAt = nil
+    }
+
+    /// Forgets the time (a seek, a restart): the next `set` starts it again.
+    public mutating func reset() {
+        anchor = nil
+        pausedAt = nil
+    }
+
+    /// Nanoseconds to microseconds, rounded to nearest (ties away from zero).
+    static func microseconds(fromNanoseconds nanoseconds: Int64) -> Int64 {
+        nanoseconds >= 0 ? (nanoseconds + 500) / 1000 : -((-nanoseconds + 500) / 1000)
+    }
+}
