@@ -7,15 +7,21 @@
 //
 // 8-bit 4:2:0 at native scale has its own, faster pass (yuv420_native.comp); this one
 // converts whatever that pass leaves: every other picture, and the native pass's edges.
+//
+// With OUTPUT16 (a specialization constant) it writes RGBA with 16 bits a channel
+// instead, for 10-bit sources, and paints the letterbox bars itself: pixels of its
+// region outside the picture are opaque black.
 
 #include "frame_constants.glsl"
 
 layout(local_size_x = 8, local_size_y = 8) in;
+layout(constant_id = 0) const bool OUTPUT16 = false;
 
 // The frame's bytes as 32-bit texels (the whole imported pool, or the staging buffer).
 // A texel buffer, not a storage buffer: lavapipe fetches texels with vector gathers
 // where it loads from storage buffers lane by lane.
 layout(set = 0, binding = 0) uniform usamplerBuffer planeWords;
+// RGBA8 one word a pixel, or (OUTPUT16) RGBA16 two words a pixel: R | G << 16, B | A << 16.
 layout(std430, set = 0, binding = 1) writeonly buffer Output { uint pixels[]; };
 
 uint fetchWord(uint index) { return texelFetch(planeWords, int(frame.slotWord + index)).x; }
@@ -27,10 +33,20 @@ vec3 toRGB(vec3 ycbcr) {
         dot(frame.rowB.xyz, ycbcr) + frame.rowB.w);
 }
 
-// RGBA8, little-endian: R in the low byte; rounded to nearest.
-uint pack(vec3 ycbcr) {
-    uvec3 c = uvec3(clamp(toRGB(ycbcr) * 255.0 + 0.5, 0.0, 255.0));
-    return c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
+// Stores the pixel at `p` (picture coordinates): RGBA8 little-endian, R in the low
+// byte, or RGBA16; rounded to nearest. Black outside the picture.
+void store(ivec2 p, vec3 ycbcr) {
+    bool inside = all(greaterThanEqual(p, ivec2(0))) && all(lessThan(p, frame.destination.zw));
+    vec3 rgb = inside ? toRGB(ycbcr) : vec3(0.0);
+    if (OUTPUT16) {
+        uvec3 c = uvec3(clamp(rgb * 65535.0 + 0.5, 0.0, 65535.0));
+        uint index = outputIndex(p) * 2u;
+        pixels[index] = c.r | (c.g << 16);
+        pixels[index + 1u] = c.b | 0xffff0000u;
+    } else {
+        uvec3 c = uvec3(clamp(rgb * 255.0 + 0.5, 0.0, 255.0));
+        pixels[outputIndex(p)] = c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
+    }
 }
 
 // Sample `component` of pixel p in a plane with `step` samples per pixel.
@@ -85,7 +101,7 @@ void main() {
                     cb = bilinear(frame.planeOffset.y, frame.chromaStride, chroma, chromaPosition, 1u, 0u);
                     cr = bilinear(frame.planeOffset.z, frame.chromaStride, chroma, chromaPosition, 1u, 0u);
                 }
-                pixels[outputIndex(p)] = pack(vec3(y, cb, cr));
+                store(p, vec3(y, cb, cr));
             }
         }
     }

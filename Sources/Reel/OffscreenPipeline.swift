@@ -231,7 +231,8 @@ public final class OffscreenPipeline {
         let image: RenderedImage
         do { image = try renderer.finish(ticket) } catch { throw ReelError.render(error) }
         statistics.framesRendered += 1
-        statistics.readbackBytes += image.pixels.isEmpty ? 0 : image.size.width * image.size.height * 4
+        statistics.readbackBytes +=
+            image.pixels.isEmpty ? 0 : image.size.width * image.size.height * image.format.bytesPerPixel
         try onFrame(
             RenderedFrame(
                 index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,

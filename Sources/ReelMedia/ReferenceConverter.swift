@@ -16,9 +16,26 @@ public import ReelCore
 /// stretch 159 chroma samples over 317 luma ones instead of putting sample i at luma 2i.
 /// Thread-safety: Safe (each call uses its own scalers).
 public enum ReferenceConverter {
+    /// RGBA8, rows packed.
     public static func rgba(
         of descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer
     ) throws(MediaError) -> RGBAImage {
+        let pixels = try convert(descriptor, bytes: bytes, to: AV_PIX_FMT_RGBA, bytesPerPixel: 4)
+        return RGBAImage(size: PixelSize(width: descriptor.width, height: descriptor.height), pixels: pixels)
+    }
+
+    /// RGBA with 16 bits a channel (native-endian), rows packed: R, G, B, A per pixel.
+    public static func rgba16(
+        of descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer
+    ) throws(MediaError) -> [UInt16] {
+        let pixels = try convert(descriptor, bytes: bytes, to: AV_PIX_FMT_RGBA64LE, bytesPerPixel: 8)
+        return pixels.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+    }
+
+    private static func convert(
+        _ descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer, to output: AVPixelFormat,
+        bytesPerPixel: Int
+    ) throws(MediaError) -> [UInt8] {
         let width = descriptor.width
         let height = descriptor.height
         let chroma = descriptor.color.chromaLocation.offset
@@ -41,7 +58,7 @@ public enum ReferenceConverter {
                 upsampler, sws_getCoefficients(SWS_CS_DEFAULT), 0, sws_getCoefficients(SWS_CS_DEFAULT), 0, 0, 1 << 16,
                 1 << 16), "sws_setColorspaceDetails", .codec, "cannot configure the reference upsampler")
         let converter = try scaler(
-            width: width, height: height, from: AV_PIX_FMT_YUV444P16LE, to: AV_PIX_FMT_RGBA, chromaPosition: nil)
+            width: width, height: height, from: AV_PIX_FMT_YUV444P16LE, to: output, chromaPosition: nil)
         defer { sws_freeContext(converter) }
         let matrix =
             switch descriptor.color.matrix {
@@ -74,7 +91,7 @@ public enum ReferenceConverter {
                 upsampler, &sources, &sourceStrides, 0, Int32(paddedHeight), &destinations, &destinationStrides)
         }
         // Step 2: 4:4:4 → RGBA with the frame's matrix and range, the picture only.
-        var pixels = [UInt8](repeating: 0, count: width * height * 4)
+        var pixels = [UInt8](repeating: 0, count: width * height * bytesPerPixel)
         upsampled.withUnsafeBytes { yuv444 in
             pixels.withUnsafeMutableBufferPointer { rgba in
                 let base = yuv444.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -83,11 +100,11 @@ public enum ReferenceConverter {
                     Int32(paddedWidth * 2), Int32(paddedWidth * 2), Int32(paddedWidth * 2), 0,
                 ]
                 var destinations: [UnsafeMutablePointer<UInt8>?] = [rgba.baseAddress, nil, nil, nil]
-                var destinationStrides: [Int32] = [Int32(width * 4), 0, 0, 0]
+                var destinationStrides: [Int32] = [Int32(width * bytesPerPixel), 0, 0, 0]
                 _ = sws_scale(converter, &sources, &sourceStrides, 0, Int32(height), &destinations, &destinationStrides)
             }
         }
-        return RGBAImage(size: PixelSize(width: width, height: height), pixels: pixels)
+        return pixels
     }
 
     /// A same-size libswscale context with bilinear filtering and accurate rounding.

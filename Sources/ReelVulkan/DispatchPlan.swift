@@ -82,6 +82,17 @@ package struct DispatchPlan: Equatable {
         }
     }
 
+    /// The general pass alone over the whole output, bars included: the region in
+    /// picture coordinates starts before the picture where bars are.
+    package init(wholeOutput size: PixelSize, destination: (x: Int, y: Int, width: Int, height: Int)) {
+        nativeBlocks = nil
+        general = [
+            Region(
+                x0: -destination.x, y0: -destination.y, x1: size.width - destination.x,
+                y1: size.height - destination.y)
+        ]
+    }
+
     /// 8-bit planar 4:2:0 drawn at its own size, planes on 16-byte boundaries with a
     /// plane before each chroma plane (the pass reads 16 bytes before a row's start),
     /// and output rows that start on 8-pixel boundaries (it writes 8 pixels at a time).

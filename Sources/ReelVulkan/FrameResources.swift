@@ -13,7 +13,7 @@ final class FrameResources {
     private var boundPlanes: PlaneViews?
     private var stagingBuffer: HostBuffer?
     /// The output buffer, the image size it holds, and whether the host can read it.
-    private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize, hostVisible: Bool)?
+    private(set) var currentOutput: (buffer: HostBuffer, size: PixelSize, bytesPerPixel: Int, hostVisible: Bool)?
     /// Submitted and not yet waited for.
     private(set) var pending = false
     /// Which submission last used these resources (tickets carry it).
@@ -73,13 +73,15 @@ final class FrameResources {
 
     /// This frame's RGBA output buffer for an image of `size`, bound to the set: in
     /// host-visible memory, or (`hostVisible` false) where the device writes fastest.
-    func output(size: PixelSize, hostVisible: Bool) throws(RenderError) -> HostBuffer {
-        if let currentOutput, currentOutput.size == size, currentOutput.hostVisible == hostVisible {
+    func output(size: PixelSize, bytesPerPixel: Int, hostVisible: Bool) throws(RenderError) -> HostBuffer {
+        if let currentOutput, currentOutput.size == size, currentOutput.bytesPerPixel == bytesPerPixel,
+            currentOutput.hostVisible == hostVisible
+        {
             return currentOutput.buffer
         }
         currentOutput = nil
         let buffer = try HostBuffer(
-            device: device, size: OffscreenRenderer.rowPixels(size.width) * size.height * 4,
+            device: device, size: OffscreenRenderer.rowPixels(size.width) * size.height * bytesPerPixel,
             usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
             hostVisible: hostVisible)
         var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
@@ -93,7 +95,7 @@ final class FrameResources {
             write.pBufferInfo = info
             vkUpdateDescriptorSets(device.device, 1, &write, 0, nil)
         }
-        currentOutput = (buffer, size, hostVisible)
+        currentOutput = (buffer, size, bytesPerPixel, hostVisible)
         return buffer
     }
 

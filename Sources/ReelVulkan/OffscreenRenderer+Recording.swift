@@ -18,7 +18,8 @@ extension OffscreenRenderer {
         try VulkanCall.check(vkBeginCommandBuffer(commands, &begin), "vkBeginCommandBuffer", "cannot record the frame")
 
         let fillsOutput = destination.width == outputSize.width && destination.height == outputSize.height
-        if !fillsOutput {
+        let output16 = outputFormat == .rgba16
+        if !fillsOutput && !output16 {
             // Opaque black, little-endian RGBA.
             vkCmdFillBuffer(commands, output.buffer, 0, reel_VK_WHOLE_SIZE, 0xFF00_0000)
             barrier(
@@ -27,9 +28,14 @@ extension OffscreenRenderer {
         }
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
-        let plan = DispatchPlan(
-            frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
-            nativeAvailable: pass.native != nil && !forcesGeneralPath)
+        // RGBA16 goes through the general pass alone, over the whole output: it paints
+        // the bars too (a fill cannot write the two-word black pixel).
+        let plan =
+            output16
+            ? DispatchPlan(wholeOutput: outputSize, destination: destination)
+            : DispatchPlan(
+                frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
+                nativeAvailable: pass.native != nil && !forcesGeneralPath)
         lastPlan = plan
         if let blocks = plan.nativeBlocks, let native = pass.native {
             let width = blocks.columns * DispatchPlan.nativeBlock.width
@@ -42,7 +48,7 @@ extension OffscreenRenderer {
             vkCmdDispatch(commands, UInt32(DispatchPlan.nativeGroups(blocks)), 1, 1)
         }
         if !plan.general.isEmpty {
-            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.general)
+            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, output16 ? pass.general16 : pass.general)
         }
         for region in plan.general {
             pushConstants(

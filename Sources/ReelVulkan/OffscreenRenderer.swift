@@ -9,12 +9,13 @@ public import ReelFramePool
 /// They are empty when the renderer does not read back (`OffscreenRenderer.readsBack`).
 public struct RenderedImage {
     public let size: PixelSize
+    public let format: OutputFormat
     public let rowBytes: Int
     package let pixels: UnsafeRawBufferPointer
 
-    /// A copy of the pixels, rows packed (`size.width * 4` bytes each).
+    /// A copy of the pixels, rows packed (`size.width * format.bytesPerPixel` bytes each).
     public func copyPixels() -> [UInt8] {
-        let packedRow = size.width * 4
+        let packedRow = size.width * format.bytesPerPixel
         if rowBytes == packedRow || pixels.isEmpty { return Array(pixels) }
         var packed = [UInt8]()
         packed.reserveCapacity(packedRow * size.height)
@@ -23,6 +24,16 @@ public struct RenderedImage {
         }
         return packed
     }
+}
+
+/// The pixel format of rendered images.
+public enum OutputFormat: String, Sendable, Codable {
+    /// 8 bits a channel, R first: what PNGs, displays and the peers use.
+    case rgba8
+    /// 16 bits a channel (native-endian), R first: keeps 10-bit sources' precision.
+    case rgba16
+
+    public var bytesPerPixel: Int { self == .rgba8 ? 4 : 8 }
 }
 
 /// How frames reach the GPU.
@@ -77,6 +88,8 @@ public final class OffscreenRenderer {
     /// output stays in device memory and `RenderedImage.pixels` is empty: the render
     /// cost without the readback (on a CPU device the two are the same memory).
     public var readsBack = true
+    /// The format frames are rendered in. RGBA16 takes the general pass only.
+    public var outputFormat = OutputFormat.rgba8
     /// How the last frame submitted was split between the passes.
     package internal(set) var lastPlan: DispatchPlan?
 
@@ -155,7 +168,8 @@ public final class OffscreenRenderer {
         let frameResources = resources[index]
         precondition(!frameResources.pending, "finish earlier frames before submitting more than framesInFlight")
         let slotTexel = try bindPlanes(of: pool, slot: slot, to: frameResources)
-        let output = try frameResources.output(size: outputSize, hostVisible: readsBack)
+        let output = try frameResources.output(
+            size: outputSize, bytesPerPixel: outputFormat.bytesPerPixel, hostVisible: readsBack)
         let destination = Self.aspectFit(frame.displaySize, into: outputSize)
         try record(
             frame, slotTexel: slotTexel, into: frameResources, outputSize: outputSize, output: output,
@@ -175,7 +189,8 @@ public final class OffscreenRenderer {
         renderedFrames += 1
         let output = frameResources.currentOutput!
         return RenderedImage(
-            size: output.size, rowBytes: Self.rowPixels(output.size.width) * 4,
+            size: output.size, format: outputFormat,
+            rowBytes: Self.rowPixels(output.size.width) * outputFormat.bytesPerPixel,
             pixels: UnsafeRawBufferPointer(output.buffer.contents))
     }
 

@@ -20,6 +20,8 @@ final class YUVComputePass {
     let setLayout: VkDescriptorSetLayout
     let pipelineLayout: VkPipelineLayout
     let general: VkPipeline
+    /// The general pass writing RGBA16 (its `OUTPUT16` specialization constant set).
+    let general16: VkPipeline
     /// Nil on a device without 64-bit integers in shaders: everything takes `general`.
     let native: VkPipeline?
 
@@ -73,12 +75,23 @@ final class YUVComputePass {
             throw error
         }
         do {
+            general16 = try Self.makePipeline(
+                vk, layout: pipelineLayout!, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp (RGBA16)",
+                output16: true)
+        } catch {
+            vkDestroyPipeline(vk, general, nil)
+            vkDestroyPipelineLayout(vk, pipelineLayout, nil)
+            vkDestroyDescriptorSetLayout(vk, setLayout, nil)
+            throw error
+        }
+        do {
             native =
                 device.supportsInt64
                 ? try Self.makePipeline(
                     vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp") : nil
         } catch {
             vkDestroyPipeline(vk, general, nil)
+            vkDestroyPipeline(vk, general16, nil)
             vkDestroyPipelineLayout(vk, pipelineLayout, nil)
             vkDestroyDescriptorSetLayout(vk, setLayout, nil)
             throw error
@@ -88,13 +101,14 @@ final class YUVComputePass {
     deinit {
         let vk = device.device
         vkDestroyPipeline(vk, general, nil)
+        vkDestroyPipeline(vk, general16, nil)
         if let native { vkDestroyPipeline(vk, native, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
         vkDestroyDescriptorSetLayout(vk, setLayout, nil)
     }
 
     private static func makePipeline(
-        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String
+        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String, output16: Bool = false
     ) throws(RenderError) -> VkPipeline {
         var module: VkShaderModule?
         let moduleResult = code.withUnsafeBufferPointer { words in
@@ -107,15 +121,27 @@ final class YUVComputePass {
         try VulkanCall.check(moduleResult, "vkCreateShaderModule", "cannot load shader \(name)")
         defer { vkDestroyShaderModule(vk, module, nil) }
         var pipeline: VkPipeline?
-        let result = "main".withCString { entry in
-            var info = VkComputePipelineCreateInfo()
-            info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
-            info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
-            info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
-            info.stage.module = module
-            info.stage.pName = entry
-            info.layout = layout
-            return vkCreateComputePipelines(vk, nil, 1, &info, nil, &pipeline)
+        // Specialization constant 0 (OUTPUT16 in yuv_general.comp), a 32-bit boolean.
+        var value = VkBool32(output16 ? VK_TRUE : VK_FALSE)
+        var entry = VkSpecializationMapEntry(constantID: 0, offset: 0, size: 4)
+        let result = withUnsafePointer(to: &entry) { entryPointer in
+            withUnsafePointer(to: &value) { valuePointer in
+                var specialization = VkSpecializationInfo(
+                    mapEntryCount: 1, pMapEntries: entryPointer, dataSize: 4, pData: UnsafeRawPointer(valuePointer))
+                return withUnsafePointer(to: &specialization) { specializationPointer in
+                    "main".withCString { name in
+                        var info = VkComputePipelineCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+                        info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+                        info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+                        info.stage.module = module
+                        info.stage.pName = name
+                        info.stage.pSpecializationInfo = output16 ? specializationPointer : nil
+                        info.layout = layout
+                        return vkCreateComputePipelines(vk, nil, 1, &info, nil, &pipeline)
+                    }
+                }
+            }
         }
         try VulkanCall.check(result, "vkCreateComputePipelines", "cannot create the pipeline for \(name)")
         return pipeline!

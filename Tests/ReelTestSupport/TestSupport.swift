@@ -48,3 +48,20 @@ public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
     guard squared > 0 else { return .infinity }
     return 10 * (log10(255 * 255) - log10(squared / Double(samples)))
 }
+
+/// Peak signal-to-noise ratio of two RGBA16 pictures over R, G and B, in dB of the
+/// 16-bit range.
+public func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double {
+    precondition(a.count == b.count, "pictures differ in size")
+    var squared = 0.0
+    var samples = 0
+    for index in stride(from: 0, to: a.count, by: 4) {
+        for channel in 0..<3 {
+            let difference = Double(Int(a[index + channel]) - Int(b[index + channel]))
+            squared += difference * difference
+        }
+        samples += 3
+    }
+    guard squared > 0 else { return .infinity }
+    return 10 * (log10(65535 * 65535) - log10(squared / Double(samples)))
+}

@@ -167,6 +167,54 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
                 .general == [DispatchPlan.Region(x0: 0, y0: 0, x1: 320, y1: 240)])
     }
 
+    /// 10-bit sources rendered as RGBA16 match libswscale's 16-bit conversion of the same
+    /// frames, compared at 16 bits: the shader keeps the precision that RGBA8 rounds away.
+    @Test(arguments: ["format-yuv420p10le.mkv", "format-yuv422p10le.mkv", "format-yuv444p10le.mkv"])
+    func tenBitMatchesLibswscaleAtSixteenBits(fixture: String) throws {
+        renderer.outputFormat = .rgba16
+        defer { renderer.outputFormat = .rgba8 }
+        var frames = 0
+        try decodeFixture(fixture) { frame, pool in
+            let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            #expect(image.format == .rgba16)
+            let pixels = image.copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+            let reference = try ReferenceConverter.rgba16(
+                of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+            let quality = psnr16(pixels, reference)
+            #expect(quality >= 40, "frame \(frames) of \(fixture): PSNR \(quality) dB at 16 bits")
+            #expect(stride(from: 3, to: pixels.count, by: 4).allSatisfy { pixels[$0] == 65535 })
+            // More than 8 bits survive: 8-bit values widened would all be multiples of 257.
+            // (Saturated samples, 0 and 65535, are multiples either way.)
+            let red = stride(from: 0, to: pixels.count, by: 4).map { pixels[$0] }.filter { $0 != 0 && $0 != 65535 }
+            let finer = red.filter { $0 % 257 != 0 }.count
+            #expect(finer * 10 > red.count * 9, "only \(finer) of \(red.count) samples finer than 8 bits")
+            if frames == 0 { print("\(fixture) as RGBA16: PSNR \(quality) dB at 16 bits") }
+            frames += 1
+        }
+        #expect(frames == 3)
+        #expect(renderer.device.validationErrors == [])
+    }
+
+    /// RGBA16 letterboxing: bars are opaque black, drawn by the shader itself.
+    @Test func sixteenBitLetterboxIsOpaqueBlack() throws {
+        renderer.outputFormat = .rgba16
+        defer { renderer.outputFormat = .rgba8 }
+        try decodeFixture("bars-bt709-full.mp4", limit: 1) { frame, pool in
+            // 320x180 (16:9) into 400x180: 40 px black on each side.
+            let size = PixelSize(width: 400, height: 180)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            let pixels = image.copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+            func pixel(_ x: Int, _ y: Int) -> [UInt16] { Array(pixels[(y * 400 + x) * 4..<(y * 400 + x) * 4 + 4]) }
+            for y in [0, 90, 179] {
+                for x in [0, 39, 360, 399] { #expect(pixel(x, y) == [0, 0, 0, 65535], "(\(x), \(y))") }
+            }
+            // The first (75% white) bar starts right after the left bar.
+            #expect(pixel(41, 45)[0] > 45_000)
+        }
+        #expect(renderer.device.validationErrors == [])
+    }
+
     /// p010 (10 bits in the high bits of 16, Cb and Cr interleaved): frames built from the
     /// 10-bit 4:2:0 fixture's samples render like libswscale's conversion of the same bytes.
     @Test func p010MatchesLibswscale() throws {
