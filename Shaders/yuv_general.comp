@@ -15,7 +15,11 @@
 #include "frame_constants.glsl"
 
 layout(local_size_x = 8, local_size_y = 8) in;
+// Specialization constants: one pipeline per combination, so that no per-pixel `if`
+// tests what is fixed for the whole picture (on lavapipe both sides of an `if` run).
 layout(constant_id = 0) const bool OUTPUT16 = false;
+layout(constant_id = 1) const uint LAYOUT = 0u;     // 0: planar, 1: Cb Cr interleaved, 2: gray
+layout(constant_id = 2) const bool WIDE = false;    // 16-bit samples
 
 // The frame's bytes as 32-bit texels (the whole imported pool, or the staging buffer).
 // A texel buffer, not a storage buffer: lavapipe fetches texels with vector gathers
@@ -51,7 +55,7 @@ void store(ivec2 p, vec3 ycbcr) {
 
 // Sample `component` of pixel p in a plane with `step` samples per pixel.
 float sampleAt(uint planeOffset, uint stride, ivec2 p, uint step, uint component) {
-    bool wide = (frame.flags & FLAG_WIDE) != 0u;
+    bool wide = WIDE;
     uint sampleIndex = uint(p.x) * step + component;
     uint byteIndex = planeOffset + uint(p.y) * stride + (wide ? sampleIndex * 2u : sampleIndex);
     uint word = fetchWord(byteIndex >> 2);
@@ -83,8 +87,8 @@ void main() {
     vec2 scale = vec2(luma) / vec2(frame.destination.zw);
     vec2 siting = vec2(sitingHalves()) * 0.5;
     vec2 factor = vec2(uvec2(1u) << chromaShift());
-    bool gray = (frame.flags & FLAG_GRAY) != 0u;
-    bool interleaved = (frame.flags & FLAG_INTERLEAVED) != 0u;
+    bool gray = LAYOUT == 2u;
+    bool interleaved = LAYOUT == 1u;
     for (int j = 0; j < 2; j++) {
         for (int i = 0; i < 8; i++) {
             ivec2 p = origin + ivec2(i, j);

@@ -48,7 +48,8 @@ extension OffscreenRenderer {
             vkCmdDispatch(commands, UInt32(DispatchPlan.nativeGroups(blocks)), 1, 1)
         }
         if !plan.general.isEmpty {
-            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, output16 ? pass.general16 : pass.general)
+            let pipeline = try pass.general(YUVComputePass.GeneralVariant(format: frame.format, output: outputFormat))
+            vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
         }
         for region in plan.general {
             pushConstants(

@@ -1,4 +1,5 @@
 internal import CVulkan
+import ReelCore
 
 /// The YCbCr → RGBA compute pipelines: they read the frame's planes through texel
 /// views of the buffer that holds them and write packed RGBA8 into a storage buffer.
@@ -19,9 +20,8 @@ final class YUVComputePass {
     private let device: VulkanDevice
     let setLayout: VkDescriptorSetLayout
     let pipelineLayout: VkPipelineLayout
-    let general: VkPipeline
-    /// The general pass writing RGBA16 (its `OUTPUT16` specialization constant set).
-    let general16: VkPipeline
+    /// General-pass pipelines by their specialization, made when first needed.
+    private var generalPipelines: [GeneralVariant: VkPipeline] = [:]
     /// Nil on a device without 64-bit integers in shaders: everything takes `general`.
     let native: VkPipeline?
 
@@ -67,31 +67,11 @@ final class YUVComputePass {
         self.pipelineLayout = pipelineLayout!
 
         do {
-            general = try Self.makePipeline(
-                vk, layout: pipelineLayout!, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp")
-        } catch {
-            vkDestroyPipelineLayout(vk, pipelineLayout, nil)
-            vkDestroyDescriptorSetLayout(vk, setLayout, nil)
-            throw error
-        }
-        do {
-            general16 = try Self.makePipeline(
-                vk, layout: pipelineLayout!, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp (RGBA16)",
-                output16: true)
-        } catch {
-            vkDestroyPipeline(vk, general, nil)
-            vkDestroyPipelineLayout(vk, pipelineLayout, nil)
-            vkDestroyDescriptorSetLayout(vk, setLayout, nil)
-            throw error
-        }
-        do {
             native =
                 device.supportsInt64
                 ? try Self.makePipeline(
                     vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp") : nil
         } catch {
-            vkDestroyPipeline(vk, general, nil)
-            vkDestroyPipeline(vk, general16, nil)
             vkDestroyPipelineLayout(vk, pipelineLayout, nil)
             vkDestroyDescriptorSetLayout(vk, setLayout, nil)
             throw error
@@ -100,15 +80,38 @@ final class YUVComputePass {
 
     deinit {
         let vk = device.device
-        vkDestroyPipeline(vk, general, nil)
-        vkDestroyPipeline(vk, general16, nil)
+        for pipeline in generalPipelines.values { vkDestroyPipeline(vk, pipeline, nil) }
         if let native { vkDestroyPipeline(vk, native, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
         vkDestroyDescriptorSetLayout(vk, setLayout, nil)
     }
 
+    /// What the general pass is specialized on: `OUTPUT16`, `LAYOUT` and `WIDE` in
+    /// `Shaders/yuv_general.comp`.
+    struct GeneralVariant: Hashable {
+        var output16: Bool
+        var layout: UInt32
+        var wide: Bool
+
+        init(format: PixelFormat, output: OutputFormat) {
+            output16 = output == .rgba16
+            layout = format.interleavesChroma ? 1 : format.hasChroma ? 0 : 2
+            wide = format.bytesPerSample == 2
+        }
+    }
+
+    /// The general pass's pipeline for `variant`, compiled the first time it is asked for.
+    func general(_ variant: GeneralVariant) throws(RenderError) -> VkPipeline {
+        if let pipeline = generalPipelines[variant] { return pipeline }
+        let pipeline = try Self.makePipeline(
+            device.device, layout: pipelineLayout, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp",
+            constants: [variant.output16 ? 1 : 0, variant.layout, variant.wide ? 1 : 0])
+        generalPipelines[variant] = pipeline
+        return pipeline
+    }
+
     private static func makePipeline(
-        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String, output16: Bool = false
+        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String, constants: [UInt32] = []
     ) throws(RenderError) -> VkPipeline {
         var module: VkShaderModule?
         let moduleResult = code.withUnsafeBufferPointer { words in
@@ -121,13 +124,16 @@ final class YUVComputePass {
         try VulkanCall.check(moduleResult, "vkCreateShaderModule", "cannot load shader \(name)")
         defer { vkDestroyShaderModule(vk, module, nil) }
         var pipeline: VkPipeline?
-        // Specialization constant 0 (OUTPUT16 in yuv_general.comp), a 32-bit boolean.
-        var value = VkBool32(output16 ? VK_TRUE : VK_FALSE)
-        var entry = VkSpecializationMapEntry(constantID: 0, offset: 0, size: 4)
-        let result = withUnsafePointer(to: &entry) { entryPointer in
-            withUnsafePointer(to: &value) { valuePointer in
+        // Specialization constants 0, 1, … as 32-bit values (booleans are 32 bits in SPIR-V).
+        var entries = constants.indices.map {
+            VkSpecializationMapEntry(constantID: UInt32($0), offset: UInt32($0 * 4), size: 4)
+        }
+        var values = constants
+        let result = entries.withUnsafeMutableBufferPointer { entryPointer in
+            values.withUnsafeMutableBytes { valueBytes in
                 var specialization = VkSpecializationInfo(
-                    mapEntryCount: 1, pMapEntries: entryPointer, dataSize: 4, pData: UnsafeRawPointer(valuePointer))
+                    mapEntryCount: UInt32(entryPointer.count), pMapEntries: entryPointer.baseAddress,
+                    dataSize: valueBytes.count, pData: valueBytes.baseAddress)
                 return withUnsafePointer(to: &specialization) { specializationPointer in
                     "main".withCString { name in
                         var info = VkComputePipelineCreateInfo()
@@ -136,7 +142,7 @@ final class YUVComputePass {
                         info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
                         info.stage.module = module
                         info.stage.pName = name
-                        info.stage.pSpecializationInfo = output16 ? specializationPointer : nil
+                        info.stage.pSpecializationInfo = constants.isEmpty ? nil : specializationPointer
                         info.layout = layout
                         return vkCreateComputePipelines(vk, nil, 1, &info, nil, &pipeline)
                     }
