@@ -23,17 +23,3 @@ static const int reel_AV_NUM_DATA_POINTERS = AV_NUM_DATA_POINTERS;
 
 /// `AVERROR(e)` for an errno value.
 static inline int reel_averror(int e) { return AVERROR(e); }
-
-/// Tells a libavcodec that still asks (FFmpeg 5.x, `thread_safe_callbacks`) that the
-/// context's `get_buffer2` may be called from its frame threads. Later versions
-/// assume it and dropped the field.
-static inline void reel_declare_thread_safe_callbacks(AVCodecContext *context) {
-#if defined(FF_API_THREAD_SAFE_CALLBACKS) && FF_API_THREAD_SAFE_CALLBACKS
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    context->thread_safe_callbacks = 1;
-#pragma GCC diagnostic pop
-#else
-    (void)context;
-#endif
-}

@@ -26,11 +26,9 @@ final class PoolAllocator: @unchecked Sendable {
 
     /// Points `context`'s `get_buffer2` at this allocator. The decoder keeps the
     /// allocator it installed alive for as long as the context lives, and every buffer
-    /// it made keeps it alive until libavcodec frees that buffer. The callback is
-    /// thread-safe (the pool's slot table is locked), so frame threads may call it.
+    /// it made keeps it alive until libavcodec frees that buffer.
     func install(on context: UnsafeMutablePointer<AVCodecContext>) {
         context.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
-        reel_declare_thread_safe_callbacks(context)
         context.pointee.get_buffer2 = { context, frame, flags in
             guard let context, let frame, let opaque = context.pointee.opaque else { return reel_AVERROR_ENOMEM }
             let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque).takeUnretainedValue()
