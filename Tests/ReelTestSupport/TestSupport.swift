@@ -34,24 +34,14 @@ public func decodeFixture(
 }
 
 /// Peak signal-to-noise ratio of two RGBA8 pictures over R, G and B, in dB.
-public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-    precondition(a.count == b.count, "pictures differ in size")
-    var squared = 0.0
-    var samples = 0
-    for index in stride(from: 0, to: a.count, by: 4) {
-        for channel in 0..<3 {
-            let difference = Double(Int(a[index + channel]) - Int(b[index + channel]))
-            squared += difference * difference
-        }
-        samples += 3
-    }
-    guard squared > 0 else { return .infinity }
-    return 10 * (log10(255 * 255) - log10(squared / Double(samples)))
-}
+public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double { rgbPSNR(a, b) }
 
 /// Peak signal-to-noise ratio of two RGBA16 pictures over R, G and B, in dB of the
 /// 16-bit range.
-public func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double {
+public func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double { rgbPSNR(a, b) }
+
+/// PSNR over R, G and B of RGBA samples, the peak being the sample type's maximum.
+private func rgbPSNR<Sample: FixedWidthInteger & UnsignedInteger>(_ a: [Sample], _ b: [Sample]) -> Double {
     precondition(a.count == b.count, "pictures differ in size")
     var squared = 0.0
     var samples = 0
@@ -63,5 +53,6 @@ public func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double {
         samples += 3
     }
     guard squared > 0 else { return .infinity }
-    return 10 * (log10(65535 * 65535) - log10(squared / Double(samples)))
+    let peak = Double(Sample.max)
+    return 10 * (log10(peak * peak) - log10(squared / Double(samples)))
 }
