@@ -14,17 +14,13 @@ layout(push_constant, std430) uniform Frame {
     uint chromaSizePacked;      // chroma samples: width | height << 16
     uint chromaStride;          // bytes per chroma row
     uint outputWidth;           // pixels per output row
-    uint flags;                 // FLAG_* below, and the fields read by the functions below
+    uint flags;                 // the fields the functions below read
     uint slotWord;              // the slot's first 32-bit word in the planes buffer
     ivec2 regionOrigin;         // the part of the picture this dispatch converts, in
     ivec2 regionEnd;            //   destination pixels: first, and one past the last
     uint regionColumns;         // native pass: blocks per row of the region
     float inverseRegionColumns; //   and 1 / that
 } frame;
-
-const uint FLAG_WIDE = 2u;          // 16-bit samples
-const uint FLAG_INTERLEAVED = 4u;   // Cb and Cr alternate in plane 1 (nv12, p010)
-const uint FLAG_GRAY = 8u;          // no chroma (folded into the rows' constants)
 
 uvec2 lumaSize() { return uvec2(frame.lumaSizePacked & 0xffffu, frame.lumaSizePacked >> 16); }
 uvec2 chromaSize() { return uvec2(frame.chromaSizePacked & 0xffffu, frame.chromaSizePacked >> 16); }

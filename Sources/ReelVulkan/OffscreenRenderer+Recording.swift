@@ -116,11 +116,8 @@ extension OffscreenRenderer {
         func sitingHalves(_ offset: Double, subsampled: Bool) -> UInt32 {
             subsampled ? UInt32(max(0, min(2, Int((offset * 2).rounded())))) : 0
         }
-        var flags: UInt32 = 0
-        if format.bytesPerSample == 2 { flags |= 2 }
-        if format.interleavesChroma { flags |= 4 }
-        if !format.hasChroma { flags |= 8 }
-        flags |= UInt32(format.sampleShift) << 4 | UInt32(shift.x) << 8 | UInt32(shift.y) << 9
+        // Sample layout and width are specialization constants (YUVComputePass.GeneralVariant).
+        var flags = UInt32(format.sampleShift) << 4 | UInt32(shift.x) << 8 | UInt32(shift.y) << 9
         flags |= sitingHalves(siting.x, subsampled: shift.x > 0) << 10
         flags |= sitingHalves(siting.y, subsampled: shift.y > 0) << 12
 
