@@ -19,7 +19,7 @@ let package = Package(
         // C libraries: module maps and shim headers only.
         .systemLibrary(
             name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(
             name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan",
             providers: [.apt(["libvulkan-dev"])]),
@@ -31,6 +31,7 @@ let package = Package(
         // Pipeline stages.
         .target(name: "ReelCore"),
         .target(name: "ReelTiming", dependencies: ["ReelCore"]),
+        .target(name: "ReelAudio", dependencies: ["ReelCore"]),
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "ReelTestSupport", dependencies: ["ReelMedia", "ReelFramePool"], path: "Tests/ReelTestSupport"),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
         .testTarget(name: "ReelTimingTests", dependencies: ["ReelTiming"]),
+        .testTarget(name: "ReelAudioTests", dependencies: ["ReelAudio", "ReelMedia", "ReelTestSupport"]),
         .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
         .testTarget(

@@ -10,6 +10,8 @@
 #include <libavutil/pixdesc.h>
 #include <libavutil/error.h>
 #include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+#include <libavutil/channel_layout.h>
 #include <errno.h>
 
 static const int64_t reel_AV_NOPTS_VALUE = AV_NOPTS_VALUE;

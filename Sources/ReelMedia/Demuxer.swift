@@ -36,6 +36,8 @@ public final class Demuxer {
     public let info: MediaInfo
     /// The stream FFmpeg considers the best video stream, if any.
     public let bestVideoStream: Int?
+    /// The best audio stream (related to the best video stream when there is one), if any.
+    public let bestAudioStream: Int?
 
     /// Opens `url` and probes its streams. Throws `MediaError.cannotOpen`.
     public init(url: String) throws(MediaError) {
@@ -56,6 +58,8 @@ public final class Demuxer {
         info = Self.describe(context)
         let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         bestVideoStream = best >= 0 ? Int(best) : nil
+        let audio = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, best >= 0 ? best : -1, nil, 0)
+        bestAudioStream = audio >= 0 ? Int(audio) : nil
     }
 
     deinit {
