@@ -68,6 +68,42 @@ final class SimulatedClock: OutputClock {
         #expect(middle.map { abs(Int($0)) }.max()! > 3000, "the tone is there (lavfi sine: 1/8 of full scale)")
     }
 
+    /// Every codec the player must play decodes to the fixture's 1 kHz tone, mono or
+    /// stereo (5.1 AC-3 mixed down to two channels), at the stream's rate.
+    @Test(arguments: [
+        ("audio-only.m4a", 1, 24000), ("audio-opus.ogg", 2, 14400), ("audio-mp3.mp3", 1, 14400),
+        ("audio-ac3.ac3", 2, 14400), ("audio-flac.flac", 2, 14400), ("audio-pcm.wav", 1, 14400),
+    ])
+    func decodesEveryCodec(fixture: String, channels: Int, expectedFrames: Int) throws {
+        let demuxer = try Demuxer(url: "\(fixtures)/\(fixture)")
+        let decoder = try AudioDecoder(demuxer: demuxer, streamIndex: try #require(demuxer.bestAudioStream))
+        #expect(decoder.output == AudioFormat(sampleRate: 48000, channels: channels))
+        var samples: [Int16] = []
+        decoding: while true {
+            switch try decoder.receive() {
+            case .chunk(let chunk):
+                #expect(chunk.samples.count == chunk.frames * channels)
+                samples += chunk.samples
+            case .needsInput:
+                switch demuxer.readPacket() {
+                case .packet(let packet): try decoder.send(packet)
+                case .endOfInput: try decoder.sendEndOfInput()
+                }
+            case .endOfStream: break decoding
+            }
+        }
+        let frames = samples.count / channels
+        // Encoder priming may add up to two codec frames.
+        #expect(
+            frames >= expectedFrames && frames <= expectedFrames + 2048, "\(fixture): \(frames) of \(expectedFrames)")
+        // The first channel, 0.1 s from the middle: a 1 kHz tone crosses zero 200 times.
+        let first = stride(from: 0, to: samples.count, by: channels).map { samples[$0] }
+        let middle = first[4800..<9600]
+        let crossings = zip(middle, middle.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+        #expect(abs(crossings - 200) <= 2, "\(fixture): \(crossings) zero crossings")
+        #expect(middle.map { abs(Int($0)) }.max()! > 1000, "\(fixture): the tone is there")
+    }
+
     /// The null output never holds more than its buffer, and drains at the real rate.
     @Test func nullOutputPacesAtTheRealRate() throws {
         let clock = SimulatedClock()
