@@ -25,13 +25,16 @@ let package = Package(
             providers: [.apt(["libvulkan-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(
+            name: "CPulse", path: "Sources/CPulse", pkgConfig: "libpulse-simple",
+            providers: [.apt(["libpulse-dev"])]),
+        .systemLibrary(
             name: "CGLFW", path: "Sources/CGLFW", pkgConfig: "glfw3",
             providers: [.apt(["libglfw3-dev"])]),
 
         // Pipeline stages.
         .target(name: "ReelCore"),
         .target(name: "ReelTiming", dependencies: ["ReelCore"]),
-        .target(name: "ReelAudio", dependencies: ["ReelCore"]),
+        .target(name: "ReelAudio", dependencies: ["ReelCore", "CPulse"]),
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(
