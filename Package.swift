@@ -40,7 +40,9 @@ let package = Package(
         .target(
             name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
             plugins: ["ShaderCompiler"]),
-        .target(name: "Reel", dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan"]),
+        .target(
+            name: "Reel", dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio"]
+        ),
         .executableTarget(
             name: "reel",
             dependencies: ["Reel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -132,6 +132,16 @@ final class FrameResources {
         pending = true
     }
 
+    /// Whether the submitted frame has finished on the GPU (or nothing was submitted):
+    /// a fence status query, which never waits.
+    func isDone() throws(RenderError) -> Bool {
+        guard pending else { return true }
+        let result = vkGetFenceStatus(device.device, fence)
+        if result == VK_NOT_READY { return false }
+        try VulkanCall.check(result, "vkGetFenceStatus", "the frame did not finish")
+        return true
+    }
+
     /// Waits for the submitted frame to finish on the GPU.
     func wait() throws(RenderError) {
         guard pending else { return }

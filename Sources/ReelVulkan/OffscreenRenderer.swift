@@ -181,6 +181,14 @@ public final class OffscreenRenderer {
         return RenderTicket(resources: index, generation: generation)
     }
 
+    /// Whether a submitted frame has finished, so that `finish` returns at once. Never
+    /// waits: a real-time caller polls this instead of blocking on the GPU.
+    public func isFinished(_ ticket: RenderTicket) throws(RenderError) -> Bool {
+        let frameResources = resources[ticket.resources]
+        precondition(frameResources.generation == ticket.generation, "ticket finished late: its buffers were reused")
+        return try frameResources.isDone()
+    }
+
     /// Waits for a submitted frame and returns its pixels.
     public func finish(_ ticket: RenderTicket) throws(RenderError) -> RenderedImage {
         let frameResources = resources[ticket.resources]

@@ -1,6 +1,7 @@
 import Foundation
 import Reel
 import ReelTestSupport
+import Synchronization
 import Testing
 
 @Suite(.serialized) struct OffscreenPipelineTests {
@@ -108,5 +109,30 @@ import Testing
         let pipeline = try OffscreenPipeline(
             parameters: OffscreenParameters(input: path, frameLimit: 5, decodeOnly: true))
         #expect(try pipeline.run().framesDecoded == 5)
+    }
+}
+
+@Suite struct VsyncThreadTests {
+    /// The thread wakes at every tick's absolute deadline, in order, never before it.
+    @Test func ticksOnAbsoluteDeadlines() {
+        let timeline = VsyncTimeline(start: HostTime.now() + 20_000_000, rate: Rational(200, 1))
+        let log = Mutex<[(index: Int64, deadline: Int64, woke: Int64)]>([])
+        let thread = VsyncThread(timeline: timeline) { index, deadline in
+            let woke = HostTime.now()
+            return log.withLock {
+                $0.append((index, deadline, woke))
+                return $0.count < 60
+            }
+        }
+        // 60 ticks at 200 Hz take 0.3 s; wait at most 5 s.
+        for _ in 0..<500 where log.withLock({ $0.count }) < 60 { usleep(10_000) }
+        thread.stop()
+        let ticks = log.withLock { $0 }
+        #expect(ticks.count == 60)
+        #expect(ticks.first?.index == 0)
+        #expect(ticks.allSatisfy { $0.deadline == timeline.time(ofTick: $0.index) && $0.woke >= $0.deadline })
+        #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.index < $1.index })
+        // Every tick is either called or counted as missed.
+        #expect(Int(ticks.last!.index) + 1 == ticks.count + thread.missedTicks)
     }
 }

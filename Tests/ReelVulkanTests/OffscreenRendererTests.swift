@@ -347,6 +347,24 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         }
     }
 
+    /// A submitted frame can be polled without waiting, and reports finished once done.
+    @Test func pollsCompletionWithoutWaiting() throws {
+        try decodeFixture("testsrc2-320x240.mp4", limit: 1) { frame, pool in
+            let size = PixelSize(width: 320, height: 240)
+            let ticket = try renderer.submit(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            var polls = 0
+            while try !renderer.isFinished(ticket) {
+                polls += 1
+                #expect(polls < 10_000_000, "the frame never finished")
+                if polls >= 10_000_000 { break }
+            }
+            let image = try renderer.finish(ticket)
+            #expect(image.size == size)
+            #expect(try renderer.isFinished(ticket))
+        }
+        #expect(renderer.device.validationErrors == [])
+    }
+
     @Test func aspectFitCentres() {
         #expect(
             OffscreenRenderer.aspectFit(PixelSize(width: 640, height: 360), into: PixelSize(width: 640, height: 480))
