@@ -5,8 +5,9 @@ public import ReelCore
 /// output format. The samples belong to the decoder and stay valid until its next
 /// `receive`.
 public struct AudioChunk {
-    /// Media time of the chunk's first frame (from the decoded frame's best-effort
-    /// timestamp), if the stream gave one.
+    /// Media time of the chunk's first frame, if the stream gave timestamps: the
+    /// decoded frame's best-effort timestamp, less what the resampler still held from
+    /// earlier frames (in microseconds).
     public let presentationTime: MediaTime?
     /// Frames (one sample per channel) in the chunk.
     public let frames: Int
@@ -122,7 +123,15 @@ public final class AudioDecoder {
             defer { av_frame_unref(frame) }
             try configureResampler()
             let timestamp = frame.pointee.best_effort_timestamp
-            let time = timestamp == reel_AV_NOPTS_VALUE ? nil : MediaTime(ticks: timestamp, timeBase: timeBase)
+            // Output starts with what the resampler holds from before this frame.
+            let held = swr_get_delay(resampler, Int64(output.sampleRate))
+            let time =
+                timestamp == reel_AV_NOPTS_VALUE
+                ? nil
+                : MediaTime(
+                    ticks: MediaTime(ticks: timestamp, timeBase: timeBase).microseconds
+                        - output.microseconds(ofFrames: held),
+                    timeBase: Rational(1, 1_000_000))
             let input = UnsafeMutableRawPointer(frame.pointee.extended_data)?
                 .assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
             let frames = try convert(input: input, count: Int(frame.pointee.nb_samples))

@@ -104,6 +104,39 @@ final class SimulatedClock: OutputClock {
         #expect(middle.map { abs(Int($0)) }.max()! > 1000, "\(fixture): the tone is there")
     }
 
+    /// Resampled (48 kHz to 44.1 kHz), each chunk's time is where the previous one
+    /// ended: the resampler's delay is accounted for.
+    @Test func resampledChunksAreContiguousInTime() throws {
+        let demuxer = try Demuxer(url: "\(fixtures)/audio-pcm.wav")
+        let output = AudioFormat(sampleRate: 44100, channels: 1)
+        let decoder = try AudioDecoder(
+            demuxer: demuxer, streamIndex: try #require(demuxer.bestAudioStream), output: output)
+        var chunks: [(time: Int64, frames: Int)] = []
+        decoding: while true {
+            switch try decoder.receive() {
+            case .chunk(let chunk):
+                if let time = chunk.presentationTime { chunks.append((time.microseconds, chunk.frames)) }
+            case .needsInput:
+                switch demuxer.readPacket() {
+                case .packet(let packet): try decoder.send(packet)
+                case .endOfInput: try decoder.sendEndOfInput()
+                }
+            case .endOfStream: break decoding
+            }
+        }
+        #expect(chunks.count > 3)
+        #expect(chunks.first?.time == 0)
+        var expected: Int64 = 0
+        var frames: Int64 = 0
+        for chunk in chunks {
+            expected = output.microseconds(ofFrames: frames)
+            #expect(abs(chunk.time - expected) <= 23, "chunk at \(chunk.time) µs, expected \(expected)")
+            frames += Int64(chunk.frames)
+        }
+        // 0.3 s at 44.1 kHz.
+        #expect(abs(decoder.framesDelivered - 13230) <= 2)
+    }
+
     /// The null output never holds more than its buffer, and drains at the real rate.
     @Test func nullOutputPacesAtTheRealRate() throws {
         let clock = SimulatedClock()
