@@ -163,3 +163,33 @@ final class SimulatedClock: OutputClock {
         }
     }
 }
+
+@Suite struct AudioChoiceTests {
+    @Test func parsesTheChoices() {
+        #expect(AudioOutputChoice(parsing: "pulse") == .pulse)
+        #expect(AudioOutputChoice(parsing: "null") == .null)
+        #expect(AudioOutputChoice(parsing: "wav:/tmp/a.wav") == .wav(path: "/tmp/a.wav"))
+        #expect(AudioOutputChoice(parsing: "wav:") == nil)
+        #expect(AudioOutputChoice(parsing: "alsa") == nil)
+    }
+
+    /// No PulseAudio server: playback goes on with the null output, and says why.
+    @Test func missingPulseFallsBackToNull() throws {
+        let opened = try AudioOutputChoice.pulse.open(
+            format: AudioFormat(sampleRate: 48000, channels: 2), pulseServer: "unix:/nonexistent/native")
+        #expect(opened.output is NullOutput)
+        #expect(opened.warning?.contains("PulseAudio") == true)
+        #expect(opened.warning?.contains("--ao null") == true)
+    }
+
+    /// The clock is the end of what was written, less what the output still holds.
+    @Test func audioClockSubtractsTheQueue() {
+        var clock = AudioClock(format: AudioFormat(sampleRate: 48000, channels: 2))
+        #expect(clock.media(queuedFrames: 0) == nil)
+        clock.wrote(frames: 4800, startingAt: 1_000_000)
+        clock.wrote(frames: 4800, startingAt: nil)
+        #expect(clock.writtenEnd == 1_200_000)
+        #expect(clock.media(queuedFrames: 4800) == 1_100_000)
+        #expect(clock.media(queuedFrames: 0) == 1_200_000)
+    }
+}
