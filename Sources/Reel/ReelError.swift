@@ -1,3 +1,4 @@
+public import ReelAudio
 public import ReelMedia
 public import ReelVulkan
 
@@ -7,11 +8,16 @@ public import ReelVulkan
 public enum ReelError: Error, CustomStringConvertible, Sendable {
     case media(MediaError)
     case render(RenderError)
+    case audio(AudioError)
+    /// The request cannot be met with this input (e.g. audio sync without audio).
+    case unsuitable(String)
 
     public var description: String {
         switch self {
         case .media(let error): error.description
         case .render(let error): error.description
+        case .audio(let error): error.description
+        case .unsuitable(let message): message
         }
     }
 }

@@ -26,6 +26,19 @@ public final class PulseOutput: AudioOutput {
         guard connection != nil else {
             throw AudioError("cannot play through PulseAudio: \(Self.message(error))")
         }
+        // Start the stream with a little silence and wait until it has played: a new
+        // stream can take a while to start, and its latency reports are not to be
+        // trusted until it has (seen: 1.7 s on a fresh server's null sink).
+        let silence = [Int16](repeating: 0, count: format.sampleRate / 50 * format.channels)
+        let started = silence.withUnsafeBytes { bytes in
+            pa_simple_write(connection, bytes.baseAddress, bytes.count, &error) >= 0
+                && pa_simple_drain(connection, &error) >= 0
+        }
+        guard started else {
+            pa_simple_free(connection)
+            connection = nil
+            throw AudioError("PulseAudio would not start playing: \(Self.message(error))")
+        }
     }
 
     deinit { if let connection { pa_simple_free(connection) } }

@@ -22,20 +22,26 @@ public enum SyncSource: String, Sendable, CaseIterable {
 public struct MasterClock: Sendable, Equatable {
     private var anchor: (media: Int64, host: Int64)?
     private var pausedAt: Int64?
+    /// A media time the clock does not run past: for the audio clock, the end of what
+    /// was written, so that a stalled output holds the picture instead of leaving it.
+    private var limit: Int64?
 
     public init() {}
 
     public static func == (a: Self, b: Self) -> Bool {
         a.anchor?.media == b.anchor?.media && a.anchor?.host == b.anchor?.host && a.pausedAt == b.pausedAt
+            && a.limit == b.limit
     }
 
     /// Whether the clock has been set since it was made or reset.
     public var isSet: Bool { anchor != nil }
     public var isPaused: Bool { pausedAt != nil }
 
-    /// Media time `media` (µs) is now, at host time `host` (ns).
-    public mutating func set(media: Int64, at host: Int64) {
+    /// Media time `media` (µs) is now, at host time `host` (ns); the clock will not run
+    /// past `limit` (µs) until set again.
+    public mutating func set(media: Int64, at host: Int64, limit: Int64? = nil) {
         anchor = (media, host)
+        self.limit = limit
         if pausedAt != nil { pausedAt = host }
     }
 
@@ -43,7 +49,8 @@ public struct MasterClock: Sendable, Equatable {
     public func media(at host: Int64) -> Int64? {
         guard let anchor else { return nil }
         let now = pausedAt.map { min($0, host) } ?? host
-        return anchor.media + Self.microseconds(fromNanoseconds: now - anchor.host)
+        let media = anchor.media + Self.microseconds(fromNanoseconds: now - anchor.host)
+        return limit.map { min(media, $0) } ?? media
     }
 
     /// The host time (ns) at which media time `media` (µs) comes; nil before the
@@ -60,11 +67,11 @@ public struct MasterClock: Sendable, Equatable {
 
     /// Resumes from where it was paused: the paused interval does not count.
     public mutating func resume(at host: Int64) {
-        guard let pausedAt, let anchor else {
+        guard let pausedAt, anchor != nil else {
             self.pausedAt = nil
             return
         }
-        self.anchor = (anchor.media + Self.microseconds(fromNanoseconds: pausedAt - anchor.host), host)
+        self.anchor = (media(at: pausedAt)!, host)
         self.pausedAt = nil
     }
 
@@ -72,6 +79,7 @@ public struct MasterClock: Sendable, Equatable {
     public mutating func reset() {
         anchor = nil
         pausedAt = nil
+        limit = nil
     }
 
     /// Nanoseconds to microseconds, rounded to nearest (ties away from zero).

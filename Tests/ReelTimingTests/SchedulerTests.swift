@@ -180,5 +180,9 @@ import Testing
         #expect(clock.host(at: 3_000_000) == 21_000_000_000)
         clock.reset()
         #expect(!clock.isSet)
+        // An audio clock stops at the end of what was written.
+        clock.set(media: 0, at: 0, limit: 100_000)
+        #expect(clock.media(at: 50_000_000) == 50_000)
+        #expect(clock.media(at: 2_000_000_000) == 100_000)
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+import Glibc
+import ReelAudio
+
+/// Writes `--timeline` JSON Lines, one object per line, all times in microseconds on
+/// the host's monotonic clock (`shown_us`, `played_us`) or the media timeline (`pts_us`):
+///
+///     {"type":"video","pts_us":1000000,"shown_us":52345678901}
+///     {"type":"audio","pts_us":1000000,"played_us":52345679012}
+///
+/// A video line is written when a frame is first shown (the tick's deadline); an
+/// audio line when a chunk is handed to the output, with the time its first sample
+/// is heard by the output's own latency report.
+///
+/// Thread-safety: Safe: the audio and vsync threads both write lines. (Its errors are
+/// `AudioError`s: one line for the user, like every output's.)
+final class TimelineWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var file: UnsafeMutablePointer<FILE>?
+    let path: String
+
+    init(path: String) throws(AudioError) {
+        self.path = path
+        guard let opened = fopen(path, "w") else {
+            throw AudioError("cannot write the timeline '\(path)': \(String(cString: strerror(errno)))")
+        }
+        file = opened
+    }
+
+    func video(pts: Int64, shown: Int64) { write("{\"type\":\"video\",\"pts_us\":\(pts),\"shown_us\":\(shown)}\n") }
+
+    func audio(pts: Int64, played: Int64) {
+        write("{\"type\":\"audio\",\"pts_us\":\(pts),\"played_us\":\(played)}\n")
+    }
+
+    private func write(_ line: String) {
+        lock.withLock {
+            guard let file else { return }
+            fputs(line, file)
+        }
+    }
+
+    /// Flushes and closes the file; throws if anything was lost.
+    func close() throws(AudioError) {
+        let failed = lock.withLock { () -> Bool in
+            guard let open = file else { return false }
+            file = nil
+            let errorSeen = ferror(open) != 0
+            return fclose(open) != 0 || errorSeen
+        }
+        if failed { throw AudioError("cannot finish the timeline '\(path)'") }
+    }
+
+    deinit { try? close() }
+}

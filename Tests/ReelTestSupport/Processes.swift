@@ -1,0 +1,95 @@
+import Foundation
+
+/// A failure of the test scaffolding itself (a helper process that would not start).
+public struct SupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A child process started with posix_spawn and reaped with waitpid: plain and
+/// predictable in a test runner (no run loop involved).
+public final class Child {
+    public let pid: pid_t
+
+    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer {
+            for argument in argv { free(argument) }
+            for variable in envp ?? [] { free(variable) }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        var environmentArray = envp ?? []
+        let result = argv.withUnsafeBufferPointer { arguments in
+            environmentArray.withUnsafeMutableBufferPointer { variables in
+                posix_spawn(
+                    &pid, path, &actions, nil, UnsafeMutablePointer(mutating: arguments.baseAddress!),
+                    envp == nil ? environ : variables.baseAddress)
+            }
+        }
+        guard result == 0 else { throw SupportError("cannot start \(path): \(String(cString: strerror(result)))") }
+        self.pid = pid
+    }
+
+    public var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// SIGINT, then SIGKILL if it has not exited within 2 s; reaps it.
+    public func stop() {
+        guard isRunning else { return }
+        kill(pid, SIGINT)
+        for _ in 0..<20 where isRunning { usleep(100_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    deinit { stop() }
+}
+
+/// A real PulseAudio server on a null sink, with its own runtime directory, started
+/// for a test and stopped after it.
+public final class PulseServer {
+    public let directory: URL
+    let process: Child
+    public var address: String { "unix:\(directory.path)/pulse/native" }
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reel-pulse-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        process = try Child(
+            "/usr/bin/pulseaudio",
+            [
+                "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=false",
+                "--load=module-native-protocol-unix auth-anonymous=1",
+                "--load=module-null-sink sink_name=reel_null rate=48000 channels=1", "--load=module-always-sink",
+            ],
+            environment: [
+                "HOME": directory.path, "XDG_RUNTIME_DIR": directory.path,
+                "PULSE_RUNTIME_PATH": directory.appendingPathComponent("pulse").path, "PATH": "/usr/bin:/bin",
+            ])
+        // Wait (at most 10 s) for the socket.
+        let socket = directory.appendingPathComponent("pulse/native").path
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(100_000) }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            stop()
+            throw SupportError("the PulseAudio server did not start (is the pulseaudio package installed?)")
+        }
+    }
+
+    public func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+}
