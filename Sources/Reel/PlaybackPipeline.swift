@@ -97,6 +97,8 @@ public final class PlaybackPipeline {
     private let timeline: TimelineWriter?
     /// The master clock's source, chosen from the parameters and the input.
     public let sync: SyncSource
+    /// Validation errors reported so far (empty unless validation is on).
+    public var validationErrors: [String] { renderer.device.validationErrors }
 
     /// Frames the decoder may have ready ahead of the display.
     static let readyFrames = 6
@@ -133,7 +135,7 @@ public final class PlaybackPipeline {
         let videoPackets = BoundedQueue<Packet>(capacity: 1024)
         let audioPackets = BoundedQueue<Packet>(capacity: 1024)
         let ready = BoundedQueue<ReadyFrame>(capacity: Self.readyFrames)
-        let shared = SharedState()
+        let shared = SharedState(queues: [videoPackets.close, audioPackets.close])
 
         // Audio: decode, write (paced by the output), set the master clock.
         var audioThread: Thread?
@@ -188,7 +190,7 @@ public final class PlaybackPipeline {
         while !shared.displayDone.load(ordering: .acquiring) { usleep(2000) }
         vsync.stop()
         // The display stopped (end, limit, or an error): let the workers go.
-        shared.stopping.store(true, ordering: .releasing)
+        shared.stop()
         ready.close()
         while let frame = ready.tryPop() { frame.frame.release() }
         while !shared.videoDone.load(ordering: .acquiring) || !shared.audioDone.load(ordering: .acquiring) {
@@ -216,6 +218,8 @@ struct ReadyFrame: Sendable {
 
 /// What the threads share, each field with its own synchronization.
 final class SharedState: Sendable {
+    /// Closes the packet queues, so a demuxer waiting to push gives up.
+    private let closeQueues: [@Sendable () -> Void]
     let stopping = Atomic<Bool>(false)
     let videoDone = Atomic<Bool>(false)
     let audioDone = Atomic<Bool>(false)
@@ -226,9 +230,17 @@ final class SharedState: Sendable {
     let inputError = Mutex<MediaError?>(nil)
     let failure = Mutex<ReelError?>(nil)
 
+    init(queues: [@Sendable () -> Void]) { closeQueues = queues }
+
+    /// Everyone stops: playback is over, or something failed.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        for close in closeQueues { close() }
+    }
+
     func fail(_ error: ReelError) {
         failure.withLock { if $0 == nil { $0 = error } }
-        stopping.store(true, ordering: .releasing)
+        stop()
     }
 }
 
@@ -475,7 +487,7 @@ final class DisplayWorker: @unchecked Sendable {
         showing = nil
         statistics.presentation = scheduler.statistics
         statistics.avOffset = OffsetSummary(offsets)
-        shared.stopping.store(true, ordering: .releasing)
+        shared.stop()
         shared.displayDone.store(true, ordering: .releasing)
         return false
     }

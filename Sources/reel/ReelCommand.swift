@@ -6,12 +6,12 @@ import Reel
 struct ReelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reel",
-        abstract: "A headless video render pipeline: FFmpeg decode → frame pool → Vulkan YCbCr→RGB.",
+        abstract: "A headless audio/video pipeline: FFmpeg decode → frame pool → Vulkan YCbCr→RGB, timed playback.",
         discussion: """
             Vulkan picks a discrete GPU first, then an integrated one, then a CPU
             implementation (Mesa's lavapipe); --device chooses by name.
             """,
-        subcommands: [ProbeCommand.self, RenderCommand.self, BenchCommand.self])
+        subcommands: [ProbeCommand.self, RenderCommand.self, BenchCommand.self, PlayCommand.self])
 }
 
 /// Options every command that renders shares.

@@ -27,7 +27,8 @@ import Testing
     /// beep was heard. With a WAV output the beeps are found in the samples written;
     /// otherwise they are taken at their media instants, `beepDelay` after each flash.
     static func measure(
-        _ fixture: String, audio: AudioOutputChoice, beepDelay: Int64 = 0, pulseServer: String? = nil
+        _ fixture: String, audio: AudioOutputChoice, beepDelay: Int64 = 0, pulseServer: String? = nil,
+        renderDelay: Int64 = 0, audioLinesSeen: (([Line]) -> Void)? = nil
     ) throws -> (offsets: [Double], statistics: PlaybackStatistics) {
         let timelinePath = FileManager.default.temporaryDirectory
             .appendingPathComponent("reel-timeline-\(UUID().uuidString).jsonl").path
@@ -35,7 +36,7 @@ import Testing
         let pipeline = try PlaybackPipeline(
             parameters: PlaybackParameters(
                 input: "\(fixtures)/\(fixture)", audio: audio, pulseServer: pulseServer, timelinePath: timelinePath,
-                device: DeviceParameters(validation: true)))
+                renderDelay: renderDelay, device: DeviceParameters(validation: true)))
         let flashes = Mutex<Set<Int64>>([])
         let statistics = try pipeline.run { frame in
             // Mean red over the picture: white flash ≈ 255, black ≈ 16.
@@ -52,6 +53,7 @@ import Testing
         var shown: [Int64: Int64] = [:]
         for line in lines where line.type == "video" { shown[line.pts] = shown[line.pts] ?? line.shown }
         let audioLines = lines.filter { $0.type == "audio" }.sorted { $0.pts < $1.pts }
+        audioLinesSeen?(audioLines)
         func heard(_ media: Int64) -> Int64? {
             guard let line = audioLines.last(where: { $0.pts <= media }) else { return nil }
             return line.played! + (media - line.pts)
@@ -128,6 +130,24 @@ import Testing
         #expect(offsets.count >= 30)
         #expect(abs(offsets.reduce(0, +) / Double(max(1, offsets.count))) <= 10)
         #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 30 }, "max |A−V| \(offsets.map(abs).max() ?? 0) ms")
+    }
+
+    /// Renders slower than the display (40 ms a frame against 16.7 ms ticks): frames are
+    /// dropped, sound is never interrupted, and A−V stays within a frame interval.
+    @Test func slowRenderDropsFramesNotSound() throws {
+        var chunks: [Line] = []
+        let (_, statistics) = try Self.measure(
+            "sync-flash-beep.mp4", audio: .null, renderDelay: 40_000, audioLinesSeen: { chunks = $0 })
+        print("render 40 ms: \(statistics.presentation), missed ticks \(statistics.missedTicks)")
+        #expect(statistics.presentation.droppedLate > 100)
+        #expect(statistics.missedTicks > 100)
+        // Each chunk is heard right after the one before: no gap.
+        let gaps = zip(chunks, chunks.dropFirst()).map { ($1.played! - $0.played!) - ($1.pts - $0.pts) }
+        #expect(gaps.allSatisfy { abs($0) < 5_000 }, "largest gap \(gaps.map(abs).max() ?? 0) µs")
+        // Flashes last one frame and are mostly dropped here; the offset of every frame
+        // shown, against the audio clock when it was shown, stays within a frame interval.
+        let offset = try #require(statistics.avOffset)
+        #expect(offset.maxMagnitude <= 33_333, "max |A−V| \(offset.maxMagnitude) µs")
     }
 
     func summary(_ offsets: [Double]) -> String {

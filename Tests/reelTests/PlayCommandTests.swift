@@ -1,0 +1,51 @@
+import Foundation
+import ReelTestSupport
+import Testing
+
+@Suite struct PlayCommandTests {
+    /// `play` to a WAV file writes the timeline, the statistics and the sound.
+    @Test func playsToWAVWithTimelineAndStats() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reel-play-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wav = directory.appendingPathComponent("out.wav").path
+        let timeline = directory.appendingPathComponent("timeline.jsonl").path
+        let stats = directory.appendingPathComponent("stats.json").path
+        let result = try ReelCLI.run([
+            "play", "\(fixtures)/sync-flash-beep.mp4", "--ao", "wav:\(wav)", "--frames", "30", "--timeline", timeline,
+            "--stats", stats, "--display-fps", "60000/1001",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("presented 30, dropped 0"), "\(result.stdout)")
+        let lines = try String(contentsOfFile: timeline, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"type\":\"video\"") }.count == 30)
+        #expect(lines.contains { $0.contains("\"type\":\"audio\"") && $0.contains("\"played_us\":") })
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any]
+        #expect((json?["presentation"] as? [String: Any])?["presented"] as? Int == 30)
+        #expect(json?["sync"] as? String == "audio")
+        // About a second of sound (30 frames at 30 fps, plus the audio buffer).
+        let size = try FileManager.default.attributesOfItem(atPath: wav)[.size] as? Int ?? 0
+        #expect(size > 44 + 48000 * 2 * 8 / 10 && size < 44 + 48000 * 2 * 2, "\(size) bytes")
+    }
+
+    @Test func withoutAPulseServerItPlaysOnSilently() throws {
+        let result = try ReelCLI.run(
+            ["play", "\(fixtures)/sync-flash-beep.mp4", "--frames", "5"],
+            environment: ["PULSE_SERVER": "unix:/nonexistent/native"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("PulseAudio") && result.stderr.contains("--ao null"), "\(result.stderr)")
+    }
+
+    @Test func badRequestsAreOneLineErrors() throws {
+        let noAudio = try ReelCLI.run(["play", "\(fixtures)/hdbars-bt709-center.mkv", "--sync", "audio"])
+        #expect(noAudio.status == 1)
+        #expect(noAudio.stderr.contains("needs an audio stream"))
+        let badOutput = try ReelCLI.run(["play", "\(fixtures)/sync-flash-beep.mp4", "--ao", "alsa"])
+        #expect(badOutput.status != 0)
+        #expect(badOutput.stderr.contains("--ao must be"))
+        let badRate = try ReelCLI.run(["play", "\(fixtures)/sync-flash-beep.mp4", "--display-fps", "fast"])
+        #expect(badRate.status != 0)
+        #expect(badRate.stderr.contains("--display-fps"))
+    }
+}
