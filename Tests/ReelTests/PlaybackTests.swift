@@ -92,7 +92,7 @@ import Testing
     @Test func flashesMeetBeepsWithNullAudio() throws {
         let (offsets, statistics) = try Self.measure("sync-flash-beep.mp4", audio: .null, beepDelay: 0)
         print("A−V (null): \(offsets.count) flashes, \(summary(offsets)); \(statistics.presentation)")
-        #expect(offsets.count >= 30)
+        #expect(offsets.count >= 25, "\(offsets.count) flashes matched (a flash frame can be dropped under load)")
         let mean = offsets.reduce(0, +) / Double(max(1, offsets.count))
         #expect(abs(mean) <= 10, "mean A−V \(mean) ms")
         #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 30 }, "max |A−V| \(offsets.map(abs).max() ?? 0) ms")
@@ -107,13 +107,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let (onTime, _) = try Self.measure("sync-flash-beep.mp4", audio: .wav(path: path))
         print("A−V (wav): \(onTime.count) flashes, \(summary(onTime))")
-        #expect(onTime.count >= 30)
+        #expect(onTime.count >= 25)
         #expect(abs(onTime.reduce(0, +) / Double(max(1, onTime.count))) <= 10)
         #expect(onTime.allSatisfy { abs($0) <= 1000.0 / 30 })
 
         let (late, _) = try Self.measure("sync-audio-200ms-late.mp4", audio: .wav(path: path))
         print("A−V (wav, audio 200 ms late): \(late.count) flashes, \(summary(late))")
-        #expect(late.count >= 30)
+        #expect(late.count >= 25)
         let mean = late.reduce(0, +) / Double(max(1, late.count))
         #expect(abs(mean + 200) <= 10, "mean A−V \(mean) ms, expected −200")
     }
@@ -127,7 +127,7 @@ import Testing
             "sync-flash-beep.mp4", audio: .pulse, pulseServer: server.address)
         print("A−V (pulse): \(offsets.count) flashes, \(summary(offsets)); \(statistics.presentation)")
         #expect(statistics.audioWarning == nil, "\(statistics.audioWarning ?? "")")
-        #expect(offsets.count >= 30)
+        #expect(offsets.count >= 25, "\(offsets.count) flashes matched (a flash frame can be dropped under load)")
         #expect(abs(offsets.reduce(0, +) / Double(max(1, offsets.count))) <= 10)
         #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 30 }, "max |A−V| \(offsets.map(abs).max() ?? 0) ms")
     }
