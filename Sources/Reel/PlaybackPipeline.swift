@@ -277,12 +277,7 @@ final class VideoWorker: @unchecked Sendable {
                         return
                     }
                 case .needsInput:
-                    if let packet = packets.pop() {
-                        try decoder.send(packet)
-                    } else if !ended {
-                        ended = true
-                        try decoder.sendEndOfInput()
-                    }
+                    try packets.feed(decoder, ended: &ended)
                 case .waitingForSlot:
                     usleep(1000)  // the display releases slots as it goes
                 case .endOfStream:
@@ -343,12 +338,7 @@ final class AudioWorker: @unchecked Sendable {
                             pts: chunkStart, played: now / 1000 + decoder.output.microseconds(ofFrames: before))
                     }
                 case .needsInput:
-                    if let packet = packets.pop() {
-                        try decoder.send(packet)
-                    } else if !ended {
-                        ended = true
-                        try decoder.sendEndOfInput()
-                    }
+                    try packets.feed(decoder, ended: &ended)
                 case .endOfStream:
                     break decoding
                 }
@@ -490,5 +480,27 @@ final class DisplayWorker: @unchecked Sendable {
         shared.stop()
         shared.displayDone.store(true, ordering: .releasing)
         return false
+    }
+}
+
+/// A decoder that takes packets: the video and the audio one.
+protocol PacketDecoder: AnyObject {
+    func send(_ packet: Packet) throws(MediaError)
+    func sendEndOfInput() throws(MediaError)
+}
+
+extension VideoDecoder: PacketDecoder {}
+extension AudioDecoder: PacketDecoder {}
+
+extension BoundedQueue where Element == Packet {
+    /// Gives `decoder` the next packet, waiting for one; once the queue is finished,
+    /// tells it the input has ended (once: `ended` remembers).
+    func feed(_ decoder: some PacketDecoder, ended: inout Bool) throws(MediaError) {
+        if let packet = pop() {
+            try decoder.send(packet)
+        } else if !ended {
+            ended = true
+            try decoder.sendEndOfInput()
+        }
     }
 }
