@@ -24,9 +24,9 @@ let package = Package(
             name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan",
             providers: [.apt(["libvulkan-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
-        .systemLibrary(
-            name: "CPulse", path: "Sources/CPulse", pkgConfig: "libpulse-simple",
-            providers: [.apt(["libpulse-dev"])]),
+        // libpulse's pkg-config adds -pthread, which SwiftPM rejects; its headers are in
+        // /usr/include and the module map links it (tools/install-deps installs libpulse-dev).
+        .systemLibrary(name: "CPulse", path: "Sources/CPulse"),
         .systemLibrary(
             name: "CGLFW", path: "Sources/CGLFW", pkgConfig: "glfw3",
             providers: [.apt(["libglfw3-dev"])]),

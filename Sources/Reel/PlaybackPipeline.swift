@@ -161,14 +161,15 @@ public final class PlaybackPipeline {
         videoThread.name = "reel-video"
 
         // The display: each tick shows a frame.
+        let displayTimeline = VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate)
         let display = DisplayWorker(
             renderer: renderer, ready: ready, shared: shared, timeline: timeline, sync: sync,
-            interval: VsyncTimeline(start: 0, rate: parameters.displayRate).intervalMicroseconds,
+            interval: displayTimeline.intervalMicroseconds,
             frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, onFrame: onFrame)
         audioThread?.start()
         videoThread.start()
         let vsync = VsyncThread(
-            timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate),
+            timeline: displayTimeline,
             onTick: { _, deadline in display.tick(deadline: deadline) })
 
         // Demux on this thread until the end, or until the display has stopped.
@@ -180,8 +181,7 @@ public final class PlaybackPipeline {
                 } else if packet.streamIndex == audioDecoder?.streamIndex {
                     audioPackets.push(packet)
                 }
-            case .endOfInput(let error):
-                shared.inputError.withLock { $0 = error }
+            case .endOfInput:
                 break demuxing
             }
         }
@@ -189,14 +189,14 @@ public final class PlaybackPipeline {
         audioPackets.close()
         while !shared.displayDone.load(ordering: .acquiring) { usleep(2000) }
         vsync.stop()
-        // The display stopped (end, limit, or an error): let the workers go.
-        shared.stop()
+        // The display stopped everyone (end, limit, or an error); free what is still
+        // queued until the workers are out.
         ready.close()
-        while let frame = ready.tryPop() { frame.frame.release() }
-        while !shared.videoDone.load(ordering: .acquiring) || !shared.audioDone.load(ordering: .acquiring) {
+        repeat {
             while let frame = ready.tryPop() { frame.frame.release() }
             usleep(2000)
-        }
+        } while !shared.videoDone.load(ordering: .acquiring) || !shared.audioDone.load(ordering: .acquiring)
+        while let frame = ready.tryPop() { frame.frame.release() }
         do { try timeline?.close() } catch { throw ReelError.audio(error) }
         if let error = shared.failure.withLock({ $0 }) { throw error }
 
@@ -227,7 +227,6 @@ final class SharedState: Sendable {
     let audioFramesWritten = Atomic<Int64>(0)
     /// The master clock, set by the audio thread (audio sync) or the display (otherwise).
     let master = Mutex(MasterClock())
-    let inputError = Mutex<MediaError?>(nil)
     let failure = Mutex<ReelError?>(nil)
 
     init(queues: [@Sendable () -> Void]) { closeQueues = queues }
@@ -411,9 +410,6 @@ final class DisplayWorker: @unchecked Sendable {
                 guard let frame = ready.tryPop() else { return true }
                 if let previous = showing { previous.frame.release() }
                 showing = frame
-                if sync != .audio && !shared.master.withLock({ $0.isSet }) {
-                    shared.master.withLock { $0.set(media: frame.time, at: deadline) }
-                }
                 offsets.append(frame.time - master)
                 timeline?.video(pts: frame.time, shown: deadline / 1000)
                 try render(frame)
