@@ -28,15 +28,7 @@ extension OffscreenRenderer {
         }
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
-        // RGBA16 goes through the general pass alone, over the whole output: it paints
-        // the bars too (a fill cannot write the two-word black pixel).
-        let plan =
-            output16
-            ? DispatchPlan(wholeOutput: outputSize, destination: destination)
-            : DispatchPlan(
-                frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
-                nativeAvailable: pass.native != nil && !forcesGeneralPath)
-        lastPlan = plan
+        let plan = dispatchPlan(for: frame, destination: destination, outputSize: outputSize)
         if let blocks = plan.nativeBlocks, let native = pass.native {
             let width = blocks.columns * DispatchPlan.nativeBlock.width
             let height = blocks.rows * DispatchPlan.nativeBlock.height
@@ -64,6 +56,31 @@ extension OffscreenRenderer {
                 to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
         }
         try VulkanCall.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer", "cannot record the frame")
+    }
+
+    /// The frame's plan: the last one when nothing it depends on changed (every frame
+    /// of a stream, usually), so that recording allocates nothing.
+    private func dispatchPlan(
+        for frame: VideoFrameDescriptor, destination: (x: Int, y: Int, width: Int, height: Int), outputSize: PixelSize
+    ) -> DispatchPlan {
+        var geometry = frame
+        geometry.presentationTime = nil
+        let key = PlanKey(
+            frame: geometry, destinationOrigin: PixelSize(width: destination.x, height: destination.y),
+            destinationSize: PixelSize(width: destination.width, height: destination.height), outputSize: outputSize,
+            outputFormat: outputFormat, forcesGeneralPath: forcesGeneralPath)
+        if let lastPlan, planKey == key { return lastPlan }
+        // RGBA16 goes through the general pass alone, over the whole output: it paints
+        // the bars too (a fill cannot write the two-word black pixel).
+        let plan =
+            outputFormat == .rgba16
+            ? DispatchPlan(wholeOutput: outputSize, destination: destination)
+            : DispatchPlan(
+                frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
+                nativeAvailable: pass.native != nil && !forcesGeneralPath)
+        lastPlan = plan
+        planKey = key
+        return plan
     }
 
     private func pushConstants(

@@ -90,8 +90,9 @@ public final class OffscreenRenderer {
     public var readsBack = true
     /// The format frames are rendered in. RGBA16 takes the general pass only.
     public var outputFormat = OutputFormat.rgba8
-    /// How the last frame submitted was split between the passes.
+    /// How the last frame submitted was split between the passes, and what it was made for.
     package internal(set) var lastPlan: DispatchPlan?
+    var planKey: PlanKey?
 
     public init(device parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let device = try VulkanDevice(parameters: parameters)
@@ -264,4 +265,15 @@ public final class OffscreenRenderer {
             byWidth ? max(1, (output.width * picture.height + picture.width / 2) / picture.width) : output.height
         return ((output.width - width) / 2, (output.height - height) / 2, width, height)
     }
+}
+
+/// What a `DispatchPlan` depends on: the frame's geometry (not its time), where it goes,
+/// and the renderer's settings.
+struct PlanKey: Equatable {
+    var frame: VideoFrameDescriptor
+    var destinationOrigin: PixelSize
+    var destinationSize: PixelSize
+    var outputSize: PixelSize
+    var outputFormat: OutputFormat
+    var forcesGeneralPath: Bool
 }
