@@ -13,6 +13,12 @@ public struct RenderedImage {
     public let rowBytes: Int
     package let pixels: UnsafeRawBufferPointer
 
+    /// A copy of an RGBA16 image's samples, rows packed: R, G, B, A per pixel.
+    public func copySamples16() -> [UInt16] {
+        precondition(format == .rgba16, "copySamples16 reads RGBA16 images")
+        return copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+    }
+
     /// A copy of the pixels, rows packed (`size.width * format.bytesPerPixel` bytes each).
     public func copyPixels() -> [UInt8] {
         let packedRow = size.width * format.bytesPerPixel

@@ -178,7 +178,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
             let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
             let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
             #expect(image.format == .rgba16)
-            let pixels = image.copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+            let pixels = image.copySamples16()
             let reference = try ReferenceConverter.rgba16(
                 of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
             let quality = psnr16(pixels, reference)
@@ -204,7 +204,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
             // 320x180 (16:9) into 400x180: 40 px black on each side.
             let size = PixelSize(width: 400, height: 180)
             let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
-            let pixels = image.copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+            let pixels = image.copySamples16()
             func pixel(_ x: Int, _ y: Int) -> [UInt16] { Array(pixels[(y * 400 + x) * 4..<(y * 400 + x) * 4 + 4]) }
             for y in [0, 90, 179] {
                 for x in [0, 39, 360, 399] { #expect(pixel(x, y) == [0, 0, 0, 65535], "(\(x), \(y))") }
