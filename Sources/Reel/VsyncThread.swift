@@ -1,5 +1,5 @@
 import Foundation
-public import ReelCore
+import ReelCore
 public import ReelTiming
 import Synchronization
 

@@ -8,6 +8,9 @@ public struct PresentationStatistics: Sendable, Equatable, Codable {
     public var repeated = 0
     /// Ticks with no free submission: nothing was rendered.
     public var skipped = 0
+    /// Times video and the master clock were more than `FrameScheduler.resyncThreshold`
+    /// apart, so that video gave up following it and started again from the frame due.
+    public var resyncs = 0
 
     public init() {}
 }
@@ -20,12 +23,29 @@ public struct PresentationStatistics: Sendable, Equatable, Codable {
 /// submission slot is skipped (counted), and the frames that were due stay for the
 /// next tick, which drops all but the newest.
 ///
+/// Sync thresholds, in the spirit of ffplay's: a frame is held while it is more than
+/// half a refresh early and dropped once a newer one is due (so video never runs more
+/// than about one frame from the master); errors smaller than a tick are not chased
+/// (the display reads the master through a `ClockFollower`); and when the next frame
+/// is more than `resyncThreshold` from the master either way — broken timestamps, a
+/// stream that jumped alone — video stops chasing that clock and resyncs: the gap is
+/// remembered as `offset`, the frame is shown now, and the next ones follow at their
+/// pace.
+///
 /// Pure logic: the caller passes the master clock's media time for the tick.
 /// Thread-safety: Unsafe; the scheduler thread owns it.
 public struct FrameScheduler: Sendable {
     public private(set) var statistics = PresentationStatistics()
     /// The media time (µs) of the frame on screen.
     public private(set) var showing: Int64?
+    /// Video time minus master time since the last resync (0 until one happens).
+    public private(set) var offset: Int64 = 0
+    /// The last step (µs) from one shown frame to the next: a resync places the jumped
+    /// frame this far after the one on screen.
+    private var lastStep: Int64 = 0
+
+    /// How far (µs) video and the master may be apart before video resyncs: 10 s.
+    public static let resyncThreshold: Int64 = 10_000_000
 
     public init() {}
 
@@ -49,7 +69,13 @@ public struct FrameScheduler: Sendable {
     public mutating func tick(
         ready: some Collection<Int64>, master: Int64, interval: Int64, canSubmit: Bool
     ) -> Decision {
-        let deadline = master + interval / 2
+        if let next = ready.first, abs(next - offset - master) > Self.resyncThreshold {
+            // The jumped frame comes one frame after the one on screen, or now if that is later.
+            let expected = showing.map { $0 - offset + lastStep } ?? master
+            offset = next - max(master, expected)
+            statistics.resyncs += 1
+        }
+        let deadline = master + offset + interval / 2
         var due = 0
         for time in ready {
             guard time <= deadline else { break }
@@ -67,10 +93,17 @@ public struct FrameScheduler: Sendable {
         let index = due - 1
         statistics.presented += 1
         statistics.droppedLate += index
-        showing = ready[ready.index(ready.startIndex, offsetBy: index)]
+        let shown = ready[ready.index(ready.startIndex, offsetBy: index)]
+        if let showing, shown > showing, shown - showing < 1_000_000 { lastStep = shown - showing }
+        showing = shown
         return .show(index: index, dropping: index)
     }
 
-    /// Forgets the frame on screen (a seek): the next due frame is shown as new.
-    public mutating func reset() { showing = nil }
+    /// Forgets the frame on screen and any resync (a seek): the next due frame is shown
+    /// as new.
+    public mutating func reset() {
+        showing = nil
+        offset = 0
+        lastStep = 0
+    }
 }
