@@ -22,14 +22,20 @@ public struct PlaybackParameters: Sendable {
     public var frameLimit: Int?
     /// Write one JSON line per presented frame and per audio chunk here.
     public var timelinePath: String?
+    /// Render every frame as soon as it is decoded, with no clock and no sound: the
+    /// pipeline's own speed (what `bench` measures).
+    public var untimed: Bool
     /// Debug: spend this long (µs) in every render, to show frames being dropped.
     public var renderDelay: Int64
+    /// Debug: spend this long (µs) after decoding each frame, to show frames repeated.
+    public var decodeDelay: Int64
     public var device: DeviceParameters
 
     public init(
         input: String, audio: AudioOutputChoice? = .pulse, pulseServer: String? = nil, sync: SyncSource? = nil,
         displayRate: Rational = Rational(60, 1), frameLimit: Int? = nil, timelinePath: String? = nil,
-        renderDelay: Int64 = 0, device: DeviceParameters = DeviceParameters()
+        untimed: Bool = false, renderDelay: Int64 = 0, decodeDelay: Int64 = 0,
+        device: DeviceParameters = DeviceParameters()
     ) {
         self.input = input
         self.audio = audio
@@ -38,7 +44,9 @@ public struct PlaybackParameters: Sendable {
         self.displayRate = displayRate
         self.frameLimit = frameLimit
         self.timelinePath = timelinePath
+        self.untimed = untimed
         self.renderDelay = renderDelay
+        self.decodeDelay = decodeDelay
         self.device = device
     }
 }
@@ -67,14 +75,44 @@ public struct PlaybackStatistics: Sendable, Codable {
     public var presentation = PresentationStatistics()
     /// Display ticks the scheduler thread woke too late for.
     public var missedTicks = 0
-    /// Video frames shown minus the master clock at the tick that showed them.
+    /// Video frames shown minus the audio clock at the tick that showed them (minus the
+    /// master clock when there is no audio).
     public var avOffset: OffsetSummary?
+    /// Frames added to (positive) or removed from the sound to keep it on a video or
+    /// external master: silence or a cut at the start, then libswresample's stretch.
+    public var audioFramesAligned: Int64 = 0
+    public var audioFramesStretched: Int64 = 0
+    /// Wall time of `run` and the process's CPU time (all threads) during it, seconds.
+    public var wallSeconds = 0.0
+    public var cpuSeconds = 0.0
     public var framesDecoded = 0
     public var audioFramesWritten: Int64 = 0
-    /// The master clock used: "audio", "video" or "external".
+    /// The master clock used: "audio", "video", "external", or "none" (untimed).
     public var sync: String = ""
     /// Why sound went to the null output instead of the device, if it did.
     public var audioWarning: String?
+}
+
+/// What a playback is doing now: for a status line.
+public struct PlaybackProgress: Sendable {
+    /// Media time (µs) of the frame on screen.
+    public var position: Int64?
+    /// The input's duration (µs), when its container states one.
+    public var duration: Int64?
+    public var presentation = PresentationStatistics()
+    /// A−V (µs) of the latest frame shown.
+    public var avOffset: Int64?
+    /// Renders finished so far (shown, repeated and untimed ones).
+    public var rendered = 0
+}
+
+/// Where another thread reads a running playback's progress.
+///
+/// Thread-safety: Safe; the display thread writes it once a tick.
+public final class PlaybackMonitor: Sendable {
+    private let state = Mutex(PlaybackProgress())
+    public var progress: PlaybackProgress { state.withLock { $0 } }
+    func update(_ body: (inout PlaybackProgress) -> Void) { state.withLock { body(&$0) } }
 }
 
 /// Plays a file in real time, headless: video is rendered offscreen at each tick of a
@@ -97,6 +135,8 @@ public final class PlaybackPipeline {
     private let timeline: TimelineWriter?
     /// The master clock's source, chosen from the parameters and the input.
     public let sync: SyncSource
+    /// The progress while `run` runs; read it from any thread.
+    public let monitor = PlaybackMonitor()
     /// Validation errors reported so far (empty unless validation is on).
     public var validationErrors: [String] { renderer.device.validationErrors }
 
@@ -113,7 +153,7 @@ public final class PlaybackPipeline {
                 demuxer: demuxer, streamIndex: video,
                 parameters: DecoderParameters(
                     consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2))
-            if parameters.audio != nil, let audio = demuxer.bestAudioStream {
+            if parameters.audio != nil, !parameters.untimed, let audio = demuxer.bestAudioStream {
                 audioDecoder = try AudioDecoder(demuxer: demuxer, streamIndex: audio)
             } else {
                 audioDecoder = nil
@@ -121,6 +161,9 @@ public final class PlaybackPipeline {
         } catch { throw .media(error) }
         do { renderer = try OffscreenRenderer(device: parameters.device) } catch { throw .render(error) }
         sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
+        if parameters.sync == .audio && parameters.untimed {
+            throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
+        }
         if sync == .audio && audioDecoder == nil {
             throw .unsuitable("--sync audio needs an audio stream, and '\(parameters.input)' has none")
         }
@@ -132,6 +175,8 @@ public final class PlaybackPipeline {
     /// Plays to the end (or the frame limit), calling `onFrame` on the vsync thread for
     /// each rendered frame, and returns the counters.
     public func run(onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in }) throws -> PlaybackStatistics {
+        let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
+        monitor.update { $0.duration = demuxer.info.durationMicroseconds }
         let videoPackets = BoundedQueue<Packet>(capacity: 1024)
         let audioPackets = BoundedQueue<Packet>(capacity: 1024)
         let ready = BoundedQueue<ReadyFrame>(capacity: Self.readyFrames)
@@ -140,6 +185,7 @@ public final class PlaybackPipeline {
         // Audio: decode, write (paced by the output), set the master clock.
         var audioThread: Thread?
         var audioWarning: String?
+        var audioWorker: AudioWorker?
         if let audioDecoder, let choice = parameters.audio {
             let opened: (output: AudioOutput, warning: String?)
             do {
@@ -148,7 +194,8 @@ public final class PlaybackPipeline {
             audioWarning = opened.warning
             let worker = AudioWorker(
                 decoder: audioDecoder, output: opened.output, packets: audioPackets, shared: shared,
-                timeline: timeline, drivesClock: sync == .audio)
+                timeline: timeline, followsMaster: sync != .audio)
+            audioWorker = worker
             audioThread = Thread { worker.run() }
             audioThread?.name = "reel-audio"
         } else {
@@ -156,21 +203,31 @@ public final class PlaybackPipeline {
         }
 
         // Video decode into pool slots.
-        let videoWorker = VideoWorker(decoder: videoDecoder, packets: videoPackets, ready: ready, shared: shared)
+        let videoWorker = VideoWorker(
+            decoder: videoDecoder, packets: videoPackets, ready: ready, shared: shared,
+            decodeDelay: parameters.decodeDelay)
         let videoThread = Thread { videoWorker.run() }
         videoThread.name = "reel-video"
 
-        // The display: each tick shows a frame.
+        // The display: each tick shows a frame (untimed: each frame as it comes).
         let displayTimeline = VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate)
         let display = DisplayWorker(
             renderer: renderer, ready: ready, shared: shared, timeline: timeline, sync: sync,
-            interval: displayTimeline.intervalMicroseconds,
-            frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, onFrame: onFrame)
+            hasAudio: audioThread != nil, interval: displayTimeline.intervalMicroseconds,
+            frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, monitor: monitor,
+            onFrame: onFrame)
         audioThread?.start()
         videoThread.start()
-        let vsync = VsyncThread(
-            timeline: displayTimeline,
-            onTick: { _, deadline in display.tick(deadline: deadline) })
+        var vsync: VsyncThread?
+        if parameters.untimed {
+            let thread = Thread { display.runUntimed() }
+            thread.name = "reel-display"
+            thread.start()
+        } else {
+            vsync = VsyncThread(
+                timeline: displayTimeline,
+                onTick: { _, deadline in display.tick(deadline: deadline) })
+        }
 
         // Demux on this thread until the end, or until the display has stopped.
         demuxing: while !shared.stopping.load(ordering: .acquiring) {
@@ -188,7 +245,7 @@ public final class PlaybackPipeline {
         videoPackets.close()
         audioPackets.close()
         while !shared.displayDone.load(ordering: .acquiring) { usleep(2000) }
-        vsync.stop()
+        vsync?.stop()
         // The display stopped everyone (end, limit, or an error); free what is still
         // queued until the workers are out.
         ready.close()
@@ -201,11 +258,15 @@ public final class PlaybackPipeline {
         if let error = shared.failure.withLock({ $0 }) { throw error }
 
         var statistics = display.statistics
-        statistics.missedTicks = vsync.missedTicks
+        statistics.missedTicks = vsync?.missedTicks ?? 0
         statistics.framesDecoded = videoWorker.framesDecoded
         statistics.audioFramesWritten = shared.audioFramesWritten.load(ordering: .acquiring)
-        statistics.sync = sync.rawValue
+        statistics.audioFramesAligned = audioWorker?.framesAligned ?? 0
+        statistics.audioFramesStretched = audioWorker?.framesStretched ?? 0
+        statistics.sync = parameters.untimed ? "none" : sync.rawValue
         statistics.audioWarning = audioWarning
+        statistics.wallSeconds = Double(HostTime.now() - start.wall) / 1e9
+        statistics.cpuSeconds = Double(HostTime.processCPU() - start.cpu) / 1e9
         return statistics
     }
 }
@@ -225,7 +286,10 @@ final class SharedState: Sendable {
     let audioDone = Atomic<Bool>(false)
     let displayDone = Atomic<Bool>(false)
     let audioFramesWritten = Atomic<Int64>(0)
-    /// The master clock, set by the audio thread (audio sync) or the display (otherwise).
+    /// The audio clock, set by the audio thread from what the output holds.
+    let audio = Mutex(MasterClock())
+    /// The master clock when it is not the audio clock: the display starts it at the
+    /// first frame (video, external), and it runs on the monotonic clock.
     let master = Mutex(MasterClock())
     let failure = Mutex<ReelError?>(nil)
 
@@ -249,14 +313,19 @@ final class VideoWorker: @unchecked Sendable {
     private let packets: BoundedQueue<Packet>
     private let ready: BoundedQueue<ReadyFrame>
     private let shared: SharedState
+    private let decodeDelay: Int64
     private var mapper = TimestampMapper()
     private(set) var framesDecoded = 0
 
-    init(decoder: VideoDecoder, packets: BoundedQueue<Packet>, ready: BoundedQueue<ReadyFrame>, shared: SharedState) {
+    init(
+        decoder: VideoDecoder, packets: BoundedQueue<Packet>, ready: BoundedQueue<ReadyFrame>, shared: SharedState,
+        decodeDelay: Int64
+    ) {
         self.decoder = decoder
         self.packets = packets
         self.ready = ready
         self.shared = shared
+        self.decodeDelay = decodeDelay
     }
 
     func run() {
@@ -270,6 +339,7 @@ final class VideoWorker: @unchecked Sendable {
                 switch try decoder.receive() {
                 case .frame(let frame):
                     framesDecoded += 1
+                    if decodeDelay > 0 { usleep(UInt32(decodeDelay)) }
                     let time = mapper.map(frame.descriptor.presentationTime)
                     if !ready.push(ReadyFrame(time: time, frame: frame)) {
                         frame.release()
@@ -290,27 +360,39 @@ final class VideoWorker: @unchecked Sendable {
 }
 
 /// The audio thread: packets in, samples to the output, the audio clock out.
+///
+/// When another clock is master (video, external), the sound follows it: the first
+/// chunk waits for the master to start and is cut, or preceded by silence, so that it
+/// is heard at its time; after that, drift is taken out by stretching or squeezing a
+/// few percent (`AudioDriftCorrector`), never by cutting.
 final class AudioWorker: @unchecked Sendable {
     private let decoder: AudioDecoder
     private let output: AudioOutput
     private let packets: BoundedQueue<Packet>
     private let shared: SharedState
     private let timeline: TimelineWriter?
-    private let drivesClock: Bool
+    private let followsMaster: Bool
     private var clock: AudioClock
     private var mapper = TimestampMapper()
+    private var corrector: AudioDriftCorrector
+    private var aligned = false
+    /// Silence written (positive) or frames cut (negative) to align the start.
+    private(set) var framesAligned: Int64 = 0
+    /// Frames added (positive) or taken out (negative) by the resampler's compensation.
+    private(set) var framesStretched: Int64 = 0
 
     init(
         decoder: AudioDecoder, output: AudioOutput, packets: BoundedQueue<Packet>, shared: SharedState,
-        timeline: TimelineWriter?, drivesClock: Bool
+        timeline: TimelineWriter?, followsMaster: Bool
     ) {
         self.decoder = decoder
         self.output = output
         self.packets = packets
         self.shared = shared
         self.timeline = timeline
-        self.drivesClock = drivesClock
+        self.followsMaster = followsMaster
         clock = AudioClock(format: decoder.output)
+        corrector = AudioDriftCorrector(sampleRate: decoder.output.sampleRate)
     }
 
     func run() {
@@ -320,22 +402,13 @@ final class AudioWorker: @unchecked Sendable {
             decoding: while !shared.stopping.load(ordering: .acquiring) {
                 switch try decoder.receive() {
                 case .chunk(let chunk):
-                    let start = chunk.presentationTime.map { mapper.map($0) }
-                    try output.write(chunk.samples)
-                    clock.wrote(frames: chunk.frames, startingAt: start)
-                    shared.audioFramesWritten.add(Int64(chunk.frames), ordering: .releasing)
-                    let now = HostTime.now()
-                    let queued = output.queuedFrames(at: now)
-                    if let heard = clock.media(queuedFrames: queued) {
-                        if drivesClock {
-                            shared.master.withLock { $0.set(media: heard, at: now, limit: clock.writtenEnd) }
-                        }
-                        // This chunk's first frame is heard once the frames before it are.
-                        let before = max(0, queued - Int64(chunk.frames))
-                        let chunkStart = clock.writtenEnd! - decoder.output.microseconds(ofFrames: Int64(chunk.frames))
-                        timeline?.audio(
-                            pts: chunkStart, played: now / 1000 + decoder.output.microseconds(ofFrames: before))
+                    var start = chunk.presentationTime.map { mapper.map($0) }
+                    var samples = chunk.samples
+                    if followsMaster && !aligned {
+                        guard let kept = try alignStart(&start, samples) else { continue }
+                        samples = kept
                     }
+                    try write(samples, startingAt: start)
                 case .needsInput:
                     try packets.feed(decoder, ended: &ended)
                 case .endOfStream:
@@ -351,6 +424,72 @@ final class AudioWorker: @unchecked Sendable {
             shared.fail(.audio(AudioError("\(error)")))
         }
     }
+
+    private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?) throws {
+        let format = decoder.output
+        let frames = samples.count / format.channels
+        try output.write(samples)
+        clock.wrote(frames: frames, startingAt: start)
+        shared.audioFramesWritten.add(Int64(frames), ordering: .releasing)
+        let now = HostTime.now()
+        let queued = output.queuedFrames(at: now)
+        guard let heard = clock.media(queuedFrames: queued) else { return }
+        shared.audio.withLock { $0.set(media: heard, at: now, limit: clock.writtenEnd) }
+        if followsMaster, let master = shared.master.withLock({ $0.media(at: now) }) {
+            let extra = corrector.correction(difference: heard - master, frames: frames)
+            if extra != 0 {
+                try decoder.compensate(by: extra, over: frames + extra)
+                framesStretched += Int64(extra)
+            }
+        }
+        // This chunk's first frame is heard once the frames before it are.
+        let before = max(0, queued - Int64(frames))
+        timeline?.audio(
+            pts: clock.writtenEnd! - format.microseconds(ofFrames: Int64(frames)),
+            played: now / 1000 + format.microseconds(ofFrames: before))
+    }
+
+    /// Lines the first chunk up with the master: waits for the master to start, then
+    /// writes silence before the chunk when it is due later than it would be heard, or
+    /// cuts its beginning when that has already passed. Returns the samples to write
+    /// (nil: all of this chunk has passed; take the next).
+    private func alignStart(
+        _ start: inout Int64?, _ samples: UnsafeBufferPointer<Int16>
+    ) throws -> UnsafeBufferPointer<Int16>? {
+        guard let chunkStart = start else {
+            aligned = true
+            return samples
+        }
+        var master: Int64?
+        while master == nil {
+            if shared.stopping.load(ordering: .acquiring) { return nil }
+            master = shared.master.withLock { $0.media(at: HostTime.now()) }
+            if master == nil { usleep(1000) }
+        }
+        let format = decoder.output
+        let now = HostTime.now()
+        let heardAt =
+            shared.master.withLock { $0.media(at: now) }!
+            + format.microseconds(
+                ofFrames: output.queuedFrames(at: now))
+        let lead = chunkStart - heardAt
+        let leadFrames = lead * Int64(format.sampleRate) / 1_000_000
+        let frames = Int64(samples.count / format.channels)
+        if leadFrames > 0 {
+            let silence = [Int16](repeating: 0, count: Int(leadFrames) * format.channels)
+            try silence.withUnsafeBufferPointer { try write($0, startingAt: chunkStart - lead) }
+            framesAligned += leadFrames
+        } else if leadFrames < 0 {
+            let cut = min(frames, -leadFrames)
+            framesAligned -= cut
+            if cut == frames { return nil }
+            start = chunkStart + format.microseconds(ofFrames: cut)
+            aligned = true
+            return UnsafeBufferPointer(rebasing: samples[(Int(cut) * format.channels)...])
+        }
+        aligned = true
+        return samples
+    }
 }
 
 /// The vsync thread's work at each tick: pick, render, account.
@@ -360,31 +499,39 @@ final class DisplayWorker: @unchecked Sendable {
     private let shared: SharedState
     private let timeline: TimelineWriter?
     private let sync: SyncSource
+    private let hasAudio: Bool
     private let interval: Int64
     private let frameLimit: Int?
     private let renderDelay: Int64
+    private let monitor: PlaybackMonitor
     private let onFrame: @Sendable (RenderedFrame) -> Void
     private var scheduler = FrameScheduler()
+    /// The master as the display reads it: audio-clock wobble under a few ms is not chased.
+    private var follower = ClockFollower()
     private var showing: ReadyFrame?
     private var inFlight: [(ticket: RenderTicket, frame: ReadyFrame)] = []
     private var offsets: [Int64] = []
     private var readyTimes: [Int64] = []
     private var rendered = 0
+    /// Counting frames itself, without the scheduler (`runUntimed`).
+    private var untimed = false
     private(set) var statistics = PlaybackStatistics()
 
     init(
         renderer: OffscreenRenderer, ready: BoundedQueue<ReadyFrame>, shared: SharedState,
-        timeline: TimelineWriter?, sync: SyncSource, interval: Int64, frameLimit: Int?, renderDelay: Int64,
-        onFrame: @escaping @Sendable (RenderedFrame) -> Void
+        timeline: TimelineWriter?, sync: SyncSource, hasAudio: Bool, interval: Int64, frameLimit: Int?,
+        renderDelay: Int64, monitor: PlaybackMonitor, onFrame: @escaping @Sendable (RenderedFrame) -> Void
     ) {
         self.renderer = renderer
         self.ready = ready
         self.shared = shared
         self.timeline = timeline
         self.sync = sync
+        self.hasAudio = hasAudio
         self.interval = interval
         self.frameLimit = frameLimit
         self.renderDelay = renderDelay
+        self.monitor = monitor
         self.onFrame = onFrame
         readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
         offsets.reserveCapacity(4096)
@@ -404,13 +551,18 @@ final class DisplayWorker: @unchecked Sendable {
             ready.withElements { frames in for frame in frames { readyTimes.append(frame.time) } }
             let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
             let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
+            var offset: Int64?
             switch decision {
             case .show(let index, _):
                 for _ in 0..<index { ready.tryPop()?.frame.release() }
                 guard let frame = ready.tryPop() else { return true }
                 if let previous = showing { previous.frame.release() }
                 showing = frame
-                offsets.append(frame.time - master)
+                let heard = hasAudio ? shared.audio.withLock { $0.media(at: deadline) } : Optional(master)
+                if let heard {
+                    offset = frame.time - heard
+                    offsets.append(frame.time - heard)
+                }
                 timeline?.video(pts: frame.time, shown: deadline / 1000)
                 try render(frame)
             case .repeatCurrent:
@@ -419,6 +571,7 @@ final class DisplayWorker: @unchecked Sendable {
                 break
             }
             statistics.presentation = scheduler.statistics
+            report(offset: offset)
             return true
         } catch {
             shared.fail(error)
@@ -426,15 +579,55 @@ final class DisplayWorker: @unchecked Sendable {
         }
     }
 
-    /// The master clock's media time at `deadline`; nil until it is set. Without audio
-    /// the first frame's arrival sets it.
+    /// Untimed: every frame rendered as soon as it is ready, waiting for the GPU only
+    /// when all submissions are busy. Runs on its own thread until the end.
+    func runUntimed() {
+        untimed = true
+        do throws(ReelError) {
+            while !shared.stopping.load(ordering: .acquiring),
+                frameLimit.map({ statistics.presentation.presented < $0 }) ?? true,
+                let frame = ready.pop()
+            {
+                try collectFinished(waiting: false)
+                while inFlight.count >= OffscreenRenderer.framesInFlight { try collectOldest() }
+                showing?.frame.release()
+                showing = frame
+                statistics.presentation.presented += 1
+                timeline?.video(pts: frame.time, shown: HostTime.now() / 1000)
+                try render(frame)
+                report(offset: nil)
+            }
+        } catch {
+            shared.fail(error)
+        }
+        _ = finishUp()
+    }
+
+    /// Publishes the progress for a status line.
+    private func report(offset: Int64?) {
+        let presentation = statistics.presentation
+        let position = showing?.time
+        let rendered = rendered
+        monitor.update {
+            $0.presentation = presentation
+            $0.position = position
+            $0.rendered = rendered
+            if let offset { $0.avOffset = offset }
+        }
+    }
+
+    /// The master clock's media time at `deadline`, as the display follows it; nil
+    /// until it is set. Without audio sync the first frame's arrival starts it.
     private func masterTime(at deadline: Int64) -> Int64? {
-        if let time = shared.master.withLock({ $0.media(at: deadline) }) { return time }
+        let time =
+            sync == .audio
+            ? shared.audio.withLock { $0.media(at: deadline) } : shared.master.withLock { $0.media(at: deadline) }
+        if let time { return follower.follow(time, at: deadline) }
         if sync == .audio { return nil }
         // Video or external: start the clock at the first frame.
         guard let first = ready.withElements({ $0.first?.time }) else { return nil }
         shared.master.withLock { $0.set(media: first, at: deadline) }
-        return first
+        return follower.follow(first, at: deadline)
     }
 
     private func render(_ frame: ReadyFrame) throws(ReelError) {
@@ -454,24 +647,32 @@ final class DisplayWorker: @unchecked Sendable {
     /// Finishes the submissions the GPU is done with (all of them with `waiting`).
     private func collectFinished(waiting: Bool) throws(ReelError) {
         while let first = inFlight.first {
-            do throws(RenderError) {
-                if !waiting { guard try renderer.isFinished(first.ticket) else { return } }
-                let image = try renderer.finish(first.ticket)
-                onFrame(
-                    RenderedFrame(
-                        index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
-            } catch { throw .render(error) }
-            rendered += 1
-            first.frame.frame.release()
-            inFlight.removeFirst()
+            if !waiting {
+                do { guard try renderer.isFinished(first.ticket) else { return } } catch { throw .render(error) }
+            }
+            try collectOldest()
         }
+    }
+
+    /// Finishes the oldest submission, waiting for the GPU if need be.
+    private func collectOldest() throws(ReelError) {
+        guard let first = inFlight.first else { return }
+        do {
+            let image = try renderer.finish(first.ticket)
+            onFrame(
+                RenderedFrame(
+                    index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
+        } catch { throw .render(error) }
+        rendered += 1
+        first.frame.frame.release()
+        inFlight.removeFirst()
     }
 
     private func finishUp() -> Bool {
         try? collectFinished(waiting: true)
         showing?.frame.release()
         showing = nil
-        statistics.presentation = scheduler.statistics
+        if !untimed { statistics.presentation = scheduler.statistics }
         statistics.avOffset = OffsetSummary(offsets)
         shared.stop()
         shared.displayDone.store(true, ordering: .releasing)

@@ -139,6 +139,17 @@ public final class AudioDecoder {
         }
     }
 
+    /// Stretches (positive `frames`) or squeezes (negative) the output by `frames`
+    /// frames, spread over the next `distance` frames: libswresample's compensation,
+    /// for an audio stream following another clock. Does nothing before the first
+    /// chunk (no resampler yet).
+    public func compensate(by frames: Int, over distance: Int) throws(MediaError) {
+        guard let resampler, distance > 0 else { return }
+        try FFmpegCall.check(
+            swr_set_compensation(resampler, Int32(frames), Int32(distance)), "swr_set_compensation", .codec,
+            "cannot adjust the speed of \(streamName)")
+    }
+
     private func chunk(frames: Int, time: MediaTime?) -> AudioChunk {
         framesDelivered += Int64(frames)
         let samples = buffer.withUnsafeBufferPointer {

@@ -98,6 +98,9 @@ struct BenchReport: Codable {
     var peakRSSBytes: Int64
     var setupWallSeconds: Double
     var setupCPUSeconds: Double
+    /// The scheduler's counters, as `play` reports them: bench is untimed, so every
+    /// rendered frame is presented once and none is dropped, repeated or skipped.
+    var presentation: PresentationStatistics
     var statistics: PipelineStatistics
 
     init(
@@ -112,6 +115,8 @@ struct BenchReport: Codable {
         self.outputSize = outputSize
         self.statistics = statistics
         frames = max(statistics.framesDecoded, statistics.framesRendered)
+        presentation = PresentationStatistics()
+        presentation.presented = statistics.framesRendered
         wallSeconds = Double(measured.1.wallNanoseconds - measured.0.wallNanoseconds) / 1e9
         cpuSeconds = Double(measured.1.cpuMicroseconds - measured.0.cpuMicroseconds) / 1e6
         framesPerSecond = wallSeconds > 0 ? Double(frames) / wallSeconds : 0
@@ -146,6 +151,7 @@ struct BenchReport: Codable {
             mode         \(modeDescription)
             device       \(device ?? "none")\(outputSize.map { ", output \($0)" } ?? "")
             frames       \(frames)
+            presented    \(presentation.presented), dropped 0, repeated 0, skipped 0 (untimed: every frame once)
             wall         \(String(format: "%.3f", wallSeconds)) s
             throughput   \(String(format: "%.1f", framesPerSecond)) frames/s
             CPU          \(String(format: "%.3f", cpuSeconds)) s, \(String(format: "%.2f", cpuSecondsPerFrame * 1000)) ms/frame, \(String(format: "%.2f", coresUsed)) cores

@@ -1,12 +1,20 @@
 import Foundation
 import Glibc
 
-/// Writes text to stderr.
+/// Writes text straight to stderr or stdout (unbuffered).
 struct FileHandleStream: TextOutputStream {
-    static var standardError: FileHandleStream { FileHandleStream() }
+    static var standardError: FileHandleStream { FileHandleStream(descriptor: STDERR_FILENO) }
+    static var standardOutput: FileHandleStream { FileHandleStream(descriptor: STDOUT_FILENO) }
+    let descriptor: Int32
 
     func write(_ string: String) {
-        FileHandle.standardError.write(Data(string.utf8))
+        var bytes = Array(string.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Reel
+import Synchronization
 
 struct PlayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,11 @@ struct PlayCommand: ParsableCommand {
             {"type":"audio","pts_us":…,"played_us":…} per audio chunk, with when its first \\
             sample is heard by the output's own latency report. --stats PATH writes the \\
             counters and A−V offsets as JSON at exit.
+
+            While it plays, a status line on the terminal shows the position, the latest \
+            A−V offset, the dropped and repeated counts and the render rate (only when \
+            stdout is a terminal). --untimed renders every frame as fast as it decodes, \
+            with no clock and no sound: what `reel bench` measures.
             """)
 
     @Argument(help: "A media file or URL.")
@@ -43,8 +49,14 @@ struct PlayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the statistics (JSON) here at exit.", valueName: "PATH"))
     var stats: String?
 
+    @Flag(name: .long, help: "Render every frame as fast as possible: no clock, no sound.")
+    var untimed = false
+
     @Option(name: .long, help: ArgumentHelp("Debug: make every render take this long.", valueName: "MS"))
     var renderDelay: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("Debug: make decoding each frame take this long.", valueName: "MS"))
+    var decodeDelay: Int = 0
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -61,6 +73,7 @@ struct PlayCommand: ParsableCommand {
         }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if renderDelay < 0 { throw ValidationError("--render-delay cannot be negative") }
+        if decodeDelay < 0 { throw ValidationError("--decode-delay cannot be negative") }
     }
 
     /// "60", "59.94" or "60000/1001" as a rational rate.
@@ -87,9 +100,15 @@ struct PlayCommand: ParsableCommand {
         let pipeline = try PlaybackPipeline(
             parameters: PlaybackParameters(
                 input: input, audio: AudioOutputChoice(parsing: ao), sync: sync.flatMap(SyncSource.init(rawValue:)),
-                displayRate: Self.rate(displayFps)!, frameLimit: frames, timelinePath: timeline,
-                renderDelay: Int64(renderDelay) * 1000, device: deviceOptions.parameters))
-        let statistics = try pipeline.run()
+                displayRate: Self.rate(displayFps)!, frameLimit: frames, timelinePath: timeline, untimed: untimed,
+                renderDelay: Int64(renderDelay) * 1000, decodeDelay: Int64(decodeDelay) * 1000,
+                device: deviceOptions.parameters))
+        let statusLine = isatty(STDOUT_FILENO) == 1 ? StatusLine(monitor: pipeline.monitor) : nil
+        let statistics: PlaybackStatistics
+        do {
+            defer { statusLine?.stop() }
+            statistics = try pipeline.run()
+        }
         if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
         if let stats {
             let encoder = JSONEncoder()
@@ -108,11 +127,13 @@ struct PlayCommand: ParsableCommand {
         var line =
             "presented \(p.presented), dropped \(p.droppedLate), repeated \(p.repeated), skipped \(p.skipped)"
             + " (sync \(statistics.sync))"
+        if p.resyncs > 0 { line += ", resynced \(p.resyncs)×" }
         if let offset = statistics.avOffset {
             line += String(
                 format: "; A−V mean %.1f ms, p50 %.1f, p95 %.1f, max |%.1f| ms", offset.mean / 1000,
                 Double(offset.p50) / 1000, Double(offset.p95) / 1000, Double(offset.maxMagnitude) / 1000)
         }
+        line += String(format: "; CPU %.2f s in %.2f s", statistics.cpuSeconds, statistics.wallSeconds)
         return line
     }
 }
@@ -124,5 +145,62 @@ extension PlaybackPipeline {
         guard !errors.isEmpty else { return }
         for error in errors { FileHandleStream.standardError.write("vulkan validation: \(error)\n") }
         throw CommandError("the Vulkan validation layer reported \(errors.count) error(s)")
+    }
+}
+
+/// The live one-line status on the terminal: redrawn four times a second by its own
+/// thread from the playback's monitor, erased when playback ends.
+///
+/// Thread-safety: Safe to `stop()` from the thread that made it.
+final class StatusLine: Sendable {
+    private final class State: Sendable {
+        let running = Atomic<Bool>(true)
+        let finished = Atomic<Bool>(false)
+    }
+    private let state = State()
+
+    init(monitor: PlaybackMonitor) {
+        let state = state
+        let thread = Thread {
+            var history: [(time: Int64, rendered: Int)] = []
+            while state.running.load(ordering: .acquiring) {
+                let now = HostTime.now()
+                let progress = monitor.progress
+                history.append((now, progress.rendered))
+                history.removeAll { now - $0.time > 1_000_000_000 }
+                let rate =
+                    history.count > 1
+                    ? Double(progress.rendered - history[0].rendered) * 1e9 / Double(now - history[0].time) : 0
+                FileHandleStream.standardOutput.write("\r\u{1B}[K" + Self.text(progress, renderRate: rate))
+                // A quarter of a second, in slices, so that `stop` is answered quickly.
+                for _ in 0..<10 where state.running.load(ordering: .acquiring) { usleep(25_000) }
+            }
+            FileHandleStream.standardOutput.write("\r\u{1B}[K")
+            state.finished.store(true, ordering: .releasing)
+        }
+        thread.name = "reel-status"
+        thread.start()
+    }
+
+    func stop() {
+        state.running.store(false, ordering: .releasing)
+        while !state.finished.load(ordering: .acquiring) { usleep(1000) }
+    }
+
+    /// "0:12.3 / 0:31.0  A−V −0.7 ms  dropped 0  repeated 12  60.0 fps".
+    static func text(_ progress: PlaybackProgress, renderRate: Double) -> String {
+        let p = progress.presentation
+        var line = "\(clock(progress.position)) / \(clock(progress.duration))"
+        if let offset = progress.avOffset { line += String(format: "  A−V %+.1f ms", Double(offset) / 1000) }
+        line += "  dropped \(p.droppedLate)  repeated \(p.repeated)"
+        if p.skipped > 0 { line += "  skipped \(p.skipped)" }
+        return line + String(format: "  %.1f fps", renderRate)
+    }
+
+    /// Media time as m:ss.s ("--" when unknown).
+    static func clock(_ microseconds: Int64?) -> String {
+        guard let microseconds else { return "--:--" }
+        let tenths = max(0, microseconds) / 100_000
+        return String(format: "%d:%02d.%d", tenths / 600, tenths / 10 % 60, tenths % 10)
     }
 }

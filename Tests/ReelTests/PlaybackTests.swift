@@ -28,15 +28,17 @@ import Testing
     /// otherwise they are taken at their media instants, `beepDelay` after each flash.
     static func measure(
         _ fixture: String, audio: AudioOutputChoice, beepDelay: Int64 = 0, pulseServer: String? = nil,
-        renderDelay: Int64 = 0, audioLinesSeen: (([Line]) -> Void)? = nil
+        sync: SyncSource? = nil, frameLimit: Int? = nil, renderDelay: Int64 = 0, decodeDelay: Int64 = 0,
+        audioLinesSeen: (([Line]) -> Void)? = nil, videoLinesSeen: (([Line]) -> Void)? = nil
     ) throws -> (offsets: [Double], statistics: PlaybackStatistics) {
         let timelinePath = FileManager.default.temporaryDirectory
             .appendingPathComponent("reel-timeline-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: timelinePath) }
         let pipeline = try PlaybackPipeline(
             parameters: PlaybackParameters(
-                input: "\(fixtures)/\(fixture)", audio: audio, pulseServer: pulseServer, timelinePath: timelinePath,
-                renderDelay: renderDelay, device: DeviceParameters(validation: true)))
+                input: "\(fixtures)/\(fixture)", audio: audio, pulseServer: pulseServer, sync: sync,
+                frameLimit: frameLimit, timelinePath: timelinePath, renderDelay: renderDelay,
+                decodeDelay: decodeDelay, device: DeviceParameters(validation: true)))
         let flashes = Mutex<Set<Int64>>([])
         let statistics = try pipeline.run { frame in
             // Mean red over the picture: white flash ≈ 255, black ≈ 16.
@@ -54,6 +56,7 @@ import Testing
         for line in lines where line.type == "video" { shown[line.pts] = shown[line.pts] ?? line.shown }
         let audioLines = lines.filter { $0.type == "audio" }.sorted { $0.pts < $1.pts }
         audioLinesSeen?(audioLines)
+        videoLinesSeen?(lines.filter { $0.type == "video" })
         func heard(_ media: Int64) -> Int64? {
             guard let line = audioLines.last(where: { $0.pts <= media }) else { return nil }
             return line.played! + (media - line.pts)
@@ -147,6 +150,54 @@ import Testing
         // Flashes last one frame and are mostly dropped here; the offset of every frame
         // shown, against the audio clock when it was shown, stays within a frame interval.
         let offset = try #require(statistics.avOffset)
+        #expect(offset.maxMagnitude <= 33_333, "max |A−V| \(offset.maxMagnitude) µs")
+    }
+
+    /// Decoding slower than the video's rate (45 ms a frame of a 30 fps film): the
+    /// display shows each frame as it comes and repeats it meanwhile; it does not stall,
+    /// and the sound plays on without a gap.
+    @Test func slowDecodeRepeatsFramesAndNeverStalls() throws {
+        var chunks: [Line] = []
+        var shown: [Line] = []
+        let (_, statistics) = try Self.measure(
+            "sync-flash-beep.mp4", audio: .null, frameLimit: 120, decodeDelay: 45_000,
+            audioLinesSeen: { chunks = $0 }, videoLinesSeen: { shown = $0 })
+        print("decode 45 ms: \(statistics.presentation)")
+        #expect(statistics.presentation.presented == 120)
+        // About 2.7 ticks of 16.7 ms per 45 ms frame: well over one repeat per frame.
+        #expect(statistics.presentation.repeated > 150, "\(statistics.presentation)")
+        // New frames keep coming, one about every 45 ms: no stall.
+        let steps = zip(shown, shown.dropFirst()).map { $1.shown! - $0.shown! }
+        #expect(steps.allSatisfy { $0 < 150_000 }, "longest wait for a new frame \(steps.max() ?? 0) µs")
+        let gaps = zip(chunks, chunks.dropFirst()).map { ($1.played! - $0.played!) - ($1.pts - $0.pts) }
+        #expect(gaps.allSatisfy { abs($0) < 5_000 }, "largest audio gap \(gaps.map(abs).max() ?? 0) µs")
+    }
+
+    /// Video as master: the sound follows it. The fixture with audio muxed 200 ms late
+    /// starts with silence and plays 200 ms late (timestamps honoured); audio whose
+    /// timestamps run 2 % fast is stretched by libswresample, about 2 %, and stays on
+    /// the picture.
+    @Test func videoMasterLeadsTheSound() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reel-vsync-\(getpid()).wav").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (late, lateStatistics) = try Self.measure(
+            "sync-audio-200ms-late.mp4", audio: .wav(path: path), sync: .video, frameLimit: 300)
+        print("A−V (video master, audio 200 ms late): \(late.count) flashes, \(summary(late))")
+        #expect(lateStatistics.sync == "video")
+        #expect(late.count >= 8)
+        let mean = late.reduce(0, +) / Double(max(1, late.count))
+        #expect(abs(mean + 200) <= 10, "mean A−V \(mean) ms, expected −200")
+        // About 200 ms of silence went first (less what the clock ran before the sound began).
+        #expect(lateStatistics.audioFramesAligned > 48_000 / 10, "\(lateStatistics.audioFramesAligned)")
+
+        let (_, drift) = try Self.measure("sync-audio-drift-2pct.mkv", audio: .wav(path: path), sync: .video)
+        let written = Double(drift.audioFramesWritten)
+        print("drifting audio: stretched \(drift.audioFramesStretched) of \(drift.audioFramesWritten) frames")
+        #expect(
+            Double(drift.audioFramesStretched) > 0.015 * written && Double(drift.audioFramesStretched) < 0.025 * written
+        )
+        let offset = try #require(drift.avOffset)
+        #expect(abs(offset.mean) <= 10_000, "mean A−V \(offset.mean) µs")
         #expect(offset.maxMagnitude <= 33_333, "max |A−V| \(offset.maxMagnitude) µs")
     }
 

@@ -29,6 +29,31 @@ import Testing
         #expect(size > 44 + 48000 * 2 * 8 / 10 && size < 44 + 48000 * 2 * 2, "\(size) bytes")
     }
 
+    /// `--untimed`: every frame rendered, none dropped or repeated, no clock.
+    @Test func untimedRendersEveryFrame() throws {
+        let result = try ReelCLI.run(["play", "\(fixtures)/sync-flash-beep.mp4", "--untimed", "--frames", "90"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stdout.hasPrefix("presented 90, dropped 0, repeated 0, skipped 0 (sync none)"), "\(result.stdout)")
+    }
+
+    /// On a terminal (a pty from `script`) a status line is redrawn in place while it
+    /// plays; into a pipe, only the final summary is written.
+    @Test func statusLineOnlyOnATerminal() throws {
+        let command = [
+            ReelCLI.executable.path, "play", "\(fixtures)/sync-flash-beep.mp4", "--ao", "null", "--frames", "45",
+        ]
+        let onTerminal = try ReelCLI.runProgram(
+            "/usr/bin/script", ["-qefc", command.joined(separator: " "), "/dev/null"])
+        #expect(onTerminal.status == 0, "\(onTerminal.stderr)")
+        let redraws = onTerminal.stdout.components(separatedBy: "\r\u{1B}[K").filter { $0.contains(" / 0:31.0") }
+        #expect(redraws.count >= 2, "\(onTerminal.stdout.debugDescription)")
+        #expect(redraws.contains { $0.contains("A−V") && $0.contains("dropped 0") && $0.contains("fps") })
+        #expect(onTerminal.stdout.contains("presented 45"))
+        let piped = try ReelCLI.run(["play", "\(fixtures)/sync-flash-beep.mp4", "--ao", "null", "--frames", "45"])
+        #expect(!piped.stdout.contains("\u{1B}[K"), "\(piped.stdout.debugDescription)")
+    }
+
     @Test func withoutAPulseServerItPlaysOnSilently() throws {
         let result = try ReelCLI.run(
             ["play", "\(fixtures)/sync-flash-beep.mp4", "--frames", "5"],

@@ -20,8 +20,16 @@ struct ReelCLI {
     static func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: TimeInterval = 120)
         throws -> Result
     {
+        try runProgram(executable.path, arguments, environment: extra, timeout: timeout)
+    }
+
+    /// Runs any program the same way (e.g. `script`, to give `reel` a terminal).
+    static func runProgram(
+        _ program: String, _ arguments: [String], environment extra: [String: String] = [:],
+        timeout: TimeInterval = 120
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["REEL_VULKAN_VALIDATION"] = "1"
