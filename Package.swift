@@ -37,11 +37,13 @@ let package = Package(
         .target(name: "ReelAudio", dependencies: ["ReelCore", "CPulse"]),
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
+        .target(name: "ReelWindow", dependencies: ["ReelCore", "CGLFW"]),
         .target(
             name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
             plugins: ["ShaderCompiler"]),
         .target(
-            name: "Reel", dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio"]
+            name: "Reel",
+            dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow"]
         ),
         .executableTarget(
             name: "reel",

@@ -5,3 +5,4 @@
 @_exported public import ReelMedia
 @_exported public import ReelTiming
 @_exported public import ReelVulkan
+@_exported public import ReelWindow

@@ -5,11 +5,21 @@ import ReelFramePool
 public import ReelMedia
 public import ReelTiming
 public import ReelVulkan
+public import ReelWindow
 import Synchronization
+
+/// Where video goes (`--vo`).
+public enum VideoOutputChoice: Sendable, Equatable {
+    /// Rendered into host memory at each tick (tests, headless machines).
+    case offscreen
+    /// A window with a Vulkan swapchain; nil mode: mailbox when offered, else FIFO.
+    case window(PresentMode?)
+}
 
 /// What a timed playback should do.
 public struct PlaybackParameters: Sendable {
     public var input: String
+    public var video: VideoOutputChoice
     /// Where sound goes; nil plays no sound even when the input has some.
     public var audio: AudioOutputChoice?
     /// The PulseAudio server for `.pulse` (nil: the default one).
@@ -32,12 +42,14 @@ public struct PlaybackParameters: Sendable {
     public var device: DeviceParameters
 
     public init(
-        input: String, audio: AudioOutputChoice? = .pulse, pulseServer: String? = nil, sync: SyncSource? = nil,
+        input: String, video: VideoOutputChoice = .offscreen, audio: AudioOutputChoice? = .pulse,
+        pulseServer: String? = nil, sync: SyncSource? = nil,
         displayRate: Rational = Rational(60, 1), frameLimit: Int? = nil, timelinePath: String? = nil,
         untimed: Bool = false, renderDelay: Int64 = 0, decodeDelay: Int64 = 0,
         device: DeviceParameters = DeviceParameters()
     ) {
         self.input = input
+        self.video = video
         self.audio = audio
         self.pulseServer = pulseServer
         self.sync = sync
@@ -75,6 +87,9 @@ public struct PlaybackStatistics: Sendable, Codable {
     public var presentation = PresentationStatistics()
     /// Display ticks the scheduler thread woke too late for.
     public var missedTicks = 0
+    /// Renders not made because the window had no swapchain image free (or was being
+    /// resized or minimized).
+    public var imagesUnavailable = 0
     /// Video frames shown minus the audio clock at the tick that showed them (minus the
     /// master clock when there is no audio).
     public var avOffset: OffsetSummary?
@@ -132,6 +147,8 @@ public final class PlaybackPipeline {
     private let videoDecoder: VideoDecoder
     private let audioDecoder: AudioDecoder?
     private let renderer: OffscreenRenderer
+    private let window: VideoWindow?
+    private let presenter: WindowPresenter?
     private let timeline: TimelineWriter?
     /// The master clock's source, chosen from the parameters and the input.
     public let sync: SyncSource
@@ -159,7 +176,34 @@ public final class PlaybackPipeline {
                 audioDecoder = nil
             }
         } catch { throw .media(error) }
-        do { renderer = try OffscreenRenderer(device: parameters.device) } catch { throw .render(error) }
+        if case .window(let mode) = parameters.video {
+            let videoIndex = videoDecoder.streamIndex
+            let stream = demuxer.info.streams.first { $0.index == videoIndex }?.video
+            let size = stream.map { PixelSize(width: $0.displayWidth, height: $0.displayHeight) }
+            do {
+                let window = try VideoWindow(
+                    title: "\((parameters.input as NSString).lastPathComponent) — reel",
+                    contentSize: size ?? PixelSize(width: 640, height: 360))
+                self.window = window
+                var device = parameters.device
+                device.window = WindowSurfaceSource(
+                    instanceExtensions: VideoWindow.requiredInstanceExtensions,
+                    makeSurface: { window.makeSurface(instance: $0) })
+                renderer = try OffscreenRenderer(device: device)
+                renderer.outputFormat = .bgra8
+                presenter = try WindowPresenter(device: renderer.device, size: window.framebufferSize, mode: mode)
+            } catch let error as WindowError {
+                throw .unsuitable(error.description)
+            } catch let error as RenderError {
+                throw .render(error)
+            } catch {
+                throw .unsuitable("\(error)")
+            }
+        } else {
+            window = nil
+            presenter = nil
+            do { renderer = try OffscreenRenderer(device: parameters.device) } catch { throw .render(error) }
+        }
         sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
         if parameters.sync == .audio && parameters.untimed {
             throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
@@ -176,7 +220,8 @@ public final class PlaybackPipeline {
     /// each rendered frame, and returns the counters.
     public func run(onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in }) throws -> PlaybackStatistics {
         let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
-        monitor.update { $0.duration = demuxer.info.durationMicroseconds }
+        let duration = demuxer.info.durationMicroseconds
+        monitor.update { $0.duration = duration }
         let videoPackets = BoundedQueue<Packet>(capacity: 1024)
         let audioPackets = BoundedQueue<Packet>(capacity: 1024)
         let ready = BoundedQueue<ReadyFrame>(capacity: Self.readyFrames)
@@ -212,7 +257,7 @@ public final class PlaybackPipeline {
         // The display: each tick shows a frame (untimed: each frame as it comes).
         let displayTimeline = VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate)
         let display = DisplayWorker(
-            renderer: renderer, ready: ready, shared: shared, timeline: timeline, sync: sync,
+            renderer: renderer, presenter: presenter, ready: ready, shared: shared, timeline: timeline, sync: sync,
             hasAudio: audioThread != nil, interval: displayTimeline.intervalMicroseconds,
             frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, monitor: monitor,
             onFrame: onFrame)
@@ -229,21 +274,47 @@ public final class PlaybackPipeline {
                 onTick: { _, deadline in display.tick(deadline: deadline) })
         }
 
-        // Demux on this thread until the end, or until the display has stopped.
-        demuxing: while !shared.stopping.load(ordering: .acquiring) {
-            switch demuxer.readPacket() {
-            case .packet(let packet):
-                if packet.streamIndex == videoDecoder.streamIndex {
-                    videoPackets.push(packet)
-                } else if packet.streamIndex == audioDecoder?.streamIndex {
-                    audioPackets.push(packet)
+        // Demux until the end, or until the display has stopped: on this thread, or with
+        // a window on a thread of its own, this one answering the window's events.
+        let input = Handoff(demuxer)
+        let streams = (video: videoDecoder.streamIndex, audio: audioDecoder?.streamIndex)
+        let demux: @Sendable () -> Void = {
+            demuxing: while !shared.stopping.load(ordering: .acquiring) {
+                switch input.value.readPacket() {
+                case .packet(let packet):
+                    if packet.streamIndex == streams.video {
+                        videoPackets.push(packet)
+                    } else if packet.streamIndex == streams.audio {
+                        audioPackets.push(packet)
+                    }
+                case .endOfInput:
+                    break demuxing
                 }
-            case .endOfInput:
-                break demuxing
             }
+            videoPackets.close()
+            audioPackets.close()
         }
-        videoPackets.close()
-        audioPackets.close()
+        if let window {
+            let demuxDone = DoneFlag()
+            let thread = Thread {
+                demux()
+                demuxDone.set()
+            }
+            thread.name = "reel-demux"
+            thread.start()
+            while !shared.displayDone.load(ordering: .acquiring) {
+                for event in window.pollEvents(timeout: 0.01) {
+                    switch event {
+                    case .closeRequested, .key(.q), .key(.escape): shared.stop()
+                    case .key(.f): window.toggleFullscreen()
+                    default: break
+                    }
+                }
+            }
+            while !demuxDone.isSet { usleep(1000) }
+        } else {
+            demux()
+        }
         while !shared.displayDone.load(ordering: .acquiring) { usleep(2000) }
         vsync?.stop()
         // The display stopped everyone (end, limit, or an error); free what is still
@@ -269,6 +340,19 @@ public final class PlaybackPipeline {
         statistics.cpuSeconds = Double(HostTime.processCPU() - start.cpu) / 1e9
         return statistics
     }
+}
+
+/// A value handed to another thread that from then on is its only user.
+struct Handoff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A flag one thread sets and another polls.
+final class DoneFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
 
 /// A decoded frame and its time on the media timeline.
@@ -495,6 +579,8 @@ final class AudioWorker: @unchecked Sendable {
 /// The vsync thread's work at each tick: pick, render, account.
 final class DisplayWorker: @unchecked Sendable {
     private let renderer: OffscreenRenderer
+    /// The window's swapchain, when video goes to a window.
+    private let presenter: WindowPresenter?
     private let ready: BoundedQueue<ReadyFrame>
     private let shared: SharedState
     private let timeline: TimelineWriter?
@@ -518,11 +604,13 @@ final class DisplayWorker: @unchecked Sendable {
     private(set) var statistics = PlaybackStatistics()
 
     init(
-        renderer: OffscreenRenderer, ready: BoundedQueue<ReadyFrame>, shared: SharedState,
-        timeline: TimelineWriter?, sync: SyncSource, hasAudio: Bool, interval: Int64, frameLimit: Int?,
+        renderer: OffscreenRenderer, presenter: WindowPresenter?, ready: BoundedQueue<ReadyFrame>,
+        shared: SharedState, timeline: TimelineWriter?, sync: SyncSource, hasAudio: Bool, interval: Int64,
+        frameLimit: Int?,
         renderDelay: Int64, monitor: PlaybackMonitor, onFrame: @escaping @Sendable (RenderedFrame) -> Void
     ) {
         self.renderer = renderer
+        self.presenter = presenter
         self.ready = ready
         self.shared = shared
         self.timeline = timeline
@@ -631,17 +719,42 @@ final class DisplayWorker: @unchecked Sendable {
     }
 
     private func render(_ frame: ReadyFrame) throws(ReelError) {
-        let descriptor = frame.frame.descriptor
         frame.frame.pool.retain(frame.frame.slot)
+        let ticket: RenderTicket?
         do {
-            let ticket = try renderer.submit(
-                descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
-            inFlight.append((ticket, frame))
+            ticket = try submit(frame)
         } catch {
             frame.frame.release()
-            throw .render(error)
+            throw error
+        }
+        if let ticket {
+            inFlight.append((ticket, frame))
+        } else {
+            frame.frame.release()
+            statistics.imagesUnavailable += 1
         }
         if renderDelay > 0 { usleep(UInt32(renderDelay)) }
+    }
+
+    /// Submits the frame offscreen or to the window (recreating its swapchain first
+    /// after a resize); nil when the window had no image free.
+    private func submit(_ frame: ReadyFrame) throws(ReelError) -> RenderTicket? {
+        let descriptor = frame.frame.descriptor
+        guard let presenter else {
+            do {
+                return try renderer.submit(
+                    descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
+            } catch { throw .render(error) }
+        }
+        if presenter.needsRecreation {
+            // The frames in flight use the old images.
+            try collectFinished(waiting: true)
+            do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
+        }
+        do {
+            return try renderer.submit(
+                descriptor, in: frame.frame.pool, slot: frame.frame.slot, presentingTo: presenter)
+        } catch { throw .render(error) }
     }
 
     /// Finishes the submissions the GPU is done with (all of them with `waiting`).

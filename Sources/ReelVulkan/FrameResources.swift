@@ -82,7 +82,8 @@ final class FrameResources {
         currentOutput = nil
         let buffer = try HostBuffer(
             device: device, size: OffscreenRenderer.rowPixels(size.width) * size.height * bytesPerPixel,
-            usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
+            usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue
+                | VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue,
             hostVisible: hostVisible)
         var bufferInfo = VkDescriptorBufferInfo(buffer: buffer.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
         withUnsafePointer(to: &bufferInfo) { info in
@@ -119,14 +120,32 @@ final class FrameResources {
         boundPlanes = views
     }
 
-    func submit(to queue: VkQueue) throws(RenderError) {
+    /// Submits the recorded commands; with a swapchain `target`, after its image is
+    /// acquired, signalling when it may be presented.
+    func submit(to queue: VkQueue, target: SwapchainTarget? = nil) throws(RenderError) {
         var commandBuffer: VkCommandBuffer? = commandBuffer
+        var waitSemaphore: VkSemaphore? = target?.acquired
+        var signalSemaphore: VkSemaphore? = target?.rendered
+        var waitStage = VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
         let result = withUnsafePointer(to: &commandBuffer) { buffers in
             var submit = VkSubmitInfo()
             submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
             submit.commandBufferCount = 1
             submit.pCommandBuffers = buffers
-            return vkQueueSubmit(queue, 1, &submit, fence)
+            return withUnsafePointer(to: &waitSemaphore) { wait in
+                withUnsafePointer(to: &signalSemaphore) { signal in
+                    withUnsafePointer(to: &waitStage) { stage in
+                        if target != nil {
+                            submit.waitSemaphoreCount = 1
+                            submit.pWaitSemaphores = wait
+                            submit.pWaitDstStageMask = stage
+                            submit.signalSemaphoreCount = 1
+                            submit.pSignalSemaphores = signal
+                        }
+                        return vkQueueSubmit(queue, 1, &submit, fence)
+                    }
+                }
+            }
         }
         try VulkanCall.check(result, "vkQueueSubmit", "cannot submit the frame")
         pending = true

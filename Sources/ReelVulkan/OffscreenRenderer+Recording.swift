@@ -7,7 +7,7 @@ extension OffscreenRenderer {
     /// visible to the host.
     func record(
         _ frame: VideoFrameDescriptor, slotTexel: Int, into frameResources: FrameResources, outputSize: PixelSize,
-        output: HostBuffer, destination: (x: Int, y: Int, width: Int, height: Int)
+        output: HostBuffer, destination: (x: Int, y: Int, width: Int, height: Int), target: SwapchainTarget?
     ) throws(RenderError) {
         let commands = frameResources.commandBuffer
         try VulkanCall.check(
@@ -50,7 +50,9 @@ extension OffscreenRenderer {
             let groups = DispatchPlan.generalGroups(region)
             vkCmdDispatch(commands, UInt32(groups.x), UInt32(groups.y), 1)
         }
-        if readsBack {
+        if let target {
+            recordCopy(commands, from: output.buffer, outputSize: outputSize, to: target)
+        } else if readsBack {
             barrier(
                 commands, output.buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
                 to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT))
@@ -83,13 +85,56 @@ extension OffscreenRenderer {
         return plan
     }
 
+    /// Copies the rendered BGRA8 buffer into the swapchain image and leaves the image
+    /// ready to present.
+    private func recordCopy(
+        _ commands: VkCommandBuffer, from buffer: VkBuffer, outputSize: PixelSize, to target: SwapchainTarget
+    ) {
+        barrier(
+            commands, buffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT),
+            to: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT))
+        imageBarrier(
+            commands, target.image, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+            access: (0, VK_ACCESS_TRANSFER_WRITE_BIT.rawValue),
+            stages: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT))
+        var region = VkBufferImageCopy()
+        region.bufferRowLength = UInt32(Self.rowPixels(outputSize.width))
+        region.imageSubresource = VkImageSubresourceLayers(
+            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, mipLevel: 0, baseArrayLayer: 0, layerCount: 1)
+        region.imageExtent = VkExtent3D(width: UInt32(outputSize.width), height: UInt32(outputSize.height), depth: 1)
+        vkCmdCopyBufferToImage(commands, buffer, target.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
+        imageBarrier(
+            commands, target.image, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+            access: (VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, 0),
+            stages: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT))
+    }
+
+    private func imageBarrier(
+        _ commands: VkCommandBuffer, _ image: VkImage, from old: VkImageLayout, to new: VkImageLayout,
+        access: (VkAccessFlags, VkAccessFlags), stages: (VkPipelineStageFlagBits, VkPipelineStageFlagBits)
+    ) {
+        var barrier = VkImageMemoryBarrier()
+        barrier.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
+        barrier.srcAccessMask = access.0
+        barrier.dstAccessMask = access.1
+        barrier.oldLayout = old
+        barrier.newLayout = new
+        barrier.srcQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
+        barrier.dstQueueFamilyIndex = reel_VK_QUEUE_FAMILY_IGNORED
+        barrier.image = image
+        barrier.subresourceRange = VkImageSubresourceRange(
+            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0,
+            layerCount: 1)
+        vkCmdPipelineBarrier(commands, stages.0.rawValue, stages.1.rawValue, 0, 0, nil, 0, nil, 1, &barrier)
+    }
+
     private func pushConstants(
         _ commands: VkCommandBuffer, frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
         destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int
     ) {
         Self.writePushConstants(
             into: &pushConstantWords, for: frame, slotTexel: slotTexel, outputWidth: outputWidth,
-            destination: destination, region: region, regionColumns: regionColumns)
+            destination: destination, region: region, regionColumns: regionColumns, output: outputFormat)
         pushConstantWords.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
@@ -118,7 +163,8 @@ extension OffscreenRenderer {
     /// word for word as `Shaders/frame_constants.glsl` lays them out.
     static func writePushConstants(
         into words: inout [UInt32], for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
-        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int
+        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int,
+        output: OutputFormat = .rgba8
     ) {
         precondition(words.count == YUVComputePass.pushConstantSize / 4, "push constant buffer has the wrong size")
         let format = frame.format
@@ -148,9 +194,11 @@ extension OffscreenRenderer {
             for lane in 0..<4 { put(row[lane].bitPattern) }
         }
         func putPair(_ low: Int, _ high: Int) { put(UInt32(low) | UInt32(high) << 16) }
-        put(transform.red)
+        // BGRA8 is RGBA8 with the red and blue rows swapped: B lands in the low byte.
+        let swapsRedAndBlue = output == .bgra8
+        put(swapsRedAndBlue ? transform.blue : transform.red)
         put(transform.green)
-        put(transform.blue)
+        put(swapsRedAndBlue ? transform.red : transform.blue)
         put(destination.x)
         put(destination.y)
         put(destination.width)

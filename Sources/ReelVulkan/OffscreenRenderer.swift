@@ -38,8 +38,10 @@ public enum OutputFormat: String, Sendable, Codable {
     case rgba8
     /// 16 bits a channel (native-endian), R first: keeps 10-bit sources' precision.
     case rgba16
+    /// 8 bits a channel, B first: what window systems' swapchains take.
+    case bgra8
 
-    public var bytesPerPixel: Int { self == .rgba8 ? 4 : 8 }
+    public var bytesPerPixel: Int { self == .rgba16 ? 8 : 4 }
 }
 
 /// How frames reach the GPU.
@@ -167,6 +169,25 @@ public final class OffscreenRenderer {
     public func submit(
         _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, outputSize: PixelSize
     ) throws(RenderError) -> RenderTicket {
+        try submit(frame, in: pool, slot: slot, outputSize: outputSize, target: nil)
+    }
+
+    /// Renders the frame into the window's next swapchain image and presents it, fitted
+    /// with black bars, without waiting: nil when no image is free now (the tick is
+    /// skipped) or the swapchain must be recreated first (`presenter.needsRecreation`).
+    public func submit(
+        _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, presentingTo presenter: WindowPresenter
+    ) throws(RenderError) -> RenderTicket? {
+        precondition(outputFormat == .bgra8, "a swapchain takes BGRA8: set outputFormat to .bgra8")
+        guard let target = try presenter.acquire() else { return nil }
+        let ticket = try submit(frame, in: pool, slot: slot, outputSize: target.extent, target: target)
+        try presenter.present(target)
+        return ticket
+    }
+
+    private func submit(
+        _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, outputSize: PixelSize, target: SwapchainTarget?
+    ) throws(RenderError) -> RenderTicket {
         guard outputSize.width > 0, outputSize.height > 0, outputSize.width <= 16384, outputSize.height <= 16384
         else {
             throw RenderError(.invalidRequest, "output size \(outputSize) is out of range (1…16384 per side)")
@@ -180,8 +201,8 @@ public final class OffscreenRenderer {
         let destination = Self.aspectFit(frame.displaySize, into: outputSize)
         try record(
             frame, slotTexel: slotTexel, into: frameResources, outputSize: outputSize, output: output,
-            destination: destination)
-        try frameResources.submit(to: device.queue)
+            destination: destination, target: target)
+        try frameResources.submit(to: device.queue, target: target)
         nextResources = (index + 1) % resources.count
         generation += 1
         frameResources.generation = generation

@@ -46,10 +46,13 @@ extension VulkanDevice {
         return layers.prefix(Int(count)).contains { string(fromTuple: $0.layerName) == name }
     }
 
-    static func makeInstance(validation: Bool) throws(RenderError) -> VkInstance {
+    static let swapchainExtension = "VK_KHR_swapchain"
+
+    static func makeInstance(validation: Bool, extensions windowExtensions: [String]) throws(RenderError) -> VkInstance
+    {
         var instance: VkInstance?
         let layers = validation ? [validationLayer] : []
-        let extensions = validation ? ["VK_EXT_debug_utils"] : []
+        let extensions = (validation ? ["VK_EXT_debug_utils"] : []) + windowExtensions
         let result = withCStrings(layers) { layerNames in
             withCStrings(extensions) { extensionNames in
                 "Reel".withCString { appName in
@@ -81,7 +84,9 @@ extension VulkanDevice {
         return instance!
     }
 
-    static func choosePhysicalDevice(instance: VkInstance, preferredName: String?) throws(RenderError) -> Choice {
+    static func choosePhysicalDevice(
+        instance: VkInstance, preferredName: String?, surface: VkSurfaceKHR?
+    ) throws(RenderError) -> Choice {
         var count: UInt32 = 0
         try VulkanCall.check(
             vkEnumeratePhysicalDevices(instance, &count, nil), "vkEnumeratePhysicalDevices",
@@ -107,8 +112,12 @@ extension VulkanDevice {
                 )
                 continue
             }
-            guard let family = graphicsQueueFamily(handle) else {
-                rejected.append("\(name): no graphics queue")
+            guard let family = graphicsQueueFamily(handle, presentingTo: surface) else {
+                rejected.append("\(name): no graphics queue\(surface != nil ? " that can present to the window" : "")")
+                continue
+            }
+            if surface != nil && !deviceExtensions(handle).contains(swapchainExtension) {
+                rejected.append("\(name): no \(swapchainExtension)")
                 continue
             }
             candidates.append(
@@ -135,13 +144,20 @@ extension VulkanDevice {
         }
     }
 
-    private static func graphicsQueueFamily(_ device: VkPhysicalDevice) -> UInt32? {
+    /// A queue family with graphics (and so compute) that can also present to `surface`, if one is given.
+    private static func graphicsQueueFamily(_ device: VkPhysicalDevice, presentingTo surface: VkSurfaceKHR?) -> UInt32?
+    {
         var count: UInt32 = 0
         vkGetPhysicalDeviceQueueFamilyProperties(device, &count, nil)
         var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
         vkGetPhysicalDeviceQueueFamilyProperties(device, &count, &families)
-        return families.prefix(Int(count)).firstIndex { $0.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 }
-            .map(UInt32.init)
+        return families.prefix(Int(count)).indices.first { index in
+            guard families[index].queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 else { return false }
+            guard let surface else { return true }
+            var supported = VkBool32(VK_FALSE)
+            vkGetPhysicalDeviceSurfaceSupportKHR(device, UInt32(index), surface, &supported)
+            return supported == VkBool32(VK_TRUE)
+        }.map(UInt32.init)
     }
 
     /// Whether shaders may use 64-bit integers (`shaderInt64`).

@@ -10,11 +10,31 @@ public struct DeviceParameters: Sendable {
     /// Upload frames through a staging copy even when the device can read the
     /// frame pool in place (`VK_EXT_external_memory_host`): the fallback, on demand.
     public var forcesStagingUpload: Bool
+    /// A window to present to: the device must be able to present to its surface.
+    public var window: WindowSurfaceSource?
 
-    public init(preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false) {
+    public init(
+        preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false,
+        window: WindowSurfaceSource? = nil
+    ) {
         self.preferredName = preferredName
         self.validation = validation
         self.forcesStagingUpload = forcesStagingUpload
+        self.window = window
+    }
+}
+
+/// What the device needs of a window system to present to a window: the instance
+/// extensions it requires, and a maker of the window's surface for an instance.
+/// Both handles are Vulkan's, passed as opaque pointers (`VkInstance` in,
+/// `VkSurfaceKHR` out); the device owns the surface from then on.
+public struct WindowSurfaceSource: Sendable {
+    public var instanceExtensions: [String]
+    public var makeSurface: @Sendable (OpaquePointer) -> OpaquePointer?
+
+    public init(instanceExtensions: [String], makeSurface: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) {
+        self.instanceExtensions = instanceExtensions
+        self.makeSurface = makeSurface
     }
 }
 
@@ -29,6 +49,8 @@ public final class VulkanDevice {
     let device: VkDevice
     let queue: VkQueue
     let queueFamily: UInt32
+    /// The window's surface, when the device was made to present to one.
+    let surface: VkSurfaceKHR?
     let memoryProperties: VkPhysicalDeviceMemoryProperties
     private var messenger: VkDebugUtilsMessengerEXT?
     private let validationLog: ValidationLog?
@@ -54,15 +76,29 @@ public final class VulkanDevice {
     public init(parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let validation = parameters.validation && Self.hasLayer(Self.validationLayer)
         let log = validation ? ValidationLog() : nil
-        let instance = try Self.makeInstance(validation: validation)
+        let instance = try Self.makeInstance(
+            validation: validation, extensions: parameters.window?.instanceExtensions ?? [])
         var messenger: VkDebugUtilsMessengerEXT?
         if let log { messenger = Self.makeMessenger(instance: instance, log: log) }
-        let choice: Choice
-        do {
-            choice = try Self.choosePhysicalDevice(instance: instance, preferredName: parameters.preferredName)
-        } catch {
+        var surface: VkSurfaceKHR?
+        func destroyInstance() {
+            if let surface { vkDestroySurfaceKHR(instance, surface, nil) }
             if let messenger { Self.destroyMessenger(messenger, instance: instance) }
             vkDestroyInstance(instance, nil)
+        }
+        if let window = parameters.window {
+            surface = window.makeSurface(instance)
+            guard surface != nil else {
+                destroyInstance()
+                throw RenderError(.noDevice, "cannot create a Vulkan surface for the window")
+            }
+        }
+        let choice: Choice
+        do {
+            choice = try Self.choosePhysicalDevice(
+                instance: instance, preferredName: parameters.preferredName, surface: surface)
+        } catch {
+            destroyInstance()
             throw error
         }
         let device: VkDevice
@@ -71,10 +107,10 @@ public final class VulkanDevice {
             let importsHostMemory = choice.hostImportAlignment != nil && !parameters.forcesStagingUpload
             device = try Self.makeDevice(
                 choice.physicalDevice, queueFamily: choice.queueFamily,
-                extensions: importsHostMemory ? [Self.hostMemoryExtension] : [], int64: int64)
+                extensions: (importsHostMemory ? [Self.hostMemoryExtension] : [])
+                    + (surface != nil ? [Self.swapchainExtension] : []), int64: int64)
         } catch {
-            if let messenger { Self.destroyMessenger(messenger, instance: instance) }
-            vkDestroyInstance(instance, nil)
+            destroyInstance()
             throw error
         }
         var queue: VkQueue?
@@ -89,6 +125,7 @@ public final class VulkanDevice {
         self.device = device
         self.queue = queue!
         self.queueFamily = choice.queueFamily
+        self.surface = surface
         self.memoryProperties = memory
         self.name = choice.name
         self.type = choice.type
@@ -102,6 +139,7 @@ public final class VulkanDevice {
     deinit {
         vkDeviceWaitIdle(device)
         vkDestroyDevice(device, nil)
+        if let surface { vkDestroySurfaceKHR(instance, surface, nil) }
         if let messenger { Self.destroyMessenger(messenger, instance: instance) }
         vkDestroyInstance(instance, nil)
     }

@@ -28,8 +28,18 @@ struct PlayCommand: ParsableCommand {
     @Argument(help: "A media file or URL.")
     var input: String
 
-    @Option(name: .long, help: ArgumentHelp("Video output: offscreen (the window comes later).", valueName: "VO"))
-    var vo = "offscreen"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Video output: window (the default when there is a display) or offscreen.", valueName: "VO"))
+    var vo: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Window present mode: fifo, mailbox or immediate (default: mailbox when offered, else fifo).",
+            valueName: "MODE"))
+    var present: String?
 
     @Option(name: .long, help: ArgumentHelp("Audio output: pulse, null, or wav:PATH.", valueName: "AO"))
     var ao = "pulse"
@@ -37,8 +47,12 @@ struct PlayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Master clock: audio, video or external.", valueName: "SOURCE"))
     var sync: String?
 
-    @Option(name: .long, help: ArgumentHelp("Virtual display rate, e.g. 60, 144 or 60000/1001.", valueName: "RATE"))
-    var displayFps = "60"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Display rate, e.g. 60, 144 or 60000/1001 (default: the screen's refresh with a window, else 60).",
+            valueName: "RATE"))
+    var displayFps: String?
 
     @Option(name: .long, help: "Stop after N frames have been shown.")
     var frames: Int?
@@ -61,14 +75,17 @@ struct PlayCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
-        guard vo == "offscreen" else { throw ValidationError("--vo must be offscreen (the window output comes later)") }
+        if let vo, vo != "offscreen" && vo != "window" { throw ValidationError("--vo must be window or offscreen") }
+        if let present, PresentMode(rawValue: present) == nil {
+            throw ValidationError("--present must be fifo, mailbox or immediate")
+        }
         guard AudioOutputChoice(parsing: ao) != nil else {
             throw ValidationError("--ao must be pulse, null or wav:PATH")
         }
         if let sync, SyncSource(rawValue: sync) == nil {
             throw ValidationError("--sync must be audio, video or external")
         }
-        guard Self.rate(displayFps) != nil else {
+        if let displayFps, Self.rate(displayFps) == nil {
             throw ValidationError("--display-fps must look like 60 or 60000/1001")
         }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
@@ -97,10 +114,28 @@ struct PlayCommand: ParsableCommand {
 
     func run() throws {
         FFmpegLog.configure(verbose: deviceOptions.verbose)
+        let video: VideoOutputChoice
+        var refreshRate: Rational?
+        switch vo {
+        case "offscreen": video = .offscreen
+        case "window": video = .window(present.flatMap(PresentMode.init(rawValue:)))
+        default:
+            if VideoWindow.displayAvailable() {
+                video = .window(present.flatMap(PresentMode.init(rawValue:)))
+            } else {
+                FileHandleStream.standardError.write("reel: no display to open a window on; playing offscreen\n")
+                video = .offscreen
+            }
+        }
+        if video != .offscreen, displayFps == nil {
+            refreshRate = VideoWindow.screenRefreshRate.map { Rational(Int64($0), 1) }
+        }
         let pipeline = try PlaybackPipeline(
             parameters: PlaybackParameters(
-                input: input, audio: AudioOutputChoice(parsing: ao), sync: sync.flatMap(SyncSource.init(rawValue:)),
-                displayRate: Self.rate(displayFps)!, frameLimit: frames, timelinePath: timeline, untimed: untimed,
+                input: input, video: video, audio: AudioOutputChoice(parsing: ao),
+                sync: sync.flatMap(SyncSource.init(rawValue:)),
+                displayRate: displayFps.flatMap(Self.rate) ?? refreshRate ?? Rational(60, 1), frameLimit: frames,
+                timelinePath: timeline, untimed: untimed,
                 renderDelay: Int64(renderDelay) * 1000, decodeDelay: Int64(decodeDelay) * 1000,
                 device: deviceOptions.parameters))
         let statusLine = isatty(STDOUT_FILENO) == 1 ? StatusLine(monitor: pipeline.monitor) : nil

@@ -37,9 +37,27 @@ public final class Child {
     }
 
     public var isRunning: Bool {
+        if exited { return false }
         var status: Int32 = 0
         return waitpid(pid, &status, WNOHANG) == 0
     }
+
+    /// Waits up to `timeout` seconds for it to exit; its exit status (128 + signal when
+    /// a signal ended it), or nil if it is still running.
+    public func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+            usleep(20_000)
+        } while Date() < deadline
+        return nil
+    }
+
+    private var exited = false
 
     /// SIGINT, then SIGKILL if it has not exited within 2 s; reaps it.
     public func stop() {
@@ -90,6 +108,34 @@ public final class PulseServer {
         process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
+
+    deinit { stop() }
+}
+
+/// A real X server (Xvfb) on a free display number, started for a test and stopped after it.
+public final class XServer {
+    public let display: String
+    let process: Child
+
+    public init(width: Int = 1280, height: Int = 720) throws {
+        // A display number no one uses: no socket, no lock file.
+        var number = 90 + Int(getpid() % 500)
+        while FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)")
+            || FileManager.default.fileExists(atPath: "/tmp/.X\(number)-lock")
+        {
+            number += 1
+        }
+        display = ":\(number)"
+        process = try Child("/usr/bin/Xvfb", [display, "-screen", "0", "\(width)x\(height)x24", "-nolisten", "tcp"])
+        let socket = "/tmp/.X11-unix/X\(number)"
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(100_000) }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            stop()
+            throw SupportError("Xvfb did not start (is the xvfb package installed?)")
+        }
+    }
+
+    public func stop() { process.stop() }
 
     deinit { stop() }
 }

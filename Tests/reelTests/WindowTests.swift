@@ -1,0 +1,119 @@
+import Foundation
+import ReelCore
+import ReelMedia
+import ReelTestSupport
+import Testing
+
+/// `reel play` in a real window, on a real X server (Xvfb) started here: the window's
+/// pixels, read back from the server with `xwd`, match the offscreen render of the
+/// same frame; a resize keeps playing at the new size with the aspect kept; keys sent
+/// by `xdotool` reach the player. The player runs with the validation layer on, and
+/// exits non-zero if it reported an error.
+@Suite(.serialized) struct WindowTests {
+    /// Runs a helper program, returning its standard output.
+    static func output(_ program: String, _ arguments: [String], display: String) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["DISPLAY": display]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return data
+    }
+
+    /// The X window whose title contains `name`, waiting up to 15 s for it to appear.
+    static func findWindow(named name: String, display: String) throws -> String {
+        for _ in 0..<150 {
+            let found = String(
+                decoding: try output("/usr/bin/xdotool", ["search", "--name", name], display: display), as: UTF8.self
+            ).split(separator: "\n").first
+            if let found { return String(found) }
+            usleep(100_000)
+        }
+        throw SupportError("no window named '\(name)' appeared")
+    }
+
+    /// The window's pixels as RGBA, read with `xwd` (a ZPixmap at 32 bits a pixel).
+    static func capture(window: String, display: String) throws -> RGBAImage {
+        let data = try output("/usr/bin/xwd", ["-silent", "-id", window], display: display)
+        func field(_ index: Int) -> Int {
+            data[(index * 4)..<(index * 4 + 4)].reduce(0) { $0 << 8 | Int($1) }
+        }
+        let headerSize = field(0)
+        let (width, height) = (field(4), field(5))
+        let byteOrder = field(7)
+        let bitsPerPixel = field(11)
+        let bytesPerLine = field(12)
+        let redMask = field(14)
+        let colours = field(19)
+        guard bitsPerPixel == 32, redMask == 0xFF0000, byteOrder == 0 else {
+            throw SupportError(
+                "unexpected xwd pixel layout: \(bitsPerPixel) bits, red mask \(redMask), order \(byteOrder)")
+        }
+        let start = headerSize + colours * 12
+        var pixels = [UInt8](repeating: 255, count: width * height * 4)
+        let bytes = [UInt8](data)
+        for y in 0..<height {
+            for x in 0..<width {
+                let source = start + y * bytesPerLine + x * 4
+                let target = (y * width + x) * 4
+                pixels[target] = bytes[source + 2]
+                pixels[target + 1] = bytes[source + 1]
+                pixels[target + 2] = bytes[source]
+            }
+        }
+        return RGBAImage(size: PixelSize(width: width, height: height), pixels: pixels)
+    }
+
+    /// `reel render`'s first frame of `fixture` at `size`: the reference.
+    static func reference(_ fixture: String, size: PixelSize) throws -> RGBAImage {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try ReelCLI.run([
+            "render", "\(fixtures)/\(fixture)", "--out", directory, "--frames", "1", "--size", "\(size)",
+        ])
+        guard result.status == 0 else { throw SupportError("reel render failed: \(result.stderr)") }
+        return try ImageReader.readRGBA("\(directory)/frame-000001.png")
+    }
+
+    @Test func windowShowsTheFrameFollowsResizesAndQuitsOnQ() throws {
+        let server = try XServer()
+        defer { server.stop() }
+        let player = try Child(
+            ReelCLI.executable.path, ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null"],
+            environment: ProcessInfo.processInfo.environment.merging([
+                "DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1",
+            ]) { $1 })
+        defer { player.stop() }
+        let window = try Self.findWindow(named: "window-bars.mp4", display: server.display)
+        usleep(1_000_000)
+
+        // The window opens at the video's size and shows the bars as the offscreen render does.
+        let shown = try Self.capture(window: window, display: server.display)
+        #expect(shown.size == PixelSize(width: 320, height: 180))
+        let expected = try Self.reference("window-bars.mp4", size: shown.size)
+        let quality = psnr(shown.pixels, expected.pixels)
+        print("window 320x180 vs offscreen: PSNR \(quality) dB")
+        #expect(quality >= 35)
+
+        // Wider: the picture keeps its aspect, centred between black bars.
+        _ = try Self.output("/usr/bin/xdotool", ["windowsize", window, "480", "180"], display: server.display)
+        usleep(1_000_000)
+        let resized = try Self.capture(window: window, display: server.display)
+        #expect(resized.size == PixelSize(width: 480, height: 180))
+        let expectedResized = try Self.reference("window-bars.mp4", size: resized.size)
+        let resizedQuality = psnr(resized.pixels, expectedResized.pixels)
+        print("window 480x180 vs offscreen: PSNR \(resizedQuality) dB")
+        #expect(resizedQuality >= 35)
+        #expect(resized.pixels[0..<4] == [0, 0, 0, 255], "the left bar is black")
+        #expect(player.isRunning, "playback went on through the resize")
+
+        // q quits, cleanly.
+        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "q"], display: server.display)
+        #expect(player.waitForExit(timeout: 10) == 0)
+    }
+}
