@@ -5,7 +5,7 @@ import ReelFramePool
 public import ReelMedia
 public import ReelTiming
 public import ReelVulkan
-public import ReelWindow
+import ReelWindow
 import Synchronization
 
 /// Where video goes (`--vo`).

@@ -5,7 +5,7 @@
 /// wobbles by a few milliseconds from one report to the next. Read directly, that
 /// wobble moves a frame whose time is near a tick boundary back and forth across it:
 /// a repeat, then a drop, on a film that should play evenly. So the follower averages
-/// the difference over about eight readings and corrects only when the average is
+/// the difference over about 32 readings (half a second at 60 Hz) and corrects only when the average is
 /// past `tolerance` (drift built up); a difference past `stepThreshold` (a seek, a
 /// stall, the first reading after a pause) is taken at once.
 ///
@@ -21,7 +21,7 @@ public struct ClockFollower: Sendable {
     /// Times the follower moved to the master.
     public private(set) var corrections = 0
 
-    public init(tolerance: Int64 = 4_000, stepThreshold: Int64 = 15_000) {
+    public init(tolerance: Int64 = 2_000, stepThreshold: Int64 = 15_000) {
         self.tolerance = tolerance
         self.stepThreshold = stepThreshold
     }
@@ -36,7 +36,7 @@ public struct ClockFollower: Sendable {
             corrections += 1
             return moved(to: master, at: host)
         }
-        averageError += (error - averageError) / 8
+        averageError += (error - averageError) / 32
         guard abs(averageError) > tolerance else { return predicted }
         corrections += 1
         return moved(to: predicted + averageError, at: host)

@@ -60,7 +60,7 @@ import Testing
         // A 50 ms step (a stall, a seek): taken.
         #expect(follower.follow(1_070_000, at: 20_000_000) == 1_070_000)
         #expect(follower.corrections == 1)
-        // A steady 8 ms difference (drift built up) is taken after a few readings.
+        // A steady 8 ms difference (drift built up) is taken up within half a second.
         var readings = 0
         var read: Int64 = 0
         repeat {
@@ -69,7 +69,7 @@ import Testing
             read = follower.follow(1_078_000 + host / 1000 - 20_000, at: host)
             read -= host / 1000 - 20_000
         } while read < 1_074_000 && readings < 100
-        #expect(readings < 10, "\(readings) readings")
+        #expect(readings < 30, "\(readings) readings")  // within half a second at 60 Hz
     }
 
     /// Video that jumps 5 s ahead of the master is held until its time; 20 s ahead, it
