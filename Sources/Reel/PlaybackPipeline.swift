@@ -307,6 +307,7 @@ public final class PlaybackPipeline {
                     switch event {
                     case .closeRequested, .key(.q), .key(.escape): shared.stop()
                     case .key(.f): window.toggleFullscreen()
+                    case .key(.space): shared.togglePause(at: HostTime.now())
                     default: break
                     }
                 }
@@ -376,6 +377,7 @@ final class SharedState: Sendable {
     /// first frame (video, external), and it runs on the monotonic clock.
     let master = Mutex(MasterClock())
     let failure = Mutex<ReelError?>(nil)
+    let paused = Atomic<Bool>(false)
 
     init(queues: [@Sendable () -> Void]) { closeQueues = queues }
 
@@ -383,6 +385,15 @@ final class SharedState: Sendable {
     func stop() {
         stopping.store(true, ordering: .releasing)
         for close in closeQueues { close() }
+    }
+
+    /// Pauses or resumes both clocks at host time `now`: the picture holds (no frame is
+    /// due), the audio thread stops writing, and the paused time does not count.
+    func togglePause(at now: Int64) {
+        let pausing = !paused.load(ordering: .acquiring)
+        master.withLock { pausing ? $0.pause(at: now) : $0.resume(at: now) }
+        audio.withLock { pausing ? $0.pause(at: now) : $0.resume(at: now) }
+        paused.store(pausing, ordering: .releasing)
     }
 
     func fail(_ error: ReelError) {
@@ -510,6 +521,10 @@ final class AudioWorker: @unchecked Sendable {
     }
 
     private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?) throws {
+        // Paused: hold the samples until playback resumes.
+        while shared.paused.load(ordering: .acquiring) && !shared.stopping.load(ordering: .acquiring) {
+            usleep(5000)
+        }
         let format = decoder.output
         let frames = samples.count / format.channels
         try output.write(samples)

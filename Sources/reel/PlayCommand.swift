@@ -6,17 +6,21 @@ import Synchronization
 struct PlayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "play",
-        abstract: "Play a file in real time: video rendered offscreen on a virtual display, sound to an output.",
+        abstract: "Play a file in real time: video in a window (or offscreen), sound to an output.",
         discussion: """
-            Video is rendered at every tick of a virtual display (--display-fps) and follows \\
-            the master clock: the audio output's when there is audio, else the video's own \\
-            timestamps. Frames whose time has passed are dropped, and the previous frame is \\
+            With a display (X11 or Wayland) video goes to a window with a Vulkan swapchain, \
+            the picture fitted with black bars when resized; without one, it is rendered \
+            offscreen. Keys in the window: space pause/resume, f fullscreen, q or Esc quit.
+
+            Video is rendered at every tick of the display (--display-fps) and follows \
+            the master clock: the audio output's when there is audio, else the video's own \
+            timestamps. Frames whose time has passed are dropped, and the previous frame is \
             shown again when no new one is due; nothing waits for the decoder or the GPU.
 
-            --timeline PATH writes JSON Lines on the monotonic clock (µs): \\
-            {"type":"video","pts_us":…,"shown_us":…} per frame shown, and \\
-            {"type":"audio","pts_us":…,"played_us":…} per audio chunk, with when its first \\
-            sample is heard by the output's own latency report. --stats PATH writes the \\
+            --timeline PATH writes JSON Lines on the monotonic clock (µs): \
+            {"type":"video","pts_us":…,"shown_us":…} per frame shown, and \
+            {"type":"audio","pts_us":…,"played_us":…} per audio chunk, with when its first \
+            sample is heard by the output's own latency report. --stats PATH writes the \
             counters and A−V offsets as JSON at exit.
 
             While it plays, a status line on the terminal shows the position, the latest \

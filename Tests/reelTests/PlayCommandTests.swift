@@ -54,6 +54,26 @@ import Testing
         #expect(!piped.stdout.contains("\u{1B}[K"), "\(piped.stdout.debugDescription)")
     }
 
+    /// In a real terminal (tmux), the status line reads like a player's while it plays.
+    @Test func statusLineInTmux() throws {
+        let socket = "reel-test-\(getpid())"
+        let command =
+            "\(ReelCLI.executable.path) play \(fixtures)/window-bars.mp4 --vo offscreen --ao null; sleep 10"
+        defer { _ = try? Child("/usr/bin/tmux", ["-L", socket, "kill-server"]).waitForExit(timeout: 10) }
+        // Through /dev/null: the tmux server it starts must not hold a pipe of ours open.
+        let started = try Child("/usr/bin/tmux", ["-L", socket, "new-session", "-d", "-x", "120", "-y", "5", command])
+        #expect(started.waitForExit(timeout: 10) == 0)
+        var screen = ""
+        for _ in 0..<50 {
+            usleep(100_000)
+            screen = try ReelCLI.runProgram("/usr/bin/tmux", ["-L", socket, "capture-pane", "-p"]).stdout
+            if screen.contains("0:01.") { break }
+        }
+        let line = screen.split(separator: "\n").first { $0.contains(" / 0:08.0") }
+        #expect(line != nil, "\(screen)")
+        #expect(line?.contains("dropped 0") == true && line?.contains("fps") == true, "\(line ?? "")")
+    }
+
     @Test func withoutAPulseServerItPlaysOnSilently() throws {
         let result = try ReelCLI.run(
             ["play", "\(fixtures)/sync-flash-beep.mp4", "--frames", "5"],

@@ -116,4 +116,50 @@ import Testing
         _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "q"], display: server.display)
         #expect(player.waitForExit(timeout: 10) == 0)
     }
+
+    /// Space pauses and resumes: no new frame is shown while paused, and playback goes
+    /// on from the frame after the one held (the paused time does not count).
+    @Test func spacePausesAndResumes() throws {
+        let server = try XServer()
+        defer { server.stop() }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let timeline = "\(directory)/timeline.jsonl"
+        let player = try Child(
+            ReelCLI.executable.path,
+            ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null", "--timeline", timeline],
+            environment: ProcessInfo.processInfo.environment.merging([
+                "DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1",
+            ]) { $1 })
+        defer { player.stop() }
+        let window = try Self.findWindow(named: "window-bars.mp4", display: server.display)
+        usleep(1_000_000)
+        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "space"], display: server.display)
+        usleep(1_500_000)
+        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "space"], display: server.display)
+        usleep(500_000)
+        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "q"], display: server.display)
+        #expect(player.waitForExit(timeout: 10) == 0)
+
+        struct Line: Decodable {
+            var type: String
+            var pts: Int64
+            var shown: Int64?
+            enum CodingKeys: String, CodingKey {
+                case type
+                case pts = "pts_us"
+                case shown = "shown_us"
+            }
+        }
+        let shown = try String(contentsOfFile: timeline, encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }.filter { $0.type == "video" }
+        let steps = zip(shown, shown.dropFirst()).map {
+            (wall: $1.shown! - $0.shown!, media: $1.pts - $0.pts)
+        }
+        let pause = try #require(steps.max { $0.wall < $1.wall })
+        print("longest wait between new frames: \(pause.wall) µs, media step \(pause.media) µs")
+        #expect(pause.wall > 1_200_000, "the picture held while paused")
+        #expect(pause.media <= 34_000, "the next frame after the pause is the next one, none skipped")
+        #expect(steps.filter { $0.wall > 100_000 }.count == 1, "only the pause stopped the frames")
+    }
 }
