@@ -662,10 +662,8 @@ final class DisplayWorker: @unchecked Sendable {
                 if let previous = showing { previous.frame.release() }
                 showing = frame
                 let heard = hasAudio ? shared.audio.withLock { $0.media(at: deadline) } : Optional(master)
-                if let heard {
-                    offset = frame.time - heard
-                    offsets.append(frame.time - heard)
-                }
+                offset = heard.map { frame.time - $0 }
+                if let offset { offsets.append(offset) }
                 timeline?.video(pts: frame.time, shown: deadline / 1000)
                 try render(frame)
             case .repeatCurrent:

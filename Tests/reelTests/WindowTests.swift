@@ -80,40 +80,54 @@ import Testing
         return try ImageReader.readRGBA("\(directory)/frame-000001.png")
     }
 
-    @Test func windowShowsTheFrameFollowsResizesAndQuitsOnQ() throws {
-        let server = try XServer()
-        defer { server.stop() }
+    /// Starts `reel play window-bars.mp4` in a window on `server` and returns it with its window.
+    static func startPlayer(on server: XServer, extra: [String] = []) throws -> (player: Child, window: String) {
         let player = try Child(
-            ReelCLI.executable.path, ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null"],
+            ReelCLI.executable.path,
+            ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null"] + extra,
             environment: ProcessInfo.processInfo.environment.merging([
                 "DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1",
             ]) { $1 })
+        let window = try findWindow(named: "window-bars.mp4", display: server.display)
+        return (player, window)
+    }
+
+    static func press(_ key: String, in window: String, on server: XServer) throws {
+        _ = try output("/usr/bin/xdotool", ["key", "--window", window, key], display: server.display)
+    }
+
+    /// The window's pixels against `reel render` at the same size: (capture, PSNR).
+    static func compareWithOffscreen(window: String, on server: XServer) throws -> (RGBAImage, Double) {
+        let shown = try capture(window: window, display: server.display)
+        let expected = try reference("window-bars.mp4", size: shown.size)
+        let quality = psnr(shown.pixels, expected.pixels)
+        print("window \(shown.size) vs offscreen: PSNR \(quality) dB")
+        return (shown, quality)
+    }
+
+    @Test func windowShowsTheFrameFollowsResizesAndQuitsOnQ() throws {
+        let server = try XServer()
+        defer { server.stop() }
+        let (player, window) = try Self.startPlayer(on: server)
         defer { player.stop() }
-        let window = try Self.findWindow(named: "window-bars.mp4", display: server.display)
         usleep(1_000_000)
 
         // The window opens at the video's size and shows the bars as the offscreen render does.
-        let shown = try Self.capture(window: window, display: server.display)
+        let (shown, quality) = try Self.compareWithOffscreen(window: window, on: server)
         #expect(shown.size == PixelSize(width: 320, height: 180))
-        let expected = try Self.reference("window-bars.mp4", size: shown.size)
-        let quality = psnr(shown.pixels, expected.pixels)
-        print("window 320x180 vs offscreen: PSNR \(quality) dB")
         #expect(quality >= 35)
 
         // Wider: the picture keeps its aspect, centred between black bars.
         _ = try Self.output("/usr/bin/xdotool", ["windowsize", window, "480", "180"], display: server.display)
         usleep(1_000_000)
-        let resized = try Self.capture(window: window, display: server.display)
+        let (resized, resizedQuality) = try Self.compareWithOffscreen(window: window, on: server)
         #expect(resized.size == PixelSize(width: 480, height: 180))
-        let expectedResized = try Self.reference("window-bars.mp4", size: resized.size)
-        let resizedQuality = psnr(resized.pixels, expectedResized.pixels)
-        print("window 480x180 vs offscreen: PSNR \(resizedQuality) dB")
         #expect(resizedQuality >= 35)
         #expect(resized.pixels[0..<4] == [0, 0, 0, 255], "the left bar is black")
         #expect(player.isRunning, "playback went on through the resize")
 
         // q quits, cleanly.
-        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "q"], display: server.display)
+        try Self.press("q", in: window, on: server)
         #expect(player.waitForExit(timeout: 10) == 0)
     }
 
@@ -125,20 +139,14 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let timeline = "\(directory)/timeline.jsonl"
-        let player = try Child(
-            ReelCLI.executable.path,
-            ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null", "--timeline", timeline],
-            environment: ProcessInfo.processInfo.environment.merging([
-                "DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1",
-            ]) { $1 })
+        let (player, window) = try Self.startPlayer(on: server, extra: ["--timeline", timeline])
         defer { player.stop() }
-        let window = try Self.findWindow(named: "window-bars.mp4", display: server.display)
         usleep(1_000_000)
-        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "space"], display: server.display)
+        try Self.press("space", in: window, on: server)
         usleep(1_500_000)
-        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "space"], display: server.display)
+        try Self.press("space", in: window, on: server)
         usleep(500_000)
-        _ = try Self.output("/usr/bin/xdotool", ["key", "--window", window, "q"], display: server.display)
+        try Self.press("q", in: window, on: server)
         #expect(player.waitForExit(timeout: 10) == 0)
 
         struct Line: Decodable {
