@@ -38,6 +38,15 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         return takeFirst()
     }
 
+    /// Removes the oldest element, waiting at most `timeout` seconds for one.
+    func pop(waitingAtMost timeout: Double) -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while count == 0 && !closed && condition.wait(until: deadline) {}
+        return takeFirst()
+    }
+
     /// Removes the oldest element if there is one; never waits.
     func tryPop() -> Element? {
         condition.lock()

@@ -7,10 +7,13 @@ import ReelAudio
 ///
 ///     {"type":"video","pts_us":1000000,"shown_us":52345678901}
 ///     {"type":"audio","pts_us":1000000,"played_us":52345679012}
+///     {"type":"seek","from_us":1000000,"target_us":6000000,"exact":false}
 ///
 /// A video line is written when a frame is first shown (the tick's deadline); an
 /// audio line when a chunk is handed to the output, with the time its first sample
-/// is heard by the output's own latency report.
+/// is heard by the output's own latency report; a seek line when the demux thread
+/// serves a seek (what follows is of the new position, bar a chunk of sound written
+/// just before).
 ///
 /// Thread-safety: Safe: the audio and vsync threads both write lines. (Its errors are
 /// `AudioError`s: one line for the user, like every output's.)
@@ -28,6 +31,11 @@ final class TimelineWriter: @unchecked Sendable {
     }
 
     func video(pts: Int64, shown: Int64) { write("{\"type\":\"video\",\"pts_us\":\(pts),\"shown_us\":\(shown)}\n") }
+
+    /// A seek served: from the frame on screen to the target (`exact`: nothing before it shown).
+    func seek(from: Int64, target: Int64, exact: Bool) {
+        write("{\"type\":\"seek\",\"from_us\":\(from),\"target_us\":\(target),\"exact\":\(exact)}\n")
+    }
 
     func audio(pts: Int64, played: Int64) {
         write("{\"type\":\"audio\",\"pts_us\":\(pts),\"played_us\":\(played)}\n")

@@ -19,6 +19,14 @@ public struct AudioClock: Sendable {
         writtenEnd = begin + format.microseconds(ofFrames: Int64(frames))
     }
 
+    /// The output dropped the last `frames` frames written: they will not be heard.
+    public mutating func unwrite(frames: Int64) {
+        writtenEnd = writtenEnd.map { $0 - format.microseconds(ofFrames: frames) }
+    }
+
+    /// Forgets what was written (a seek): the next chunk's time starts it again.
+    public mutating func reset() { writtenEnd = nil }
+
     /// Media time (µs) being heard when the output holds `queuedFrames`; nil before
     /// anything was written.
     public func media(queuedFrames: Int64) -> Int64? {

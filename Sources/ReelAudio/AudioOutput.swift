@@ -18,6 +18,11 @@ public protocol AudioOutput: AnyObject {
     func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError)
     /// Frames written but not yet heard at host time `now` (ns).
     func queuedFrames(at now: Int64) -> Int64
+    /// Waits until everything written has been heard; the output stays open.
+    func drain() throws(AudioError)
+    /// Drops what is queued and not yet heard (a pause, a seek, a quit); returns how
+    /// many frames that was. The next `write` is heard at once.
+    func flush() -> Int64
     /// Plays out what is queued, then closes the output.
     func finish() throws(AudioError)
 }
@@ -79,8 +84,19 @@ public class PacedOutput: AudioOutput {
         written += frames
     }
 
-    public func finish() throws(AudioError) {
+    public func drain() throws(AudioError) {
         if start != nil { clock.sleep(until: time(ofFrame: written)) }
+    }
+
+    public func flush() -> Int64 {
+        let dropped = queuedFrames(at: clock.now())
+        written -= dropped
+        discard(frames: dropped)
+        return dropped
+    }
+
+    public func finish() throws(AudioError) {
+        try drain()
         try close()
     }
 
@@ -96,6 +112,8 @@ public class PacedOutput: AudioOutput {
     /// Where the samples go once paced; nowhere by default.
     func consume(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {}
     func close() throws(AudioError) {}
+    /// The last `frames` frames consumed will not be heard after all.
+    func discard(frames: Int64) {}
 }
 
 /// `--ao null`: samples consumed at the real rate, and dropped.

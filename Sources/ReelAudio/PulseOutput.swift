@@ -61,6 +61,23 @@ public final class PulseOutput: AudioOutput {
         return Int64(latency) * Int64(format.sampleRate) / 1_000_000
     }
 
+    public func drain() throws(AudioError) {
+        guard let connection else { return }
+        var error: Int32 = 0
+        if pa_simple_drain(connection, &error) < 0 {
+            throw AudioError("PulseAudio could not play out the end: \(Self.message(error))")
+        }
+    }
+
+    /// Drops the server's buffer (wraps `pa_simple_flush`). What the device itself
+    /// already holds, a few milliseconds, still plays.
+    public func flush() -> Int64 {
+        guard let connection else { return 0 }
+        let queued = queuedFrames(at: 0)
+        var error: Int32 = 0
+        return pa_simple_flush(connection, &error) < 0 ? 0 : queued
+    }
+
     public func finish() throws(AudioError) {
         guard let connection else { return }
         var error: Int32 = 0

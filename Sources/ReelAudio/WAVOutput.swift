@@ -10,6 +10,9 @@ public final class WAVOutput: PacedOutput {
     public let path: String
     private var file: UnsafeMutablePointer<FILE>?
     private var dataBytes: Int64 = 0
+    /// Whether frames were taken back, so that the file may hold stale bytes past the
+    /// data to cut off at the end.
+    private var discardedTail = false
 
     public init(
         path: String, format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()
@@ -33,9 +36,23 @@ public final class WAVOutput: PacedOutput {
         dataBytes += Int64(samples.count * 2)
     }
 
+    /// Takes the frames back out of the file: it holds what was heard.
+    override func discard(frames: Int64) {
+        guard let file, frames > 0 else { return }
+        dataBytes = max(0, dataBytes - frames * Int64(format.frameBytes))
+        fflush(file)
+        fseeko(file, off_t(44 + dataBytes), SEEK_SET)
+        discardedTail = true
+    }
+
     override func close() throws(AudioError) {
         guard let file else { return }
         try writeHeader()
+        if discardedTail {
+            // Bytes written past the data before frames were taken back.
+            fflush(file)
+            _ = ftruncate(fileno(file), off_t(44 + dataBytes))
+        }
         self.file = nil
         guard fclose(file) == 0 else {
             throw AudioError("cannot finish '\(path)': \(String(cString: strerror(errno)))")

@@ -99,6 +99,15 @@ public final class AudioDecoder {
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "decoding \(streamName) failed")
     }
 
+    /// Forgets what the decoder and the resampler hold (a seek, a loop): the next
+    /// packet starts afresh (wraps `avcodec_flush_buffers`).
+    public func flush() {
+        avcodec_flush_buffers(context)
+        swr_free(&resampler)
+        resamplerInput = nil
+        flushed = false
+    }
+
     /// Tells the decoder no more packets come.
     public func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)

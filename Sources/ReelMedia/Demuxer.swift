@@ -103,6 +103,22 @@ public final class Demuxer {
         )
     }
 
+    /// The container's start time (µs on the media timeline), when it states one.
+    public var startTime: Int64? {
+        let start = context.pointee.start_time
+        return start == FFmpegCall.noTimestamp ? nil : start
+    }
+
+    /// Moves the input to the keyframe nearest `target` (µs on the media timeline)
+    /// that lies within `range`, so that the next packets start there (wraps
+    /// `avformat_seek_file`; all streams move). Throws `MediaError.cannotSeek` when the
+    /// input cannot seek (a live stream) or has no keyframe in `range`.
+    public func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError) {
+        try FFmpegCall.check(
+            avformat_seek_file(context, -1, range.lowerBound, target, range.upperBound, 0), "avformat_seek_file",
+            .cannotSeek, "cannot seek in '\(url)'")
+    }
+
     /// Reads the next packet of any stream (wraps `av_read_frame`).
     public func readPacket() -> DemuxStep {
         guard let packet = av_packet_alloc() else {

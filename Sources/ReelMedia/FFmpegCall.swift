@@ -14,6 +14,8 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         case unsupported
         /// Reading the input stopped on an error before its end: truncated or corrupt.
         case truncated
+        /// The input cannot move to the time asked for (a live stream, no keyframe there).
+        case cannotSeek
         /// A codec refused to open, decode or encode.
         case codec
         /// Writing an output file failed.

@@ -216,6 +216,16 @@ public final class VideoDecoder {
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "decoding \(streamName) failed")
     }
 
+    /// Forgets the pictures the decoder holds (a seek, a loop): the next packet,
+    /// which should start at a keyframe, starts afresh (wraps `avcodec_flush_buffers`).
+    public func flush() {
+        if holdsFrame {
+            av_frame_unref(frame)
+            holdsFrame = false
+        }
+        avcodec_flush_buffers(context)
+    }
+
     /// Tells the decoder no more packets come, so it returns the pictures it holds.
     public func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)

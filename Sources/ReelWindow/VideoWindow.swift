@@ -17,6 +17,8 @@ public enum WindowEvent: Sendable, Equatable {
     case key(WindowKey)
     /// The framebuffer's new size in pixels (zero when minimized).
     case resized(PixelSize)
+    /// The window's content was lost (uncovered, restored) and must be drawn again.
+    case refreshNeeded
     /// The user closed the window.
     case closeRequested
 }
@@ -79,6 +81,9 @@ public final class VideoWindow: @unchecked Sendable {
         glfwSetFramebufferSizeCallback(window) { window, width, height in
             VideoWindow.owner(of: window)?.pending.append(
                 .resized(PixelSize(width: Int(max(0, width)), height: Int(max(0, height)))))
+        }
+        glfwSetWindowRefreshCallback(window) { window in
+            VideoWindow.owner(of: window)?.pending.append(.refreshNeeded)
         }
         glfwSetWindowCloseCallback(window) { window in VideoWindow.owner(of: window)?.pending.append(.closeRequested) }
     }

@@ -10,7 +10,12 @@ struct PlayCommand: ParsableCommand {
         discussion: """
             With a display (X11 or Wayland) video goes to a window with a Vulkan swapchain, \
             the picture fitted with black bars when resized; without one, it is rendered \
-            offscreen. Keys in the window: space pause/resume, f fullscreen, q or Esc quit.
+            offscreen (--vo none: sound only, frames decoded and dropped at their time).
+
+            Keys in the window: space pause/resume; ←/→ seek −/+5 s, ↓/↑ −/+60 s (to a \
+            keyframe, in the direction asked; --hr-seek: to the exact time); 9/0 volume \
+            −/+2 %; m mute; s screenshot (the window's picture, as reel-shot-NNNN.png in \
+            --screenshot-dir); f fullscreen; q or Esc quit. Ctrl-C quits too (exit 0).
 
             Video is rendered at every tick of the display (--display-fps) and follows \
             the master clock: the audio output's when there is audio, else the video's own \
@@ -20,7 +25,9 @@ struct PlayCommand: ParsableCommand {
             --timeline PATH writes JSON Lines on the monotonic clock (µs): \
             {"type":"video","pts_us":…,"shown_us":…} per frame shown, and \
             {"type":"audio","pts_us":…,"played_us":…} per audio chunk, with when its first \
-            sample is heard by the output's own latency report. --stats PATH writes the \
+            sample is heard by the output's own latency report, and \
+            {"type":"seek","from_us":…,"target_us":…,"exact":…} where a seek took effect. \
+            --stats PATH writes the \
             counters and A−V offsets as JSON at exit.
 
             While it plays, a status line on the terminal shows the position, the latest \
@@ -35,7 +42,8 @@ struct PlayCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Video output: window (the default when there is a display) or offscreen.", valueName: "VO"))
+            "Video output: window (the default when there is a display), offscreen, or none.",
+            valueName: "VO"))
     var vo: String?
 
     @Option(
@@ -61,6 +69,31 @@ struct PlayCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after N frames have been shown.")
     var frames: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Start at this time: seconds (90.5) or [h:]m:ss[.s] (1:30.5); exact.", valueName: "TIME"))
+    var start: String?
+
+    @Flag(name: .long, help: "Start paused: the first frame is shown and held (space plays).")
+    var pause = false
+
+    @Flag(name: .long, help: "Play again from the start at the end, until quit.")
+    var loop = false
+
+    @Flag(name: .long, help: "Seek keys go to the exact time instead of the nearest keyframe in that direction.")
+    var hrSeek = false
+
+    @Option(name: .long, help: ArgumentHelp("Volume in percent, 0–100 (cubic, as mpv's).", valueName: "PERCENT"))
+    var volume = 100
+
+    @Flag(name: .long, help: "Start muted (m unmutes).")
+    var mute = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Where s writes reel-shot-NNNN.png (default: the current directory).", valueName: "DIR"))
+    var screenshotDir: String?
+
     @Option(name: .long, help: ArgumentHelp("Write the presentation timeline (JSON Lines) here.", valueName: "PATH"))
     var timeline: String?
 
@@ -79,7 +112,13 @@ struct PlayCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
-        if let vo, vo != "offscreen" && vo != "window" { throw ValidationError("--vo must be window or offscreen") }
+        if let vo, !["window", "offscreen", "none"].contains(vo) {
+            throw ValidationError("--vo must be window, offscreen or none")
+        }
+        if let start, Self.time(start) == nil {
+            throw ValidationError("--start must be seconds (90.5) or [h:]m:ss[.s] (1:30.5)")
+        }
+        if !(0...100).contains(volume) { throw ValidationError("--volume must be from 0 to 100") }
         if let present, PresentMode(rawValue: present) == nil {
             throw ValidationError("--present must be fifo, mailbox or immediate")
         }
@@ -95,6 +134,24 @@ struct PlayCommand: ParsableCommand {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if renderDelay < 0 { throw ValidationError("--render-delay cannot be negative") }
         if decodeDelay < 0 { throw ValidationError("--decode-delay cannot be negative") }
+    }
+
+    /// "90", "90.5", "1:30.5" or "1:02:03" as microseconds.
+    static func time(_ text: String) -> Int64? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count) else { return nil }
+        var total: Int64 = 0
+        for (index, part) in parts.enumerated() {
+            let last = index == parts.count - 1
+            if last {
+                guard let seconds = Double(part), seconds >= 0, seconds.isFinite, parts.count == 1 || seconds < 60
+                else { return nil }
+                return total * 60_000_000 + Int64((seconds * 1_000_000).rounded())
+            }
+            guard let whole = Int64(part), whole >= 0, index == 0 || whole < 60 else { return nil }
+            total = total * 60 + whole
+        }
+        return nil
     }
 
     /// "60", "59.94" or "60000/1001" as a rational rate.
@@ -122,6 +179,7 @@ struct PlayCommand: ParsableCommand {
         var refreshRate: Rational?
         switch vo {
         case "offscreen": video = .offscreen
+        case "none": video = .none
         case "window": video = .window(present.flatMap(PresentMode.init(rawValue:)))
         default:
             if VideoWindow.displayAvailable() {
@@ -131,21 +189,38 @@ struct PlayCommand: ParsableCommand {
                 video = .offscreen
             }
         }
-        if video != .offscreen, displayFps == nil {
+        if case .window = video, displayFps == nil {
             refreshRate = VideoWindow.screenRefreshRate.map { Rational(Int64($0), 1) }
         }
-        let pipeline = try PlaybackPipeline(
-            parameters: PlaybackParameters(
-                input: input, video: video, audio: AudioOutputChoice(parsing: ao),
-                sync: sync.flatMap(SyncSource.init(rawValue:)),
-                displayRate: displayFps.flatMap(Self.rate) ?? refreshRate ?? Rational(60, 1), frameLimit: frames,
-                timelinePath: timeline, untimed: untimed,
-                renderDelay: Int64(renderDelay) * 1000, decodeDelay: Int64(decodeDelay) * 1000,
-                device: deviceOptions.parameters))
-        let statusLine = isatty(STDOUT_FILENO) == 1 ? StatusLine(monitor: pipeline.monitor) : nil
+        var parameters = PlaybackParameters(
+            input: input, video: video, audio: AudioOutputChoice(parsing: ao),
+            sync: sync.flatMap(SyncSource.init(rawValue:)),
+            displayRate: displayFps.flatMap(Self.rate) ?? refreshRate ?? Rational(60, 1), frameLimit: frames,
+            timelinePath: timeline, untimed: untimed,
+            renderDelay: Int64(renderDelay) * 1000, decodeDelay: Int64(decodeDelay) * 1000,
+            device: deviceOptions.parameters)
+        parameters.startTime = start.flatMap(Self.time)
+        parameters.startPaused = pause
+        parameters.loop = loop
+        parameters.exactSeeks = hrSeek
+        parameters.volume = volume
+        parameters.muted = mute
+        if let screenshotDir { parameters.screenshotTemplate = "\(screenshotDir)/reel-shot-%n.png" }
+        let pipeline = try PlaybackPipeline(parameters: parameters)
+        // Ctrl-C and a polite kill stop playback like q: threads joined, exit 0.
+        let interrupts = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [controls = pipeline.controls] in controls.stop() }
+            source.resume()
+            return source
+        }
+        defer { for source in interrupts { source.cancel() } }
+        let reporter = ProgressReporter(
+            monitor: pipeline.monitor, controls: pipeline.controls, showsStatusLine: isatty(STDOUT_FILENO) == 1)
         let statistics: PlaybackStatistics
         do {
-            defer { statusLine?.stop() }
+            defer { reporter.stop() }
             statistics = try pipeline.run()
         }
         if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
@@ -187,22 +262,29 @@ extension PlaybackPipeline {
     }
 }
 
-/// The live one-line status on the terminal: redrawn four times a second by its own
-/// thread from the playback's monitor, erased when playback ends.
+/// What the user sees while playback runs: the live one-line status on the terminal
+/// (only when stdout is one), redrawn four times a second from the playback's monitor
+/// and erased at the end, and the monitor's messages (a screenshot written), one line
+/// each on stderr. It runs on its own thread.
 ///
 /// Thread-safety: Safe to `stop()` from the thread that made it.
-final class StatusLine: Sendable {
+final class ProgressReporter: Sendable {
     private final class State: Sendable {
         let running = Atomic<Bool>(true)
         let finished = Atomic<Bool>(false)
     }
     private let state = State()
 
-    init(monitor: PlaybackMonitor) {
+    init(monitor: PlaybackMonitor, controls: PlaybackControls, showsStatusLine: Bool) {
         let state = state
         let thread = Thread {
             var history: [(time: Int64, rendered: Int)] = []
-            while state.running.load(ordering: .acquiring) {
+            var drawn = false
+            func report() {
+                let messages = monitor.takeMessages()
+                if drawn && !messages.isEmpty { FileHandleStream.standardOutput.write("\r\u{1B}[K") }
+                for message in messages { FileHandleStream.standardError.write("reel: \(message)\n") }
+                guard showsStatusLine else { return }
                 let now = HostTime.now()
                 let progress = monitor.progress
                 history.append((now, progress.rendered))
@@ -210,11 +292,20 @@ final class StatusLine: Sendable {
                 let rate =
                     history.count > 1
                     ? Double(progress.rendered - history[0].rendered) * 1e9 / Double(now - history[0].time) : 0
-                FileHandleStream.standardOutput.write("\r\u{1B}[K" + Self.text(progress, renderRate: rate))
+                let controlsText =
+                    (controls.isPaused ? "  (paused)" : "")
+                    + (controls.isMuted ? "  muted" : controls.volume < 100 ? "  vol \(controls.volume)%" : "")
+                FileHandleStream.standardOutput.write(
+                    "\r\u{1B}[K" + ProgressReporter.text(progress, renderRate: rate) + controlsText)
+                drawn = true
+            }
+            while state.running.load(ordering: .acquiring) {
+                report()
                 // A quarter of a second, in slices, so that `stop` is answered quickly.
                 for _ in 0..<10 where state.running.load(ordering: .acquiring) { usleep(25_000) }
             }
-            FileHandleStream.standardOutput.write("\r\u{1B}[K")
+            for message in monitor.takeMessages() { FileHandleStream.standardError.write("reel: \(message)\n") }
+            if drawn { FileHandleStream.standardOutput.write("\r\u{1B}[K") }
             state.finished.store(true, ordering: .releasing)
         }
         thread.name = "reel-status"

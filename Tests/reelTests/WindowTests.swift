@@ -80,15 +80,19 @@ import Testing
         return try ImageReader.readRGBA("\(directory)/frame-000001.png")
     }
 
-    /// Starts `reel play window-bars.mp4` in a window on `server` and returns it with its window.
-    static func startPlayer(on server: XServer, extra: [String] = []) throws -> (player: Child, window: String) {
+    /// Starts `reel play FIXTURE` in a window on `server` (sound to the null output unless
+    /// `extra` says otherwise) and returns it with its window.
+    static func startPlayer(
+        on server: XServer, fixture: String = "window-bars.mp4", extra: [String] = []
+    ) throws -> (player: Child, window: String) {
+        let audio = extra.contains("--ao") ? [] : ["--ao", "null"]
         let player = try Child(
             ReelCLI.executable.path,
-            ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null"] + extra,
+            ["play", "\(fixtures)/\(fixture)", "--vo", "window"] + audio + extra,
             environment: ProcessInfo.processInfo.environment.merging([
                 "DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1",
             ]) { $1 })
-        let window = try findWindow(named: "window-bars.mp4", display: server.display)
+        let window = try findWindow(named: fixture, display: server.display)
         return (player, window)
     }
 

@@ -1,0 +1,277 @@
+import Foundation
+import ReelAudio
+import ReelCore
+import ReelMedia
+import ReelTiming
+
+/// The audio thread: packets in, samples to the output, the audio clock out.
+///
+/// When another clock is master (video, external), the sound follows it: the first
+/// chunk waits for the master to start and is cut, or preceded by silence, so that it
+/// is heard at its time; after that, drift is taken out by stretching or squeezing a
+/// few percent (`AudioDriftCorrector`), never by cutting.
+///
+/// Paused, it takes back what the output still holds (so that nothing plays on and
+/// the clock holds where the sound stopped) and writes it again on resume. A seek
+/// drops what the output holds; an exact one cuts the sound before its target.
+final class AudioWorker: @unchecked Sendable {
+    private let decoder: AudioDecoder
+    private let output: AudioOutput
+    private let packets: BoundedQueue<PacketItem>
+    private let shared: SharedState
+    private let timeline: TimelineWriter?
+    private let followsMaster: Bool
+    private let format: AudioFormat
+    private var clock: AudioClock
+    private var mapper = TimestampMapper()
+    private var corrector: AudioDriftCorrector
+    private var generation = 0
+    /// Whether the start has been lined up with the master (always, with audio master).
+    private var aligned: Bool
+    /// After an exact seek, the sound before this media time (µs) is cut.
+    private var exactFrom: Int64?
+    /// What was written lately, to write again what a pause takes back.
+    private var history: SampleHistory
+    /// The samples at the volume asked for.
+    private var scaled: [Int16] = []
+    /// Silence written (positive) or frames cut (negative) to align the start.
+    private(set) var framesAligned: Int64 = 0
+    /// Frames added (positive) or taken out (negative) by the resampler's compensation.
+    private(set) var framesStretched: Int64 = 0
+
+    init(
+        decoder: AudioDecoder, output: AudioOutput, packets: BoundedQueue<PacketItem>, shared: SharedState,
+        timeline: TimelineWriter?, followsMaster: Bool
+    ) {
+        self.decoder = decoder
+        self.output = output
+        self.packets = packets
+        self.shared = shared
+        self.timeline = timeline
+        self.followsMaster = followsMaster
+        aligned = !followsMaster
+        format = decoder.output
+        clock = AudioClock(format: decoder.output)
+        corrector = AudioDriftCorrector(sampleRate: decoder.output.sampleRate)
+        // Two seconds: more than any output's buffer and latency.
+        history = SampleHistory(capacity: 2 * format.sampleRate * format.channels)
+    }
+
+    func run() {
+        defer { shared.audioDone.store(true, ordering: .releasing) }
+        do {
+            var ended = false
+            decoding: while !shared.stopping.load(ordering: .acquiring) {
+                switch try decoder.receive() {
+                case .chunk(let chunk):
+                    guard chunk.samples.count > 0 else { continue }
+                    try play(chunk)
+                case .needsInput:
+                    guard let item = packets.pop() else { break decoding }
+                    try take(item, ended: &ended)
+                case .endOfStream:
+                    // Everything of this generation is written: let it be heard.
+                    try output.drain()
+                    shared.audioEnded.store(generation, ordering: .releasing)
+                    guard let item = packets.pop() else { break decoding }
+                    try take(item, ended: &ended)
+                }
+            }
+            // Stopped (a quit, or the end): what is still queued is not played.
+            _ = output.flush()
+            try output.finish()
+        } catch let error as MediaError {
+            shared.fail(.media(error))
+        } catch let error as AudioError {
+            shared.fail(.audio(error))
+        } catch {
+            shared.fail(.audio(AudioError("\(error)")))
+        }
+    }
+
+    /// Feeds the decoder, or starts a new generation; items of an older one are dropped.
+    private func take(_ item: PacketItem, ended: inout Bool) throws {
+        guard item.generation >= shared.generation.load(ordering: .acquiring) else { return }
+        switch item {
+        case .packet(let packet, _):
+            try decoder.send(packet)
+        case .start(let generation, let exactFrom):
+            decoder.flush()
+            _ = output.flush()
+            clock.reset()
+            mapper.reset()
+            history.removeAll()
+            self.generation = generation
+            self.exactFrom = exactFrom
+            aligned = !followsMaster
+            ended = false
+        case .endOfInput:
+            guard !ended else { return }
+            ended = true
+            try decoder.sendEndOfInput()
+        }
+    }
+
+    /// Plays one decoded chunk: cut or aligned as the seek and the master ask, at the
+    /// volume asked for.
+    private func play(_ chunk: AudioChunk) throws {
+        guard generation == shared.generation.load(ordering: .acquiring) else { return }
+        var start = chunk.presentationTime.map { mapper.map($0) }
+        var samples = chunk.samples
+        if let target = exactFrom, let from = start {
+            let cut = min(Int64(chunk.frames), max(0, (target - from) * Int64(format.sampleRate) / 1_000_000))
+            if cut == Int64(chunk.frames) { return }
+            exactFrom = nil
+            samples = UnsafeBufferPointer(rebasing: samples[(Int(cut) * format.channels)...])
+            start = from + format.microseconds(ofFrames: cut)
+        }
+        if !aligned {
+            guard let kept = try alignStart(&start, samples) else { return }
+            samples = kept
+        }
+        let gain = Self.gain(
+            volume: shared.volume.load(ordering: .acquiring), muted: shared.muted.load(ordering: .acquiring))
+        if gain == 1 << 16 {
+            try write(samples, startingAt: start)
+            return
+        }
+        scaled.removeAll(keepingCapacity: true)
+        for sample in samples { scaled.append(Int16(truncatingIfNeeded: (Int32(sample) * gain) >> 16)) }
+        try scaled.withUnsafeBufferPointer { try write($0, startingAt: start) }
+    }
+
+    /// The gain for a volume in percent, 16.16 fixed point: mpv's cubic curve
+    /// ((volume/100)³), so that equal steps sound about equally loud.
+    static func gain(volume: Int, muted: Bool) -> Int32 {
+        guard !muted else { return 0 }
+        let level = Double(min(100, max(0, volume))) / 100
+        return Int32((level * level * level * 65536).rounded())
+    }
+
+    private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?) throws {
+        if shared.paused.load(ordering: .acquiring) {
+            guard try holdWhilePaused(before: start) else { return }
+        }
+        let frames = samples.count / format.channels
+        try output.write(samples)
+        history.append(samples)
+        clock.wrote(frames: frames, startingAt: start)
+        shared.audioFramesWritten.add(Int64(frames), ordering: .releasing)
+        let now = HostTime.now()
+        let queued = output.queuedFrames(at: now)
+        guard let heard = clock.media(queuedFrames: queued) else { return }
+        shared.setAudioClock(media: heard, at: now, limit: clock.writtenEnd, generation: generation)
+        if followsMaster, let master = shared.masterTime(at: now, generation: generation) {
+            let extra = corrector.correction(difference: heard - master, frames: frames)
+            if extra != 0 {
+                try decoder.compensate(by: extra, over: frames + extra)
+                framesStretched += Int64(extra)
+            }
+        }
+        // This chunk's first frame is heard once the frames before it are.
+        let before = max(0, queued - Int64(frames))
+        timeline?.audio(
+            pts: clock.writtenEnd! - format.microseconds(ofFrames: Int64(frames)),
+            played: now / 1000 + format.microseconds(ofFrames: before))
+    }
+
+    /// Paused: takes back what the output holds, holds the clock where the sound
+    /// stopped (or, after a seek, at the chunk about to play), waits, and on resume
+    /// writes the taken-back samples again. False when a seek or a stop came instead.
+    private func holdWhilePaused(before start: Int64?) throws -> Bool {
+        let dropped = output.flush()
+        clock.unwrite(frames: dropped)
+        let replay = history.removeLast(Int(dropped) * format.channels)
+        let now = HostTime.now()
+        if let heard = clock.media(queuedFrames: 0) ?? start {
+            shared.setAudioClock(media: heard, at: now, limit: nil, generation: generation)
+        }
+        while shared.paused.load(ordering: .acquiring) && !shared.stopping.load(ordering: .acquiring) {
+            if generation != shared.generation.load(ordering: .acquiring) { return false }
+            usleep(5000)
+        }
+        guard generation == shared.generation.load(ordering: .acquiring), !shared.stopping.load(ordering: .acquiring)
+        else { return false }
+        if !replay.isEmpty {
+            try replay.withUnsafeBufferPointer { try write($0, startingAt: nil) }
+        }
+        return true
+    }
+
+    /// Lines the first chunk up with the master: waits for the master to start, then
+    /// writes silence before the chunk when it is due later than it would be heard, or
+    /// cuts its beginning when that has already passed. Returns the samples to write
+    /// (nil: all of this chunk has passed, or a seek or a stop came; take the next).
+    private func alignStart(
+        _ start: inout Int64?, _ samples: UnsafeBufferPointer<Int16>
+    ) throws -> UnsafeBufferPointer<Int16>? {
+        guard let chunkStart = start else {
+            aligned = true
+            return samples
+        }
+        var master: Int64?
+        var now = HostTime.now()
+        while master == nil {
+            if shared.stopping.load(ordering: .acquiring) { return nil }
+            if generation != shared.generation.load(ordering: .acquiring) { return nil }
+            now = HostTime.now()
+            master = shared.masterTime(at: now, generation: generation)
+            if master == nil { usleep(1000) }
+        }
+        let heardAt = master! + format.microseconds(ofFrames: output.queuedFrames(at: now))
+        let lead = chunkStart - heardAt
+        let leadFrames = lead * Int64(format.sampleRate) / 1_000_000
+        let frames = Int64(samples.count / format.channels)
+        if leadFrames > 0 {
+            let silence = [Int16](repeating: 0, count: Int(leadFrames) * format.channels)
+            try silence.withUnsafeBufferPointer { try write($0, startingAt: chunkStart - lead) }
+            framesAligned += leadFrames
+        } else if leadFrames < 0 {
+            let cut = min(frames, -leadFrames)
+            framesAligned -= cut
+            if cut == frames { return nil }
+            start = chunkStart + format.microseconds(ofFrames: cut)
+            aligned = true
+            return UnsafeBufferPointer(rebasing: samples[(Int(cut) * format.channels)...])
+        }
+        aligned = true
+        return samples
+    }
+}
+
+/// The last samples written, up to a capacity: a ring.
+///
+/// Thread-safety: Unsafe (a value type); the audio thread owns it.
+struct SampleHistory {
+    private var ring: [Int16]
+    /// Where the next sample goes.
+    private var next = 0
+    private(set) var count = 0
+
+    init(capacity: Int) { ring = [Int16](repeating: 0, count: max(1, capacity)) }
+
+    mutating func append(_ samples: UnsafeBufferPointer<Int16>) {
+        for sample in samples.suffix(ring.count) {
+            ring[next] = sample
+            next = next + 1 == ring.count ? 0 : next + 1
+        }
+        count = min(ring.count, count + samples.count)
+    }
+
+    /// Takes out the last `wanted` samples (as many as are kept), oldest first.
+    mutating func removeLast(_ wanted: Int) -> [Int16] {
+        let taken = min(wanted, count)
+        var samples = [Int16](repeating: 0, count: taken)
+        for offset in 0..<taken {
+            samples[taken - 1 - offset] = ring[(next - 1 - offset + 2 * ring.count) % ring.count]
+        }
+        next = (next - taken + ring.count) % ring.count
+        count -= taken
+        return samples
+    }
+
+    mutating func removeAll() {
+        next = 0
+        count = 0
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import ReelCore
+import ReelTiming
+import ReelVulkan
+
+/// The vsync thread's work at each tick: pick, render, account.
+final class DisplayWorker: @unchecked Sendable {
+    /// Nil with `--vo none`: frames are shown by being dropped at their time.
+    private let renderer: OffscreenRenderer?
+    /// The window's swapchain, when video goes to a window.
+    private let presenter: WindowPresenter?
+    private let ready: BoundedQueue<ReadyFrame>
+    private let shared: SharedState
+    private let timeline: TimelineWriter?
+    private let sync: SyncSource
+    private let hasAudio: Bool
+    private let interval: Int64
+    private let frameLimit: Int?
+    private let renderDelay: Int64
+    private let monitor: PlaybackMonitor
+    private let onFrame: @Sendable (RenderedFrame) -> Void
+    private var scheduler = FrameScheduler()
+    /// The master as the display reads it: audio-clock wobble under a few ms is not chased.
+    private var follower = ClockFollower()
+    /// The generation of the clocks and frames the display follows (see `Clocks`).
+    private var generation = 0
+    private var showing: ReadyFrame?
+    /// A window's picture is drawn again on a repeat only when it was lost or could
+    /// not be drawn last time; offscreen, every repeat is rendered (it is the output).
+    private var redrawOwed = false
+    private var inFlight: [(ticket: RenderTicket, frame: ReadyFrame)] = []
+    private var offsets: [Int64] = []
+    private var readyTimes: [Int64] = []
+    private var rendered = 0
+    /// Counting frames itself, without the scheduler (`runUntimed`).
+    private var untimed = false
+    private(set) var statistics = PlaybackStatistics()
+
+    init(
+        renderer: OffscreenRenderer?, presenter: WindowPresenter?, ready: BoundedQueue<ReadyFrame>,
+        shared: SharedState, timeline: TimelineWriter?, sync: SyncSource, hasAudio: Bool, interval: Int64,
+        frameLimit: Int?, renderDelay: Int64, monitor: PlaybackMonitor,
+        onFrame: @escaping @Sendable (RenderedFrame) -> Void
+    ) {
+        self.renderer = renderer
+        self.presenter = presenter
+        self.ready = ready
+        self.shared = shared
+        self.timeline = timeline
+        self.sync = sync
+        self.hasAudio = hasAudio
+        self.interval = interval
+        self.frameLimit = frameLimit
+        self.renderDelay = renderDelay
+        self.monitor = monitor
+        self.onFrame = onFrame
+        readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
+        offsets.reserveCapacity(4096)
+    }
+
+    /// One tick at host time `deadline` (ns); false when playback is over.
+    func tick(deadline: Int64) -> Bool {
+        do throws(ReelError) {
+            try collectFinished(waiting: false)
+            followGeneration()
+            if isOver() { return finishUp() }
+            guard let master = masterTime(at: deadline) else { return true }
+            readyTimes.removeAll(keepingCapacity: true)
+            ready.withElements { frames in for frame in frames { readyTimes.append(frame.time) } }
+            let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
+            let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
+            var offset: Int64?
+            switch decision {
+            case .show(let index, _):
+                for _ in 0..<index { ready.tryPop()?.frame.release() }
+                guard let frame = ready.tryPop() else { return true }
+                if let previous = showing { previous.frame.release() }
+                showing = frame
+                let heard =
+                    hasAudio
+                    ? shared.clocks.withLock { $0.generation == generation ? $0.audio.media(at: deadline) : nil }
+                    : Optional(master)
+                offset = heard.map { frame.time - $0 }
+                if let offset { offsets.append(offset) }
+                timeline?.video(pts: frame.time, shown: deadline / 1000)
+                try render(frame)
+            case .repeatCurrent:
+                if let showing, needsRepeatRender() { try render(showing) }
+            case .wait, .skip:
+                break
+            }
+            statistics.presentation = scheduler.statistics
+            report(offset: offset)
+            return true
+        } catch {
+            shared.fail(error)
+            return finishUp()
+        }
+    }
+
+    /// Untimed: every frame rendered as soon as it is ready, waiting for the GPU only
+    /// when all submissions are busy. Runs on its own thread until the end.
+    func runUntimed() {
+        untimed = true
+        do throws(ReelError) {
+            while !shared.stopping.load(ordering: .acquiring),
+                frameLimit.map({ statistics.presentation.presented < $0 }) ?? true
+            {
+                followGeneration()
+                if isOver() { break }
+                // A bounded wait: the end, a seek or a stop comes without a frame.
+                guard let frame = ready.pop(waitingAtMost: 0.005) else { continue }
+                try collectFinished(waiting: false)
+                while inFlight.count >= OffscreenRenderer.framesInFlight { try collectOldest() }
+                showing?.frame.release()
+                showing = frame
+                statistics.presentation.presented += 1
+                timeline?.video(pts: frame.time, shown: HostTime.now() / 1000)
+                try render(frame)
+                report(offset: nil)
+            }
+        } catch {
+            shared.fail(error)
+        }
+        _ = finishUp()
+    }
+
+    /// Drops frames of generations before the clocks' one; at a new generation (a
+    /// seek, a loop), starts following the new clocks from their first frame.
+    private func followGeneration() {
+        let current = shared.generation.load(ordering: .acquiring)
+        if current != generation {
+            generation = current
+            scheduler.reset()
+            follower.reset()
+        }
+        while let first = ready.withElements({ $0.first?.generation }), first < generation {
+            ready.tryPop()?.frame.release()
+        }
+    }
+
+    /// Whether playback is over: stopped, at the frame limit, or this generation played
+    /// through (all frames shown, all sound heard) with no loop to follow.
+    private func isOver() -> Bool {
+        if shared.stopping.load(ordering: .acquiring) { return true }
+        if let frameLimit, statistics.presentation.presented >= frameLimit { return true }
+        // The ends first: frames pushed before the video end was marked are in `ready`.
+        let videoEnded = shared.videoEnded.load(ordering: .acquiring) == generation
+        let audioEnded = !hasAudio || shared.audioEnded.load(ordering: .acquiring) == generation
+        guard videoEnded && audioEnded && ready.withElements({ $0.isEmpty }) else { return false }
+        shared.playedThrough.store(generation, ordering: .releasing)
+        return !shared.looping.load(ordering: .acquiring)
+    }
+
+    /// Whether a repeat must be rendered: always offscreen; in a window, only when its
+    /// picture was lost, it was resized, a screenshot is wanted, or the last render
+    /// found no image.
+    private func needsRepeatRender() -> Bool {
+        guard let presenter else { return true }
+        if shared.redraw.exchange(false, ordering: .acquiring) { redrawOwed = true }
+        return redrawOwed || presenter.needsRecreation || shared.screenshotsWanted.load(ordering: .acquiring) > 0
+    }
+
+    /// Publishes the progress for a status line.
+    private func report(offset: Int64?) {
+        let presentation = statistics.presentation
+        let position = showing?.time
+        let rendered = rendered
+        let generation = showing?.generation ?? -1
+        monitor.update {
+            $0.presentation = presentation
+            $0.position = position
+            $0.generation = generation
+            $0.rendered = rendered
+            if let offset { $0.avOffset = offset }
+        }
+    }
+
+    /// The master clock's media time at `deadline`, as the display follows it; nil
+    /// until it is set. Without audio sync the first frame's arrival starts it.
+    private func masterTime(at deadline: Int64) -> Int64? {
+        let time = shared.clocks.withLock { clocks -> Int64? in
+            guard clocks.generation == generation else { return nil }
+            return sync == .audio ? clocks.audio.media(at: deadline) : clocks.master.media(at: deadline)
+        }
+        if let time { return follower.follow(time, at: deadline) }
+        if sync == .audio { return nil }
+        // Video or external: start the clock at the first frame.
+        guard let first = ready.withElements({ $0.first?.time }) else { return nil }
+        let started = shared.clocks.withLock { clocks -> Bool in
+            guard clocks.generation == generation else { return false }
+            clocks.master.set(media: first, at: deadline)
+            return true
+        }
+        return started ? follower.follow(first, at: deadline) : nil
+    }
+
+    private func render(_ frame: ReadyFrame) throws(ReelError) {
+        guard renderer != nil else { return }
+        frame.frame.pool.retain(frame.frame.slot)
+        let ticket: RenderTicket?
+        do {
+            ticket = try submit(frame)
+        } catch {
+            frame.frame.release()
+            throw error
+        }
+        if let ticket {
+            inFlight.append((ticket, frame))
+            redrawOwed = false
+        } else {
+            frame.frame.release()
+            statistics.imagesUnavailable += 1
+            redrawOwed = true
+        }
+        if renderDelay > 0 { usleep(UInt32(renderDelay)) }
+    }
+
+    /// Submits the frame offscreen or to the window (recreating its swapchain first
+    /// after a resize); nil when the window had no image free.
+    private func submit(_ frame: ReadyFrame) throws(ReelError) -> RenderTicket? {
+        let descriptor = frame.frame.descriptor
+        guard let renderer else { return nil }
+        guard let presenter else {
+            do {
+                return try renderer.submit(
+                    descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
+            } catch { throw .render(error) }
+        }
+        if presenter.needsRecreation {
+            // The frames in flight use the old images.
+            try collectFinished(waiting: true)
+            do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
+        }
+        do {
+            return try renderer.submit(
+                descriptor, in: frame.frame.pool, slot: frame.frame.slot, presentingTo: presenter)
+        } catch { throw .render(error) }
+    }
+
+    /// Finishes the submissions the GPU is done with (all of them with `waiting`).
+    private func collectFinished(waiting: Bool) throws(ReelError) {
+        while let first = inFlight.first, let renderer {
+            if !waiting {
+                do { guard try renderer.isFinished(first.ticket) else { return } } catch { throw .render(error) }
+            }
+            try collectOldest()
+        }
+    }
+
+    /// Finishes the oldest submission, waiting for the GPU if need be; keeps its
+    /// picture when a screenshot is wanted.
+    private func collectOldest() throws(ReelError) {
+        guard let first = inFlight.first, let renderer else { return }
+        do {
+            let image = try renderer.finish(first.ticket)
+            if shared.screenshotsWanted.load(ordering: .acquiring) > 0 {
+                shared.screenshotsWanted.subtract(1, ordering: .releasing)
+                let shot = Screenshot(
+                    pixels: image.copyPixels(), width: image.size.width, height: image.size.height,
+                    bgra: image.format == .bgra8)
+                shared.screenshots.withLock { $0.append(shot) }
+            }
+            onFrame(
+                RenderedFrame(
+                    index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
+        } catch { throw .render(error) }
+        rendered += 1
+        first.frame.frame.release()
+        inFlight.removeFirst()
+    }
+
+    private func finishUp() -> Bool {
+        try? collectFinished(waiting: true)
+        showing?.frame.release()
+        showing = nil
+        if !untimed { statistics.presentation = scheduler.statistics }
+        statistics.avOffset = OffsetSummary(offsets)
+        shared.stop()
+        shared.displayDone.store(true, ordering: .releasing)
+        return false
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+public import ReelAudio
+public import ReelCore
+public import ReelTiming
+public import ReelVulkan
+
+/// Where video goes (`--vo`).
+public enum VideoOutputChoice: Sendable, Equatable {
+    /// Rendered into host memory at each tick (tests, headless machines).
+    case offscreen
+    /// A window with a Vulkan swapchain; nil mode: mailbox when offered, else FIFO.
+    case window(PresentMode?)
+    /// No picture: frames are decoded and timed, and dropped at their time (sound only).
+    case none
+}
+
+/// What a timed playback should do.
+public struct PlaybackParameters: Sendable {
+    public var input: String
+    public var video: VideoOutputChoice
+    /// Where sound goes; nil plays no sound even when the input has some.
+    public var audio: AudioOutputChoice?
+    /// The PulseAudio server for `.pulse` (nil: the default one).
+    public var pulseServer: String?
+    /// The clock the others follow; nil: audio when there is audio, else video.
+    public var sync: SyncSource?
+    /// The virtual display's refresh rate.
+    public var displayRate: Rational
+    /// Stop after this many frames have been shown.
+    public var frameLimit: Int?
+    /// Write one JSON line per presented frame and per audio chunk here.
+    public var timelinePath: String?
+    /// Render every frame as soon as it is decoded, with no clock and no sound: the
+    /// pipeline's own speed (what `bench` measures).
+    public var untimed: Bool
+    /// Debug: spend this long (µs) in every render, to show frames being dropped.
+    public var renderDelay: Int64
+    /// Debug: spend this long (µs) after decoding each frame, to show frames repeated.
+    public var decodeDelay: Int64
+    public var device: DeviceParameters
+    /// Where playback starts (µs on the media timeline); nil: the beginning. Exact: the
+    /// frame at that time is the first shown.
+    public var startTime: Int64?
+    /// Start paused (`--pause`): the first frame is shown and held.
+    public var startPaused = false
+    /// Start again at the end (`--loop`), until stopped.
+    public var loop = false
+    /// Whether the window's seek keys seek exactly (`--hr-seek`) rather than to a keyframe.
+    public var exactSeeks = false
+    /// Volume in percent (0–100) and mute at the start; the keys change them.
+    public var volume = 100
+    public var muted = false
+    /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
+    public var screenshotTemplate = "reel-shot-%n.png"
+
+    public init(
+        input: String, video: VideoOutputChoice = .offscreen, audio: AudioOutputChoice? = .pulse,
+        pulseServer: String? = nil, sync: SyncSource? = nil,
+        displayRate: Rational = Rational(60, 1), frameLimit: Int? = nil, timelinePath: String? = nil,
+        untimed: Bool = false, renderDelay: Int64 = 0, decodeDelay: Int64 = 0,
+        device: DeviceParameters = DeviceParameters()
+    ) {
+        self.input = input
+        self.video = video
+        self.audio = audio
+        self.pulseServer = pulseServer
+        self.sync = sync
+        self.displayRate = displayRate
+        self.frameLimit = frameLimit
+        self.timelinePath = timelinePath
+        self.untimed = untimed
+        self.renderDelay = renderDelay
+        self.decodeDelay = decodeDelay
+        self.device = device
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+public import ReelTiming
+import Synchronization
+
+/// A summary of A−V offsets (video shown minus audio heard, µs) at presentation.
+public struct OffsetSummary: Sendable, Codable, Equatable {
+    public var count: Int
+    public var mean: Double
+    public var p50: Int64
+    public var p95: Int64
+    public var maxMagnitude: Int64
+
+    init?(_ offsets: [Int64]) {
+        guard !offsets.isEmpty else { return nil }
+        let sorted = offsets.sorted()
+        count = offsets.count
+        mean = Double(offsets.reduce(0, +)) / Double(offsets.count)
+        p50 = sorted[sorted.count / 2]
+        p95 = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+        maxMagnitude = offsets.map { abs($0) }.max()!
+    }
+}
+
+/// Counters of one timed playback.
+public struct PlaybackStatistics: Sendable, Codable {
+    public var presentation = PresentationStatistics()
+    /// Display ticks the scheduler thread woke too late for.
+    public var missedTicks = 0
+    /// Renders not made because the window had no swapchain image free (or was being
+    /// resized or minimized).
+    public var imagesUnavailable = 0
+    /// Video frames shown minus the audio clock at the tick that showed them (minus the
+    /// master clock when there is no audio).
+    public var avOffset: OffsetSummary?
+    /// Frames added to (positive) or removed from the sound to keep it on a video or
+    /// external master: silence or a cut at the start, then libswresample's stretch.
+    public var audioFramesAligned: Int64 = 0
+    public var audioFramesStretched: Int64 = 0
+    /// Wall time of `run` and the process's CPU time (all threads) during it, seconds.
+    public var wallSeconds = 0.0
+    public var cpuSeconds = 0.0
+    public var framesDecoded = 0
+    public var audioFramesWritten: Int64 = 0
+    /// The master clock used: "audio", "video", "external", or "none" (untimed).
+    public var sync: String = ""
+    /// Why sound went to the null output instead of the device, if it did.
+    public var audioWarning: String?
+    /// The screenshots written, in order.
+    public var screenshots: [String] = []
+}
+
+/// What a playback is doing now: for a status line.
+public struct PlaybackProgress: Sendable {
+    /// Media time (µs) of the frame on screen.
+    public var position: Int64?
+    /// The input's duration (µs), when its container states one.
+    public var duration: Int64?
+    public var presentation = PresentationStatistics()
+    /// A−V (µs) of the latest frame shown.
+    public var avOffset: Int64?
+    /// Renders finished so far (shown, repeated and untimed ones).
+    public var rendered = 0
+    /// The generation of the frame on screen (a seek starts a new one).
+    var generation = -1
+}
+
+/// Where another thread reads a running playback's progress.
+///
+/// Thread-safety: Safe; the display thread writes it once a tick, the caller's thread
+/// posts messages.
+public final class PlaybackMonitor: Sendable {
+    private let state = Mutex(PlaybackProgress())
+    private let messages = Mutex<[String]>([])
+    public var progress: PlaybackProgress { state.withLock { $0 } }
+    func update(_ body: (inout PlaybackProgress) -> Void) { state.withLock { body(&$0) } }
+
+    /// Takes the notes posted since the last call (a screenshot written, one that
+    /// failed), oldest first: for the user, one line each.
+    public func takeMessages() -> [String] {
+        messages.withLock { posted in
+            defer { posted.removeAll() }
+            return posted
+        }
+    }
+
+    func post(_ message: String) { messages.withLock { $0.append(message) } }
+}
