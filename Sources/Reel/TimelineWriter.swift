@@ -45,6 +45,7 @@ final class TimelineWriter: @unchecked Sendable {
         lock.withLock {
             guard let file else { return }
             fputs(line, file)
+            fflush(file)  // whole lines, readable while playback runs (tail -f)
         }
     }
 
