@@ -29,6 +29,16 @@ final class DisplayWorker: @unchecked Sendable {
     /// not be drawn last time; offscreen, every repeat is rendered (it is the output).
     private var redrawOwed = false
     private var inFlight: [(ticket: RenderTicket, frame: ReadyFrame)] = []
+    /// In a window: the frame rendered at the last tick, presented at this one (see
+    /// `presentLatency`); `isNew` when it is shown for the first time.
+    private var pending: (ticket: RenderTicket, image: PresentableImage, time: Int64, tick: Int64, isNew: Bool)?
+    /// How long (ns) after its tick a frame reaches the screen, so that each tick picks
+    /// the frame due then. Offscreen, none. In a window a frame is presented at a later
+    /// tick, once rendered (presenting at once would wait for the render, and with a
+    /// CPU driver for the copy to the window server: ~20 ms at 1080p on lavapipe, more
+    /// than a tick), so at least one refresh: measured, as a running average of when
+    /// presentations return, between one and four refreshes.
+    private var presentLatency: Int64
     private var offsets: [Int64] = []
     private var readyTimes: [Int64] = []
     private var rendered = 0
@@ -54,6 +64,7 @@ final class DisplayWorker: @unchecked Sendable {
         self.renderDelay = renderDelay
         self.monitor = monitor
         self.onFrame = onFrame
+        presentLatency = presenter == nil ? 0 : interval * 1000
         readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
         offsets.reserveCapacity(4096)
     }
@@ -62,9 +73,11 @@ final class DisplayWorker: @unchecked Sendable {
     func tick(deadline: Int64) -> Bool {
         do throws(ReelError) {
             try collectFinished(waiting: false)
+            try presentPending(waiting: false)
             followGeneration()
             if isOver() { return finishUp() }
-            guard let master = masterTime(at: deadline) else { return true }
+            // The frame chosen now is on screen one present latency later.
+            guard let master = masterTime(at: deadline + presentLatency) else { return true }
             readyTimes.removeAll(keepingCapacity: true)
             ready.withElements { frames in for frame in frames { readyTimes.append(frame.time) } }
             let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
@@ -76,16 +89,12 @@ final class DisplayWorker: @unchecked Sendable {
                 guard let frame = ready.tryPop() else { return true }
                 if let previous = showing { previous.frame.release() }
                 showing = frame
-                let heard =
-                    hasAudio
-                    ? shared.clocks.withLock { $0.generation == generation ? $0.audio.media(at: deadline) : nil }
-                    : Optional(master)
-                offset = heard.map { frame.time - $0 }
-                if let offset { offsets.append(offset) }
-                timeline?.video(pts: frame.time, shown: deadline / 1000)
-                try render(frame)
+                if presenter == nil {
+                    offset = record(frame.time, shownAt: deadline, master: master)
+                }
+                try render(frame, isNew: true, tick: deadline)
             case .repeatCurrent:
-                if let showing, needsRepeatRender() { try render(showing) }
+                if let showing, needsRepeatRender() { try render(showing, isNew: false, tick: deadline) }
             case .wait, .skip:
                 break
             }
@@ -115,8 +124,9 @@ final class DisplayWorker: @unchecked Sendable {
                 showing?.frame.release()
                 showing = frame
                 statistics.presentation.presented += 1
-                timeline?.video(pts: frame.time, shown: HostTime.now() / 1000)
-                try render(frame)
+                let now = HostTime.now()
+                if presenter == nil { timeline?.video(pts: frame.time, shown: now / 1000) }
+                try render(frame, isNew: true, tick: now)
                 report(offset: nil)
             }
         } catch {
@@ -195,12 +205,48 @@ final class DisplayWorker: @unchecked Sendable {
         return started ? follower.follow(first, at: deadline) : nil
     }
 
-    private func render(_ frame: ReadyFrame) throws(ReelError) {
+    /// The A−V offset of a frame at media time `time` on screen at host time `shown`
+    /// (ns), against the audio clock then (the master without audio), recorded with the
+    /// frame's timeline line.
+    @discardableResult
+    private func record(_ time: Int64, shownAt shown: Int64, master: Int64?) -> Int64? {
+        let heard =
+            hasAudio
+            ? shared.clocks.withLock { $0.generation == generation ? $0.audio.media(at: shown) : nil } : master
+        let offset = heard.map { time - $0 }
+        if let offset { offsets.append(offset) }
+        timeline?.video(pts: time, shown: shown / 1000)
+        return offset
+    }
+
+    /// In a window, presents the frame rendered at an earlier tick: once its render has
+    /// finished, or at once with `waiting` (the presentation then waits for it).
+    private func presentPending(waiting: Bool) throws(ReelError) {
+        guard let pending, let presenter, let renderer else { return }
+        if !waiting, inFlight.contains(where: { $0.ticket == pending.ticket }) {
+            do { guard try renderer.isFinished(pending.ticket) else { return } } catch { throw .render(error) }
+        }
+        self.pending = nil
+        do { try presenter.present(pending.image) } catch { throw .render(error) }
+        guard pending.isNew else { return }
+        let now = HostTime.now()
+        let latency = min(max(now - pending.tick, interval * 1000), 4 * interval * 1000)
+        presentLatency = (7 * presentLatency + latency) / 8
+        let master = shared.clocks.withLock { clocks -> Int64? in
+            guard clocks.generation == generation else { return nil }
+            return sync == .audio ? clocks.audio.media(at: now) : clocks.master.media(at: now)
+        }
+        let offset = record(pending.time, shownAt: now, master: master)
+        if let offset { monitor.update { $0.avOffset = offset } }
+    }
+
+    /// Renders a frame chosen at the tick at host time `tick` (ns).
+    private func render(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) {
         guard renderer != nil else { return }
         frame.frame.pool.retain(frame.frame.slot)
         let ticket: RenderTicket?
         do {
-            ticket = try submit(frame)
+            ticket = try submit(frame, isNew: isNew, tick: tick)
         } catch {
             frame.frame.release()
             throw error
@@ -218,7 +264,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// Submits the frame offscreen or to the window (recreating its swapchain first
     /// after a resize); nil when the window had no image free.
-    private func submit(_ frame: ReadyFrame) throws(ReelError) -> RenderTicket? {
+    private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) -> RenderTicket? {
         let descriptor = frame.frame.descriptor
         guard let renderer else { return nil }
         guard let presenter else {
@@ -227,14 +273,20 @@ final class DisplayWorker: @unchecked Sendable {
                     descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
             } catch { throw .render(error) }
         }
+        // One image waits for presentation at a time; the one before goes now.
+        try presentPending(waiting: true)
         if presenter.needsRecreation {
             // The frames in flight use the old images.
             try collectFinished(waiting: true)
             do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
         }
         do {
-            return try renderer.submit(
-                descriptor, in: frame.frame.pool, slot: frame.frame.slot, presentingTo: presenter)
+            guard
+                let submitted = try renderer.submit(
+                    descriptor, in: frame.frame.pool, slot: frame.frame.slot, renderingInto: presenter)
+            else { return nil }
+            pending = (submitted.ticket, submitted.image, frame.time, tick, isNew)
+            return submitted.ticket
         } catch { throw .render(error) }
     }
 
@@ -271,6 +323,7 @@ final class DisplayWorker: @unchecked Sendable {
     }
 
     private func finishUp() -> Bool {
+        try? presentPending(waiting: true)
         try? collectFinished(waiting: true)
         showing?.frame.release()
         showing = nil

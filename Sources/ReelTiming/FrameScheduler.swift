@@ -90,7 +90,9 @@ public struct FrameScheduler: Sendable {
             statistics.repeated += 1
             return .repeatCurrent
         }
-        let index = due - 1
+        // The first frame after a start or a seek is shown even when the next is due
+        // too (the picture asked for comes first); from then on, late ones are dropped.
+        let index = showing == nil ? 0 : due - 1
         statistics.presented += 1
         statistics.droppedLate += index
         let shown = ready[ready.index(ready.startIndex, offsetBy: index)]

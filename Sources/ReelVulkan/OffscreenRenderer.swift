@@ -53,7 +53,7 @@ public enum InputPath: String, Sendable, Codable {
 }
 
 /// A frame submitted to the GPU, to be finished (waited for) in submission order.
-public struct RenderTicket: Sendable {
+public struct RenderTicket: Sendable, Equatable {
     let resources: Int
     let generation: Int
 }
@@ -172,17 +172,19 @@ public final class OffscreenRenderer {
         try submit(frame, in: pool, slot: slot, outputSize: outputSize, target: nil)
     }
 
-    /// Renders the frame into the window's next swapchain image and presents it, fitted
-    /// with black bars, without waiting: nil when no image is free now (the tick is
-    /// skipped) or the swapchain must be recreated first (`presenter.needsRecreation`).
+    /// Renders the frame into the window's next swapchain image, fitted with black
+    /// bars, without waiting; returns the ticket and the image to hand to
+    /// `WindowPresenter.present` once the render has finished (presenting waits for it,
+    /// and with a CPU driver the presentation's own copy to the window takes long: the
+    /// caller chooses when to spend that time). Nil when no image is free now (the tick
+    /// is skipped) or the swapchain must be recreated first (`presenter.needsRecreation`).
     public func submit(
-        _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, presentingTo presenter: WindowPresenter
-    ) throws(RenderError) -> RenderTicket? {
+        _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, renderingInto presenter: WindowPresenter
+    ) throws(RenderError) -> (ticket: RenderTicket, image: PresentableImage)? {
         precondition(outputFormat == .bgra8, "a swapchain takes BGRA8: set outputFormat to .bgra8")
         guard let target = try presenter.acquire() else { return nil }
         let ticket = try submit(frame, in: pool, slot: slot, outputSize: target.extent, target: target)
-        try presenter.present(target)
-        return ticket
+        return (ticket, PresentableImage(target: target))
     }
 
     private func submit(

@@ -22,6 +22,13 @@ struct SwapchainTarget {
     let rendered: VkSemaphore
 }
 
+/// A swapchain image a frame was rendered into, waiting to be presented.
+///
+/// Thread-safety: Confined to the render thread.
+public struct PresentableImage {
+    let target: SwapchainTarget
+}
+
 /// The window's swapchain on the device's surface: BGRA8 images the renderer copies
 /// each frame into, then presents.
 ///
@@ -165,8 +172,11 @@ public final class WindowPresenter {
             rendered: renderedSemaphores[Int(index)])
     }
 
-    /// Queues the rendered image for display.
-    func present(_ target: SwapchainTarget) throws(RenderError) {
+    /// Shows the image once its render has finished (wraps `vkQueuePresentKHR`; with a
+    /// CPU driver it waits for the render and copies the image to the window server).
+    /// An out-of-date swapchain sets `needsRecreation` instead of throwing.
+    public func present(_ image: PresentableImage) throws(RenderError) {
+        let target = image.target
         var swapchain: VkSwapchainKHR? = swapchain
         var wait: VkSemaphore? = target.rendered
         var index = target.index

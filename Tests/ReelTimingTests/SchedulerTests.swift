@@ -96,6 +96,23 @@ import Testing
         #expect(run.statistics.repeated == 0)
     }
 
+    /// The first pick after a start or a seek (`reset`) is the first ready frame, even
+    /// when the clock has already passed the next one: the picture asked for is shown;
+    /// the tick after catches up by dropping.
+    @Test func firstFrameAfterASeekIsShownThenLateOnesDrop() {
+        var scheduler = FrameScheduler()
+        #expect(
+            scheduler.tick(ready: [0], master: 0, interval: 16_667, canSubmit: true) == .show(index: 0, dropping: 0))
+        scheduler.reset()
+        let ready: [Int64] = [5_000_000, 5_033_333, 5_066_667]
+        #expect(
+            scheduler.tick(ready: ready, master: 5_040_000, interval: 16_667, canSubmit: true)
+                == .show(index: 0, dropping: 0))
+        #expect(
+            scheduler.tick(ready: ready.dropFirst(), master: 5_060_000, interval: 16_667, canSubmit: true)
+                == .show(index: 1, dropping: 1))
+    }
+
     @Test func busyTickIsSkippedAndTheNextShowsTheNewest() {
         var scheduler = FrameScheduler()
         #expect(
