@@ -4,29 +4,6 @@ import ReelMedia
 import ReelTestSupport
 import Testing
 
-/// One line of `--timeline`: a frame shown, an audio chunk written, or a seek served.
-struct TimelineEntry: Decodable {
-    var type: String
-    var pts: Int64?
-    var shown: Int64?
-    var from: Int64?
-    var target: Int64?
-    var exact: Bool?
-    enum CodingKeys: String, CodingKey {
-        case type
-        case pts = "pts_us"
-        case shown = "shown_us"
-        case from = "from_us"
-        case target = "target_us"
-        case exact
-    }
-
-    static func read(_ path: String) throws -> [TimelineEntry] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-            .map { try JSONDecoder().decode(TimelineEntry.self, from: Data($0.utf8)) }
-    }
-}
-
 /// The channel count and 16-bit samples of a WAV file written by `--ao wav:` (its data
 /// after the 44-byte header).
 func wavSamples(_ path: String) throws -> (channels: Int, samples: [Int16]) {

@@ -153,20 +153,9 @@ import Testing
         try Self.press("q", in: window, on: server)
         #expect(player.waitForExit(timeout: 10) == 0)
 
-        struct Line: Decodable {
-            var type: String
-            var pts: Int64
-            var shown: Int64?
-            enum CodingKeys: String, CodingKey {
-                case type
-                case pts = "pts_us"
-                case shown = "shown_us"
-            }
-        }
-        let shown = try String(contentsOfFile: timeline, encoding: .utf8).split(separator: "\n")
-            .map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }.filter { $0.type == "video" }
+        let shown = try TimelineEntry.read(timeline).filter { $0.type == "video" }
         let steps = zip(shown, shown.dropFirst()).map {
-            (wall: $1.shown! - $0.shown!, media: $1.pts - $0.pts)
+            (wall: $1.shown! - $0.shown!, media: $1.pts! - $0.pts!)
         }
         let pause = try #require(steps.max { $0.wall < $1.wall })
         print("longest wait between new frames: \(pause.wall) µs, media step \(pause.media) µs")
