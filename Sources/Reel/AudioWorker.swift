@@ -67,14 +67,12 @@ final class AudioWorker: @unchecked Sendable {
                     guard chunk.samples.count > 0 else { continue }
                     try play(chunk)
                 case .needsInput:
-                    guard let item = packets.pop() else { break decoding }
-                    try take(item, ended: &ended)
+                    guard try feed(&ended) else { break decoding }
                 case .endOfStream:
                     // Everything of this generation is written: let it be heard.
                     try output.drain()
                     shared.audioEnded.store(generation, ordering: .releasing)
-                    guard let item = packets.pop() else { break decoding }
-                    try take(item, ended: &ended)
+                    guard try feed(&ended) else { break decoding }
                 }
             }
             // Stopped (a quit, or the end): what is still queued is not played.
@@ -89,14 +87,15 @@ final class AudioWorker: @unchecked Sendable {
         }
     }
 
-    /// Feeds the decoder, or starts a new generation; items of an older one are dropped.
-    private func take(_ item: PacketItem, ended: inout Bool) throws {
-        guard item.generation >= shared.generation.load(ordering: .acquiring) else { return }
-        switch item {
-        case .packet(let packet, _):
-            try decoder.send(packet)
-        case .start(let generation, let exactFrom):
-            decoder.flush()
+    /// Feeds the decoder the next item; at a new generation, drops what the output
+    /// holds and starts the clock afresh. False once the queue is closed.
+    private func feed(_ ended: inout Bool) throws(MediaError) -> Bool {
+        switch try packets.feed(decoder, ended: &ended, current: shared.generation.load(ordering: .acquiring)) {
+        case .closed:
+            return false
+        case .fed:
+            return true
+        case .started(let generation, let exactFrom):
             _ = output.flush()
             clock.reset()
             mapper.reset()
@@ -104,11 +103,7 @@ final class AudioWorker: @unchecked Sendable {
             self.generation = generation
             self.exactFrom = exactFrom
             aligned = !followsMaster
-            ended = false
-        case .endOfInput:
-            guard !ended else { return }
-            ended = true
-            try decoder.sendEndOfInput()
+            return true
         }
     }
 

@@ -21,6 +21,50 @@ enum PacketItem: Sendable {
     }
 }
 
+/// A decoder that takes packets: the video and the audio one.
+protocol PacketDecoder: AnyObject {
+    func send(_ packet: Packet) throws(MediaError)
+    func sendEndOfInput() throws(MediaError)
+    func flush()
+}
+
+extension VideoDecoder: PacketDecoder {}
+extension AudioDecoder: PacketDecoder {}
+
+/// What the next item of a packet queue did to its decoder.
+enum FeedStep {
+    /// A packet was sent, the end of input told, or a stale item dropped.
+    case fed
+    /// A new generation started: the decoder was flushed; the thread resets the rest.
+    case started(generation: Int, exactFrom: Int64?)
+    /// The queue is closed and empty: the thread is done.
+    case closed
+}
+
+extension BoundedQueue where Element == PacketItem {
+    /// Waits for the next item and hands it to `decoder`: a packet is sent, the end of
+    /// input drains it (once: `ended` remembers), a start flushes it. Items of a
+    /// generation older than `current` are dropped.
+    func feed(_ decoder: some PacketDecoder, ended: inout Bool, current: Int) throws(MediaError) -> FeedStep {
+        guard let item = pop() else { return .closed }
+        guard item.generation >= current else { return .fed }
+        switch item {
+        case .packet(let packet, _):
+            try decoder.send(packet)
+        case .start(let generation, let exactFrom):
+            decoder.flush()
+            ended = false
+            return .started(generation: generation, exactFrom: exactFrom)
+        case .endOfInput:
+            if !ended {
+                ended = true
+                try decoder.sendEndOfInput()
+            }
+        }
+        return .fed
+    }
+}
+
 /// The demux thread: reads packets and routes them to the two decoder queues; serves
 /// seeks; at the end of the input, waits (a seek may still come) or, once everything
 /// has been shown and heard, loops (`SharedState.looping`).

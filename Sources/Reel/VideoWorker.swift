@@ -54,16 +54,14 @@ final class VideoWorker: @unchecked Sendable {
                     let time = mapper.map(frame.descriptor.presentationTime)
                     guard pass(ReadyFrame(time: time, generation: generation, frame: frame)) else { return }
                 case .needsInput:
-                    guard let item = packets.pop() else { return }
-                    try take(item, ended: &ended)
+                    guard try feed(&ended) else { return }
                 case .waitingForSlot:
                     usleep(1000)  // the display releases slots as it goes
                 case .endOfStream:
                     // Drained: the held-back frame is the last before the end.
                     if let last = heldBack.take(), !ready.push(last) { last.frame.release() }
                     shared.videoEnded.store(generation, ordering: .releasing)
-                    guard let item = packets.pop() else { return }
-                    try take(item, ended: &ended)
+                    guard try feed(&ended) else { return }
                 }
             }
         } catch {
@@ -71,23 +69,20 @@ final class VideoWorker: @unchecked Sendable {
         }
     }
 
-    /// Feeds the decoder, or starts a new generation; items of an older one are dropped.
-    private func take(_ item: PacketItem, ended: inout Bool) throws(MediaError) {
-        guard item.generation >= shared.generation.load(ordering: .acquiring) else { return }
-        switch item {
-        case .packet(let packet, _):
-            try decoder.send(packet)
-        case .start(let generation, let exactFrom):
-            decoder.flush()
+    /// Feeds the decoder the next item; at a new generation, starts mapping
+    /// timestamps afresh. False once the queue is closed.
+    private func feed(_ ended: inout Bool) throws(MediaError) -> Bool {
+        switch try packets.feed(decoder, ended: &ended, current: shared.generation.load(ordering: .acquiring)) {
+        case .closed:
+            return false
+        case .fed:
+            return true
+        case .started(let generation, let exactFrom):
             mapper.reset()
             heldBack.take()?.frame.release()
             self.generation = generation
             self.exactFrom = exactFrom
-            ended = false
-        case .endOfInput:
-            guard !ended else { return }
-            ended = true
-            try decoder.sendEndOfInput()
+            return true
         }
     }
 
