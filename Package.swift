@@ -43,7 +43,9 @@ let package = Package(
             plugins: ["ShaderCompiler"]),
         .target(
             name: "Reel",
-            dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow"]
+            dependencies: [
+                "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow", "CLinux",
+            ]
         ),
         .executableTarget(
             name: "reel",

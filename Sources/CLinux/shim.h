@@ -7,3 +7,11 @@
 
 /// `memfd_create(name, MFD_CLOEXEC)`.
 static inline int reel_memfd_create(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+#include <pthread.h>
+
+/// Names the calling thread (`pthread_setname_np`; at most 15 bytes are kept).
+static inline void reel_name_this_thread(const char *name) {
+    char shortened[16] = {0};
+    for (int i = 0; i < 15 && name[i]; i++) shortened[i] = name[i];
+    pthread_setname_np(pthread_self(), shortened);
+}

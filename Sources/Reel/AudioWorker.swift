@@ -13,12 +13,18 @@ import ReelTiming
 ///
 /// Paused, it takes back what the output still holds (so that nothing plays on and
 /// the clock holds where the sound stopped) and writes it again on resume. A seek
-/// drops what the output holds; an exact one cuts the sound before its target.
+/// drops what the output holds; an exact one cuts the sound before its target. When
+/// the sound of a generation ends, the audio clock runs on from its end on the host
+/// clock, so that video longer than the sound still plays to its end.
+///
+/// It blocks on an empty packet queue, in the output's `write` (at most the output's
+/// buffer), while paused, and, following another master, until that clock starts;
+/// the last three also end on a seek, and all on a stop.
 final class AudioWorker: @unchecked Sendable {
     private let decoder: AudioDecoder
     private let output: AudioOutput
-    private let packets: BoundedQueue<PacketItem>
-    private let shared: SharedState
+    private var packets: PacketFeed
+    private let state: SessionState
     private let timeline: TimelineWriter?
     private let followsMaster: Bool
     private let format: AudioFormat
@@ -40,13 +46,13 @@ final class AudioWorker: @unchecked Sendable {
     private(set) var framesStretched: Int64 = 0
 
     init(
-        decoder: AudioDecoder, output: AudioOutput, packets: BoundedQueue<PacketItem>, shared: SharedState,
-        timeline: TimelineWriter?, followsMaster: Bool
+        decoder: AudioDecoder, output: AudioOutput, state: SessionState, timeline: TimelineWriter?,
+        followsMaster: Bool
     ) {
         self.decoder = decoder
         self.output = output
-        self.packets = packets
-        self.shared = shared
+        packets = PacketFeed(.audio, state: state)
+        self.state = state
         self.timeline = timeline
         self.followsMaster = followsMaster
         aligned = !followsMaster
@@ -58,39 +64,46 @@ final class AudioWorker: @unchecked Sendable {
     }
 
     func run() {
-        defer { shared.audioDone.store(true, ordering: .releasing) }
+        defer { state.update { $0.audioDone = true } }
         do {
-            var ended = false
-            decoding: while !shared.stopping.load(ordering: .acquiring) {
+            decoding: while !state.read({ $0.stopping }) {
                 switch try decoder.receive() {
                 case .chunk(let chunk):
                     guard chunk.samples.count > 0 else { continue }
                     try play(chunk)
                 case .needsInput:
-                    guard try feed(&ended) else { break decoding }
+                    guard try feed() else { break decoding }
                 case .endOfStream:
-                    // Everything of this generation is written: let it be heard.
+                    // Everything of this generation is written: let it be heard, and let
+                    // the clock run on from its end.
                     try output.drain()
-                    shared.audioEnded.store(generation, ordering: .releasing)
-                    guard try feed(&ended) else { break decoding }
+                    let generation = generation
+                    let end = clock.writtenEnd
+                    let now = HostTime.now()
+                    state.update { fields in
+                        guard fields.generation == generation else { return }
+                        if let end { fields.clocks.audio.set(media: end, at: now) }
+                        fields.audioEnded = max(fields.audioEnded, generation)
+                    }
+                    guard try feed() else { break decoding }
                 }
             }
             // Stopped (a quit, or the end): what is still queued is not played.
             _ = output.flush()
             try output.finish()
         } catch let error as MediaError {
-            shared.fail(.media(error))
+            state.fail(.media(error))
         } catch let error as AudioError {
-            shared.fail(.audio(error))
+            state.fail(.audio(error))
         } catch {
-            shared.fail(.audio(AudioError("\(error)")))
+            state.fail(.audio(AudioError("\(error)")))
         }
     }
 
     /// Feeds the decoder the next item; at a new generation, drops what the output
     /// holds and starts the clock afresh. False once the queue is closed.
-    private func feed(_ ended: inout Bool) throws(MediaError) -> Bool {
-        switch try packets.feed(decoder, ended: &ended, current: shared.generation.load(ordering: .acquiring)) {
+    private func feed() throws(MediaError) -> Bool {
+        switch try packets.feed(decoder) {
         case .closed:
             return false
         case .fed:
@@ -110,7 +123,9 @@ final class AudioWorker: @unchecked Sendable {
     /// Plays one decoded chunk: cut or aligned as the seek and the master ask, at the
     /// volume asked for.
     private func play(_ chunk: AudioChunk) throws {
-        guard generation == shared.generation.load(ordering: .acquiring) else { return }
+        let generation = generation
+        let (current, volume, muted) = state.read { ($0.generation, $0.volume, $0.muted) }
+        guard generation == current else { return }
         var start = chunk.presentationTime.map { mapper.map($0) }
         var samples = chunk.samples
         if let target = exactFrom, let from = start {
@@ -124,8 +139,7 @@ final class AudioWorker: @unchecked Sendable {
             guard let kept = try alignStart(&start, samples) else { return }
             samples = kept
         }
-        let gain = Self.gain(
-            volume: shared.volume.load(ordering: .acquiring), muted: shared.muted.load(ordering: .acquiring))
+        let gain = Self.gain(volume: volume, muted: muted)
         if gain == 1 << 16 {
             try write(samples, startingAt: start)
             return
@@ -144,19 +158,25 @@ final class AudioWorker: @unchecked Sendable {
     }
 
     private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?) throws {
-        if shared.paused.load(ordering: .acquiring) {
+        if state.read({ $0.paused }) {
             guard try holdWhilePaused(before: start) else { return }
         }
         let frames = samples.count / format.channels
         try output.write(samples)
         history.append(samples)
         clock.wrote(frames: frames, startingAt: start)
-        shared.audioFramesWritten.add(Int64(frames), ordering: .releasing)
         let now = HostTime.now()
         let queued = output.queuedFrames(at: now)
-        guard let heard = clock.media(queuedFrames: queued) else { return }
-        shared.setAudioClock(media: heard, at: now, limit: clock.writtenEnd, generation: generation)
-        if followsMaster, let master = shared.masterTime(at: now, generation: generation) {
+        let heard = clock.media(queuedFrames: queued)
+        let (generation, writtenEnd, followsMaster) = (generation, clock.writtenEnd, followsMaster)
+        let master = state.update { fields -> Int64? in
+            fields.audioFramesWritten += Int64(frames)
+            guard fields.generation == generation else { return nil }
+            if let heard { fields.clocks.audio.set(media: heard, at: now, limit: writtenEnd) }
+            return followsMaster ? fields.clocks.master.media(at: now) : nil
+        }
+        guard let heard else { return }
+        if let master {
             let extra = corrector.correction(difference: heard - master, frames: frames)
             if extra != 0 {
                 try decoder.compensate(by: extra, over: frames + extra)
@@ -178,15 +198,16 @@ final class AudioWorker: @unchecked Sendable {
         clock.unwrite(frames: dropped)
         let replay = history.removeLast(Int(dropped) * format.channels)
         let now = HostTime.now()
-        if let heard = clock.media(queuedFrames: 0) ?? start {
-            shared.setAudioClock(media: heard, at: now, limit: nil, generation: generation)
+        let generation = generation
+        let heard = clock.media(queuedFrames: 0) ?? start
+        state.update { fields in
+            if let heard, fields.generation == generation { fields.clocks.audio.set(media: heard, at: now) }
         }
-        while shared.paused.load(ordering: .acquiring) && !shared.stopping.load(ordering: .acquiring) {
-            if generation != shared.generation.load(ordering: .acquiring) { return false }
-            usleep(5000)
+        let resumed = state.wait { fields -> Bool? in
+            if fields.stopping || fields.generation != generation { return false }
+            return fields.paused ? nil : true
         }
-        guard generation == shared.generation.load(ordering: .acquiring), !shared.stopping.load(ordering: .acquiring)
-        else { return false }
+        guard resumed else { return false }
         if !replay.isEmpty {
             try replay.withUnsafeBufferPointer { try write($0, startingAt: nil) }
         }
@@ -204,16 +225,17 @@ final class AudioWorker: @unchecked Sendable {
             aligned = true
             return samples
         }
-        var master: Int64?
-        var now = HostTime.now()
-        while master == nil {
-            if shared.stopping.load(ordering: .acquiring) { return nil }
-            if generation != shared.generation.load(ordering: .acquiring) { return nil }
-            now = HostTime.now()
-            master = shared.masterTime(at: now, generation: generation)
-            if master == nil { usleep(1000) }
+        // The display starts the master at its first frame.
+        let generation = generation
+        let started = state.wait { fields -> Bool? in
+            if fields.stopping || fields.generation != generation { return false }
+            return fields.clocks.master.isSet ? true : nil
         }
-        let heardAt = master! + format.microseconds(ofFrames: output.queuedFrames(at: now))
+        guard started else { return nil }
+        let now = HostTime.now()
+        guard let master = state.read({ $0.generation == generation ? $0.clocks.master.media(at: now) : nil })
+        else { return nil }
+        let heardAt = master + format.microseconds(ofFrames: output.queuedFrames(at: now))
         let lead = chunkStart - heardAt
         let leadFrames = lead * Int64(format.sampleRate) / 1_000_000
         let frames = Int64(samples.count / format.channels)

@@ -2,7 +2,6 @@ import Foundation
 import ReelCore
 import ReelMedia
 import ReelTiming
-import Synchronization
 
 /// What the demux thread hands a decoder thread.
 enum PacketItem: Sendable {
@@ -21,132 +20,131 @@ enum PacketItem: Sendable {
     }
 }
 
-/// A decoder that takes packets: the video and the audio one.
-protocol PacketDecoder: AnyObject {
-    func send(_ packet: Packet) throws(MediaError)
-    func sendEndOfInput() throws(MediaError)
-    func flush()
+/// Which packet queue of the session.
+enum PacketStream {
+    case video, audio
 }
 
-extension VideoDecoder: PacketDecoder {}
-extension AudioDecoder: PacketDecoder {}
-
-/// What the next item of a packet queue did to its decoder.
-enum FeedStep {
-    /// A packet was sent, the end of input told, or a stale item dropped.
-    case fed
-    /// A new generation started: the decoder was flushed; the thread resets the rest.
-    case started(generation: Int, exactFrom: Int64?)
-    /// The queue is closed and empty: the thread is done.
-    case closed
-}
-
-extension BoundedQueue where Element == PacketItem {
-    /// Waits for the next item and hands it to `decoder`: a packet is sent, the end of
-    /// input drains it (once: `ended` remembers), a start flushes it. Items of a
-    /// generation older than `current` are dropped.
-    func feed(_ decoder: some PacketDecoder, ended: inout Bool, current: Int) throws(MediaError) -> FeedStep {
-        guard let item = pop() else { return .closed }
-        guard item.generation >= current else { return .fed }
-        switch item {
-        case .packet(let packet, _):
-            try decoder.send(packet)
-        case .start(let generation, let exactFrom):
-            decoder.flush()
-            ended = false
-            return .started(generation: generation, exactFrom: exactFrom)
-        case .endOfInput:
-            if !ended {
-                ended = true
-                try decoder.sendEndOfInput()
-            }
+extension SessionFields {
+    /// Calls `body` with the packet queue of `stream`, in place; nil when the stream has none.
+    mutating func withPackets<Result>(
+        _ stream: PacketStream, _ body: (inout FIFO<PacketItem>) -> Result
+    ) -> Result? {
+        switch stream {
+        case .video: videoPackets == nil ? nil : body(&videoPackets!)
+        case .audio: audioPackets == nil ? nil : body(&audioPackets!)
         }
-        return .fed
     }
 }
 
-/// The demux thread: reads packets and routes them to the two decoder queues; serves
-/// seeks; at the end of the input, waits (a seek may still come) or, once everything
-/// has been shown and heard, loops (`SharedState.looping`).
+/// The demux thread: reads packets and routes them to the queues of the streams that
+/// are played; serves seeks; at the end of the input, waits (a seek may still come) or,
+/// once everything has been shown and heard, loops (`SessionFields.looping`).
+///
+/// It blocks on the input's I/O and on a full packet queue; the second wait gives up on
+/// a stop or a seek (the packet it held is of the old position, and is dropped).
 final class DemuxWorker: @unchecked Sendable {
     private let demuxer: Demuxer
-    private let streams: (video: Int, audio: Int?)
-    private let video: BoundedQueue<PacketItem>
-    private let audio: BoundedQueue<PacketItem>
-    private let shared: SharedState
+    private let streams: (video: Int?, audio: Int?)
+    private let state: SessionState
+    private let clock: SessionClock
     private let monitor: PlaybackMonitor
     private let timeline: TimelineWriter?
     private let start: Int64
     private let end: Int64?
-    /// Set once the thread is out.
-    let done = Atomic<Bool>(false)
 
     init(
-        demuxer: Demuxer, streams: (video: Int, audio: Int?), video: BoundedQueue<PacketItem>,
-        audio: BoundedQueue<PacketItem>, shared: SharedState, monitor: PlaybackMonitor,
-        timeline: TimelineWriter?
+        demuxer: Demuxer, streams: (video: Int?, audio: Int?), state: SessionState, clock: SessionClock,
+        monitor: PlaybackMonitor, timeline: TimelineWriter?
     ) {
         self.demuxer = demuxer
         self.streams = streams
-        self.video = video
-        self.audio = audio
-        self.shared = shared
+        self.state = state
+        self.clock = clock
         self.monitor = monitor
         self.timeline = timeline
         start = demuxer.startTime ?? 0
         end = demuxer.info.durationMicroseconds.map { (demuxer.startTime ?? 0) + $0 }
     }
 
+    /// What the demux thread does next.
+    private enum Next {
+        case read(generation: Int)
+        case seek(SeekRequest)
+        case loop
+        case stop
+    }
+
     func run() {
-        defer {
-            video.close()
-            audio.close()
-            done.store(true, ordering: .releasing)
-        }
+        defer { state.update { $0.packetsClosed = true } }
         var ended = false
-        while !shared.stopping.load(ordering: .acquiring) {
-            if let request = shared.seekRequest.withLock({ $0.take() }) {
+        while true {
+            let next = state.wait { fields -> Next? in
+                if fields.stopping { return .stop }
+                if let request = fields.pendingSeek {
+                    fields.pendingSeek = nil
+                    return .seek(request)
+                }
+                guard ended else { return .read(generation: fields.generation) }
+                // At the end: played through, loop; else wait for a seek, a loop or the stop.
+                if fields.looping && fields.playedThrough == fields.generation { return .loop }
+                return nil
+            }
+            switch next {
+            case .stop:
+                return
+            case .seek(let request):
                 ended = !serve(request)
-                continue
+            case .loop:
+                // Played to the end: again from the start, or the end if it cannot.
+                ended = !restart(at: SeekTarget.absolute(start, start: start, end: end, exact: false), from: nil)
+                if ended { state.update { $0.looping = false } }
+            case .read(let generation):
+                ended = read(generation: generation)
             }
-            if ended {
-                let generation = shared.generation.load(ordering: .acquiring)
-                if shared.looping.load(ordering: .acquiring)
-                    && shared.playedThrough.load(ordering: .acquiring) == generation
-                {
-                    // Played to the end: again from the start, or the end if it cannot.
-                    ended = !restart(at: SeekTarget.absolute(start, start: start, end: end, exact: false), from: nil)
-                    if ended { shared.looping.store(false, ordering: .releasing) }
-                } else {
-                    usleep(5000)  // until a seek, a loop or the stop
-                }
-                continue
+        }
+    }
+
+    /// Reads one packet and queues it (waiting for room); true at the end of the input.
+    private func read(generation: Int) -> Bool {
+        switch demuxer.readPacket() {
+        case .packet(let packet):
+            if packet.streamIndex == streams.video {
+                push(.packet(packet, generation: generation), to: .video)
+            } else if packet.streamIndex == streams.audio {
+                push(.packet(packet, generation: generation), to: .audio)
             }
-            let generation = shared.generation.load(ordering: .acquiring)
-            switch demuxer.readPacket() {
-            case .packet(let packet):
-                if packet.streamIndex == streams.video {
-                    video.push(.packet(packet, generation: generation))
-                } else if packet.streamIndex == streams.audio {
-                    audio.push(.packet(packet, generation: generation))
-                }
-            case .endOfInput:
-                video.push(.endOfInput(generation: generation))
-                audio.push(.endOfInput(generation: generation))
-                ended = true
+            return false
+        case .endOfInput(let error):
+            state.update { fields in
+                if let error, fields.inputError == nil { fields.inputError = error }
+                fields.videoPackets?.append(.endOfInput(generation: generation))
+                fields.audioPackets?.append(.endOfInput(generation: generation))
             }
+            return true
+        }
+    }
+
+    /// Queues a packet once its queue has room; dropped on a stop or a seek to serve.
+    private func push(_ item: PacketItem, to stream: PacketStream) {
+        state.wait { fields -> Bool? in
+            if fields.interrupts(item.generation) { return false }
+            return fields.withPackets(stream) { queue -> Bool? in
+                guard !queue.isFull else { return nil }
+                queue.append(item)
+                return true
+            } ?? false
         }
     }
 
     /// Serves a seek from the frame on screen; false when it went forward past the
     /// last keyframe, which ends the input (a seek the input cannot do is ignored).
     private func serve(_ request: SeekRequest) -> Bool {
-        let generation = shared.generation.load(ordering: .acquiring)
         // Before the first frame of a seek is shown, "here" is where that seek went.
         let shown = monitor.progress
-        let here =
-            shown.generation == generation
-            ? shown.position : shared.clocks.withLock { $0.seek?.target.time } ?? shown.position
+        let here = state.read { fields in
+            shown.generation == fields.generation ? shown.position : fields.clocks.seek?.target.time ?? shown.position
+        }
         let position = here ?? start
         let target: SeekTarget
         switch request {
@@ -158,11 +156,7 @@ final class DemuxWorker: @unchecked Sendable {
         if restart(at: target, from: position) { return true }
         guard target.time > position else { return true }
         // Nothing to play after the target: what is queued is dropped and playback ends.
-        let ended = newGeneration(seek: ServedSeek(from: position, target: target))
-        video.push(.start(generation: ended, exactFrom: nil))
-        audio.push(.start(generation: ended, exactFrom: nil))
-        video.push(.endOfInput(generation: ended))
-        audio.push(.endOfInput(generation: ended))
+        newGeneration(seek: ServedSeek(from: position, target: target), exactFrom: nil, ended: true)
         return false
     }
 
@@ -170,22 +164,30 @@ final class DemuxWorker: @unchecked Sendable {
     /// when the demuxer cannot.
     private func restart(at target: SeekTarget, from position: Int64?) -> Bool {
         do { try demuxer.seek(to: target.time, within: target.keyframes) } catch { return false }
-        let generation = newGeneration(seek: position.map { ServedSeek(from: $0, target: target) })
-        let exactFrom = target.exact ? target.time : nil
-        video.push(.start(generation: generation, exactFrom: exactFrom))
-        audio.push(.start(generation: generation, exactFrom: exactFrom))
+        newGeneration(
+            seek: position.map { ServedSeek(from: $0, target: target) }, exactFrom: target.exact ? target.time : nil,
+            ended: false)
         return true
     }
 
-    /// Restarts the clocks in a new generation, from now on the current one.
-    private func newGeneration(seek: ServedSeek?) -> Int {
+    /// Restarts the clocks in a new generation, from now on the current one: what is
+    /// queued of the old one is dropped, and each decoder is told to start afresh (and,
+    /// `ended`, that nothing follows).
+    private func newGeneration(seek: ServedSeek?, exactFrom: Int64?, ended: Bool) {
         // Logged before anything of the new generation can be.
         if let seek { timeline?.seek(from: seek.from, target: seek.target.time, exact: seek.target.exact) }
-        let generation = shared.clocks.withLock { clocks in
-            clocks.restart(at: HostTime.now(), paused: shared.paused.load(ordering: .acquiring), seek: seek)
-            return clocks.generation
+        let now = clock.now()
+        state.update { fields in
+            fields.generation += 1
+            let generation = fields.generation
+            fields.clocks.restart(at: now, paused: fields.paused, seek: seek)
+            for stream in [PacketStream.video, .audio] {
+                fields.withPackets(stream) { queue in
+                    _ = queue.removeAll { $0.generation < generation }
+                    queue.append(.start(generation: generation, exactFrom: exactFrom))
+                    if ended { queue.append(.endOfInput(generation: generation)) }
+                }
+            }
         }
-        shared.generation.store(generation, ordering: .releasing)
-        return generation
     }
 }

@@ -3,22 +3,32 @@ import ReelCore
 import ReelTiming
 import ReelVulkan
 
-/// The vsync thread's work at each tick: pick, render, account.
+/// The display thread's work at each tick: pick, render, present, account.
+///
+/// It never waits at a tick: not for the decoder (no frame due: the one on screen is
+/// repeated), nor for the GPU (a tick with every submission busy is skipped), nor for
+/// I/O (the timeline and screenshots are written by other threads); it only takes the
+/// session's lock for a few reads and writes.
 final class DisplayWorker: @unchecked Sendable {
     /// Nil with `--vo none`: frames are shown by being dropped at their time.
     private let renderer: OffscreenRenderer?
     /// The window's swapchain, when video goes to a window.
     private let presenter: WindowPresenter?
-    private let ready: BoundedQueue<ReadyFrame>
-    private let shared: SharedState
+    private let state: SessionState
+    private let clock: SessionClock
     private let timeline: TimelineWriter?
     private let sync: SyncSource
     private let hasAudio: Bool
+    /// Whether a video stream plays: without one, nothing is shown and the end is the sound's.
+    private let hasVideo: Bool
     private let interval: Int64
     private let frameLimit: Int?
     private let renderDelay: Int64
     private let monitor: PlaybackMonitor
     private let onFrame: @Sendable (RenderedFrame) -> Void
+    /// Wakes the caller's thread: a screenshot to write, or the end.
+    private let onNotice: @Sendable () -> Void
+    private var finished = false
     private var scheduler = FrameScheduler()
     /// The master as the display reads it: audio-clock wobble under a few ms is not chased.
     private var follower = ClockFollower()
@@ -47,18 +57,20 @@ final class DisplayWorker: @unchecked Sendable {
     private(set) var statistics = PlaybackStatistics()
 
     init(
-        renderer: OffscreenRenderer?, presenter: WindowPresenter?, ready: BoundedQueue<ReadyFrame>,
-        shared: SharedState, timeline: TimelineWriter?, sync: SyncSource, hasAudio: Bool, interval: Int64,
+        renderer: OffscreenRenderer?, presenter: WindowPresenter?, state: SessionState, clock: SessionClock,
+        timeline: TimelineWriter?, sync: SyncSource, hasVideo: Bool, hasAudio: Bool, interval: Int64,
         frameLimit: Int?, renderDelay: Int64, monitor: PlaybackMonitor,
-        onFrame: @escaping @Sendable (RenderedFrame) -> Void
+        onFrame: @escaping @Sendable (RenderedFrame) -> Void, onNotice: @escaping @Sendable () -> Void
     ) {
+        self.onNotice = onNotice
         self.renderer = renderer
         self.presenter = presenter
-        self.ready = ready
-        self.shared = shared
+        self.state = state
+        self.clock = clock
         self.timeline = timeline
         self.sync = sync
         self.hasAudio = hasAudio
+        self.hasVideo = hasVideo
         self.interval = interval
         self.frameLimit = frameLimit
         self.renderDelay = renderDelay
@@ -79,15 +91,23 @@ final class DisplayWorker: @unchecked Sendable {
             // The frame chosen now is on screen one present latency later.
             guard let master = masterTime(at: deadline + presentLatency) else { return true }
             readyTimes.removeAll(keepingCapacity: true)
-            ready.withElements { frames in for frame in frames { readyTimes.append(frame.time) } }
+            state.read { fields in for frame in fields.ready.all { readyTimes.append(frame.time) } }
             let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
             let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
             var offset: Int64?
             switch decision {
             case .show(let index, _):
-                for _ in 0..<index { ready.tryPop()?.frame.release() }
-                guard let frame = ready.tryPop() else { return true }
-                if let previous = showing { previous.frame.release() }
+                let generation = generation
+                var (frame, dropped) = state.update { fields -> (ReadyFrame?, [ReadyFrame]) in
+                    var dropped: [ReadyFrame] = []
+                    for _ in 0..<index { if let frame = fields.ready.popFirst() { dropped.append(frame) } }
+                    let frame = fields.ready.popFirst()
+                    if frame != nil { fields.shownGeneration = generation }
+                    return (frame, dropped)
+                }
+                if let previous = showing, frame != nil { dropped.append(previous) }
+                state.release(dropped)
+                guard let frame else { return true }
                 showing = frame
                 if presenter == nil {
                     offset = record(frame.time, shownAt: deadline, master: master)
@@ -102,7 +122,7 @@ final class DisplayWorker: @unchecked Sendable {
             report(offset: offset)
             return true
         } catch {
-            shared.fail(error)
+            state.fail(error)
             return finishUp()
         }
     }
@@ -112,25 +132,30 @@ final class DisplayWorker: @unchecked Sendable {
     func runUntimed() {
         untimed = true
         do throws(ReelError) {
-            while !shared.stopping.load(ordering: .acquiring),
-                frameLimit.map({ statistics.presentation.presented < $0 }) ?? true
-            {
+            while frameLimit.map({ statistics.presentation.presented < $0 }) ?? true {
                 followGeneration()
                 if isOver() { break }
-                // A bounded wait: the end, a seek or a stop comes without a frame.
-                guard let frame = ready.pop(waitingAtMost: 0.005) else { continue }
+                // The next frame, or a change that may end playback (a stop, a seek, an end).
+                let generation = generation
+                let next = state.wait { fields -> ReadyFrame?? in
+                    if fields.stopping || fields.generation != generation { return .some(nil) }
+                    if let frame = fields.ready.popFirst() { return frame }
+                    let ended = fields.videoEnded == generation && (!hasAudio || fields.audioEnded == generation)
+                    return ended ? .some(nil) : nil
+                }
+                guard let frame = next else { continue }
                 try collectFinished(waiting: false)
                 while inFlight.count >= OffscreenRenderer.framesInFlight { try collectOldest() }
-                showing?.frame.release()
+                if let previous = showing { state.release(previous) }
                 showing = frame
                 statistics.presentation.presented += 1
-                let now = HostTime.now()
+                let now = clock.now()
                 if presenter == nil { timeline?.video(pts: frame.time, shown: now / 1000) }
                 try render(frame, isNew: true, tick: now)
                 report(offset: nil)
             }
         } catch {
-            shared.fail(error)
+            state.fail(error)
         }
         _ = finishUp()
     }
@@ -138,28 +163,37 @@ final class DisplayWorker: @unchecked Sendable {
     /// Drops frames of generations before the clocks' one; at a new generation (a
     /// seek, a loop), starts following the new clocks from their first frame.
     private func followGeneration() {
-        let current = shared.generation.load(ordering: .acquiring)
+        let (current, stale) = state.update { fields in
+            var stale: [ReadyFrame] = []
+            while let first = fields.ready.first, first.generation < fields.generation {
+                stale.append(fields.ready.popFirst()!)
+            }
+            return (fields.generation, stale)
+        }
+        state.release(stale)
         if current != generation {
             generation = current
             scheduler.reset()
             follower.reset()
-        }
-        while let first = ready.withElements({ $0.first?.generation }), first < generation {
-            ready.tryPop()?.frame.release()
         }
     }
 
     /// Whether playback is over: stopped, at the frame limit, or this generation played
     /// through (all frames shown, all sound heard) with no loop to follow.
     private func isOver() -> Bool {
-        if shared.stopping.load(ordering: .acquiring) { return true }
-        if let frameLimit, statistics.presentation.presented >= frameLimit { return true }
-        // The ends first: frames pushed before the video end was marked are in `ready`.
-        let videoEnded = shared.videoEnded.load(ordering: .acquiring) == generation
-        let audioEnded = !hasAudio || shared.audioEnded.load(ordering: .acquiring) == generation
-        guard videoEnded && audioEnded && ready.withElements({ $0.isEmpty }) else { return false }
-        shared.playedThrough.store(generation, ordering: .releasing)
-        return !shared.looping.load(ordering: .acquiring)
+        let atLimit = frameLimit.map { statistics.presentation.presented >= $0 } ?? false
+        let (generation, hasVideo, hasAudio) = (generation, hasVideo, hasAudio)
+        return state.update { fields in
+            if fields.stopping || atLimit { return true }
+            let videoEnded = !hasVideo || fields.videoEnded == generation
+            let audioEnded = !hasAudio || fields.audioEnded == generation
+            guard videoEnded && audioEnded && fields.ready.isEmpty, fields.generation == generation else {
+                return false
+            }
+            fields.playedThrough = generation
+            fields.playedToEnd = !fields.looping
+            return !fields.looping
+        }
     }
 
     /// Whether a repeat must be rendered: always offscreen; in a window, only when its
@@ -167,8 +201,12 @@ final class DisplayWorker: @unchecked Sendable {
     /// found no image.
     private func needsRepeatRender() -> Bool {
         guard let presenter else { return true }
-        if shared.redraw.exchange(false, ordering: .acquiring) { redrawOwed = true }
-        return redrawOwed || presenter.needsRecreation || shared.screenshotsWanted.load(ordering: .acquiring) > 0
+        let (redraw, screenshotWanted) = state.update { fields in
+            defer { fields.redraw = false }
+            return (fields.redraw, fields.screenshotsWanted > 0)
+        }
+        if redraw { redrawOwed = true }
+        return redrawOwed || presenter.needsRecreation || screenshotWanted
     }
 
     /// Publishes the progress for a status line.
@@ -189,20 +227,22 @@ final class DisplayWorker: @unchecked Sendable {
     /// The master clock's media time at `deadline`, as the display follows it; nil
     /// until it is set. Without audio sync the first frame's arrival starts it.
     private func masterTime(at deadline: Int64) -> Int64? {
-        let time = shared.clocks.withLock { clocks -> Int64? in
-            guard clocks.generation == generation else { return nil }
-            return sync == .audio ? clocks.audio.media(at: deadline) : clocks.master.media(at: deadline)
+        let (generation, sync, hasAudio) = (generation, sync, hasAudio)
+        let time = state.update { fields -> Int64? in
+            guard fields.generation == generation else { return nil }
+            let clocks = fields.clocks
+            if sync == .audio, let heard = clocks.audio.media(at: deadline) { return heard }
+            if let master = clocks.master.media(at: deadline) { return master }
+            // Audio master: wait for the sound, unless this generation's has ended
+            // without any (a stream with no packets): then as video.
+            if sync == .audio && hasAudio && fields.audioEnded != generation { return nil }
+            // Video or external: start the clock at the first frame.
+            guard let first = fields.ready.first?.time else { return nil }
+            fields.clocks.master.set(media: first, at: deadline)
+            if fields.paused { fields.clocks.master.pause(at: deadline) }
+            return first
         }
-        if let time { return follower.follow(time, at: deadline) }
-        if sync == .audio { return nil }
-        // Video or external: start the clock at the first frame.
-        guard let first = ready.withElements({ $0.first?.time }) else { return nil }
-        let started = shared.clocks.withLock { clocks -> Bool in
-            guard clocks.generation == generation else { return false }
-            clocks.master.set(media: first, at: deadline)
-            return true
-        }
-        return started ? follower.follow(first, at: deadline) : nil
+        return time.map { follower.follow($0, at: deadline) }
     }
 
     /// The A−V offset of a frame at media time `time` on screen at host time `shown`
@@ -210,9 +250,9 @@ final class DisplayWorker: @unchecked Sendable {
     /// frame's timeline line.
     @discardableResult
     private func record(_ time: Int64, shownAt shown: Int64, master: Int64?) -> Int64? {
+        let generation = generation
         let heard =
-            hasAudio
-            ? shared.clocks.withLock { $0.generation == generation ? $0.audio.media(at: shown) : nil } : master
+            hasAudio ? state.read { $0.generation == generation ? $0.clocks.audio.media(at: shown) : nil } : master
         let offset = heard.map { time - $0 }
         if let offset { offsets.append(offset) }
         timeline?.video(pts: time, shown: shown / 1000)
@@ -229,12 +269,13 @@ final class DisplayWorker: @unchecked Sendable {
         self.pending = nil
         do { try presenter.present(pending.image) } catch { throw .render(error) }
         guard pending.isNew else { return }
-        let now = HostTime.now()
+        let now = clock.now()
         let latency = min(max(now - pending.tick, interval * 1000), 4 * interval * 1000)
         presentLatency = (7 * presentLatency + latency) / 8
-        let master = shared.clocks.withLock { clocks -> Int64? in
-            guard clocks.generation == generation else { return nil }
-            return sync == .audio ? clocks.audio.media(at: now) : clocks.master.media(at: now)
+        let (generation, sync) = (generation, sync)
+        let master = state.read { fields -> Int64? in
+            guard fields.generation == generation else { return nil }
+            return sync == .audio ? fields.clocks.audio.media(at: now) : fields.clocks.master.media(at: now)
         }
         let offset = record(pending.time, shownAt: now, master: master)
         if let offset { monitor.update { $0.avOffset = offset } }
@@ -248,18 +289,18 @@ final class DisplayWorker: @unchecked Sendable {
         do {
             ticket = try submit(frame, isNew: isNew, tick: tick)
         } catch {
-            frame.frame.release()
+            state.release(frame)
             throw error
         }
         if let ticket {
             inFlight.append((ticket, frame))
             redrawOwed = false
         } else {
-            frame.frame.release()
+            state.release(frame)
             statistics.imagesUnavailable += 1
             redrawOwed = true
         }
-        if renderDelay > 0 { usleep(UInt32(renderDelay)) }
+        if renderDelay > 0 { clock.sleep(until: clock.now() + renderDelay * 1000) }
     }
 
     /// Submits the frame offscreen or to the window (recreating its swapchain first
@@ -306,31 +347,42 @@ final class DisplayWorker: @unchecked Sendable {
         guard let first = inFlight.first, let renderer else { return }
         do {
             let image = try renderer.finish(first.ticket)
-            if shared.screenshotsWanted.load(ordering: .acquiring) > 0 {
-                shared.screenshotsWanted.subtract(1, ordering: .releasing)
+            let wanted = state.update { fields in
+                defer { fields.screenshotsWanted = max(0, fields.screenshotsWanted - 1) }
+                return fields.screenshotsWanted > 0
+            }
+            if wanted {
                 let shot = Screenshot(
                     pixels: image.copyPixels(), width: image.size.width, height: image.size.height,
                     bgra: image.format == .bgra8)
-                shared.screenshots.withLock { $0.append(shot) }
+                state.update { $0.screenshots.append(shot) }
+                onNotice()
             }
             onFrame(
                 RenderedFrame(
                     index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
         } catch { throw .render(error) }
         rendered += 1
-        first.frame.frame.release()
+        state.release(first.frame)
         inFlight.removeFirst()
     }
 
+    /// The ticks ended without the display ending playback (a stop woke it).
+    func stopped() { _ = finishUp() }
+
     private func finishUp() -> Bool {
+        guard !finished else { return false }
+        finished = true
         try? presentPending(waiting: true)
         try? collectFinished(waiting: true)
-        showing?.frame.release()
-        showing = nil
+        if let frame = showing.take() { state.release(frame) }
         if !untimed { statistics.presentation = scheduler.statistics }
         statistics.avOffset = OffsetSummary(offsets)
-        shared.stop()
-        shared.displayDone.store(true, ordering: .releasing)
+        state.update { fields in
+            fields.stopping = true
+            fields.displayDone = true
+        }
+        onNotice()
         return false
     }
 }

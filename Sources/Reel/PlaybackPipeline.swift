@@ -6,27 +6,29 @@ import ReelMedia
 public import ReelTiming
 import ReelVulkan
 import ReelWindow
-import Synchronization
 
 /// Plays a file in real time: video is rendered to a window or offscreen at each tick
 /// of the display, sound goes to an audio output, and both follow one master clock.
 ///
-/// Threads, each with one job (ARCHITECTURE.md): a demux thread reads into two bounded
-/// packet queues and serves seeks; a video thread decodes into pool slots and a
-/// bounded queue of ready frames; an audio thread decodes, resamples and writes to the
-/// output, which paces it, and sets the master clock from what the output holds; the
-/// vsync thread picks the frame each tick shows and renders it, never waiting for the
-/// decoder or the GPU (a tick with both submissions busy is skipped). The caller's
-/// thread answers the window's events (GLFW wants the main thread) and writes
-/// screenshots.
+/// Threads, each with one job (ARCHITECTURE.md), all started by `run` and joined before
+/// it returns: `reel.demux` reads into bounded packet queues (one per stream played)
+/// and serves seeks; `reel.video` decodes into pool slots and a bounded queue of ready
+/// frames; `reel.audio` decodes, resamples and writes to the output, which paces it,
+/// and sets the audio clock; `reel.display` picks the frame each tick shows and renders
+/// and presents it, never waiting for the decoder, the GPU or I/O; `reel.observe` writes
+/// the timeline and reports progress. They share one `SessionState`: every wait is on
+/// its condition and also ends on a stop or a seek. The caller's thread answers the
+/// window's events (GLFW wants the main thread) and writes screenshots.
 ///
-/// Thread-safety: Unsafe; create, run and drop it on one thread.
+/// Thread-safety: Unsafe; create, run and drop it on one thread (`controls` and
+/// `monitor` are Safe from any thread).
 public final class PlaybackPipeline {
     public let parameters: PlaybackParameters
     private let demuxer: Demuxer
-    private let videoDecoder: VideoDecoder
+    /// Nil for a file without video (sound only).
+    private let videoDecoder: VideoDecoder?
     private let audioDecoder: AudioDecoder?
-    /// Nil with `--vo none`.
+    /// Nil with `--vo none`, or without video.
     private let renderer: OffscreenRenderer?
     private let window: VideoWindow?
     private let presenter: WindowPresenter?
@@ -37,47 +39,105 @@ public final class PlaybackPipeline {
     public let monitor = PlaybackMonitor()
     /// Pause, seek, volume, screenshots, stop: from any thread, before or during `run`.
     public let controls: PlaybackControls
-    private let shared = SharedState()
+    let state: SessionState
+    private let clock: SessionClock
+    private let vsync: VsyncSource
     /// Validation errors reported so far (empty unless validation is on).
     public var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
     /// Frames the decoder may have ready ahead of the display.
     static let readyFrames = 6
+    /// Packets the demux thread may read ahead, per stream.
+    package static let defaultQueuedPackets = 1024
 
-    public init(parameters: PlaybackParameters) throws(ReelError) {
+    public convenience init(parameters: PlaybackParameters) throws(ReelError) {
+        try self.init(parameters: parameters, manualTime: nil)
+    }
+
+    /// With `manualTime`, the display ticks and the session's clock move only when the
+    /// test advances it (see `ManualVsync`); the audio output keeps its own clock.
+    /// `queuedPackets`: the read-ahead per stream (small in tests, to fill it).
+    package init(
+        parameters: PlaybackParameters, manualTime: ManualVsync?,
+        queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets
+    ) throws(ReelError) {
         self.parameters = parameters
-        do {
+        do throws(MediaError) {
             demuxer = try Demuxer(url: parameters.input)
-            let video = try demuxer.requireVideoStream()
-            // Ready frames, the one on screen and those being rendered hold slots too.
-            videoDecoder = try VideoDecoder(
-                demuxer: demuxer, streamIndex: video,
-                parameters: DecoderParameters(
-                    consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2))
-            if parameters.audio != nil, !parameters.untimed, let audio = demuxer.bestAudioStream {
+            let playsAudio = parameters.audio != nil && !parameters.untimed
+            guard demuxer.bestVideoStream != nil || (playsAudio && demuxer.bestAudioStream != nil) else {
+                throw MediaError(
+                    .noVideoStream,
+                    playsAudio || demuxer.bestAudioStream == nil
+                        ? "'\(parameters.input)' has neither a video nor an audio stream"
+                        : "'\(parameters.input)' has no video stream, and no sound is played")
+            }
+            if let video = demuxer.bestVideoStream {
+                // Ready frames, the one on screen and those being rendered hold slots too.
+                videoDecoder = try VideoDecoder(
+                    demuxer: demuxer, streamIndex: video,
+                    parameters: DecoderParameters(
+                        consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2))
+            } else {
+                videoDecoder = nil
+            }
+            if playsAudio, let audio = demuxer.bestAudioStream {
                 audioDecoder = try AudioDecoder(demuxer: demuxer, streamIndex: audio)
             } else {
                 audioDecoder = nil
             }
         } catch { throw .media(error) }
+        let hasVideo = videoDecoder != nil
+        (window, renderer, presenter) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
+        sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
+        if parameters.sync == .audio && parameters.untimed {
+            throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
+        }
+        if sync == .audio && audioDecoder == nil {
+            throw .unsuitable("--sync audio needs an audio stream, and '\(parameters.input)' has none")
+        }
+        var fields = SessionFields(
+            readyFrames: Self.readyFrames, packets: queuedPackets, hasVideo: hasVideo,
+            hasAudio: audioDecoder != nil)
+        fields.volume = min(100, max(0, parameters.volume))
+        fields.muted = parameters.muted
+        fields.looping = parameters.loop
+        if let startTime = parameters.startTime { fields.pendingSeek = .absolute(startTime, exact: true) }
+        let state = SessionState(fields)
+        self.state = state
+        clock = manualTime ?? HostClock()
+        vsync =
+            manualTime
+            ?? DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate))
+        let vsync = vsync
+        controls = PlaybackControls(state: state, clock: clock, wakeDisplay: { vsync.stop() })
+        do {
+            timeline = try parameters.timelinePath.map { path throws(AudioError) in try TimelineWriter(path: path) }
+        } catch { throw .audio(error) }
+    }
+
+    /// The window, its renderer and swapchain, or the offscreen renderer, as asked; a
+    /// window without video is black and only takes keys.
+    private static func openVideoOutput(
+        _ parameters: PlaybackParameters, demuxer: Demuxer, hasVideo: Bool
+    ) throws(ReelError) -> (VideoWindow?, OffscreenRenderer?, WindowPresenter?) {
         switch parameters.video {
         case .window(let mode):
-            let videoIndex = videoDecoder.streamIndex
-            let stream = demuxer.info.streams.first { $0.index == videoIndex }?.video
+            let stream = demuxer.info.streams.first { $0.index == demuxer.bestVideoStream }?.video
             let size = stream.map { PixelSize(width: $0.displayWidth, height: $0.displayHeight) }
             do {
                 let window = try VideoWindow(
                     title: "\((parameters.input as NSString).lastPathComponent) — reel",
                     contentSize: size ?? PixelSize(width: 640, height: 360))
-                self.window = window
+                guard hasVideo else { return (window, nil, nil) }
                 var device = parameters.device
                 device.window = WindowSurfaceSource(
                     instanceExtensions: VideoWindow.requiredInstanceExtensions,
                     makeSurface: { window.makeSurface(instance: $0) })
                 let renderer = try OffscreenRenderer(device: device)
                 renderer.outputFormat = .bgra8
-                self.renderer = renderer
-                presenter = try WindowPresenter(device: renderer.device, size: window.framebufferSize, mode: mode)
+                let presenter = try WindowPresenter(device: renderer.device, size: window.framebufferSize, mode: mode)
+                return (window, renderer, presenter)
             } catch let error as WindowError {
                 throw .unsuitable(error.description)
             } catch let error as RenderError {
@@ -86,197 +146,131 @@ public final class PlaybackPipeline {
                 throw .unsuitable("\(error)")
             }
         case .offscreen:
-            window = nil
-            presenter = nil
-            do { renderer = try OffscreenRenderer(device: parameters.device) } catch { throw .render(error) }
+            guard hasVideo else { return (nil, nil, nil) }
+            do { return (nil, try OffscreenRenderer(device: parameters.device), nil) } catch { throw .render(error) }
         case .none:
-            window = nil
-            presenter = nil
-            renderer = nil
+            return (nil, nil, nil)
         }
-        sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
-        if parameters.sync == .audio && parameters.untimed {
-            throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
-        }
-        if sync == .audio && audioDecoder == nil {
-            throw .unsuitable("--sync audio needs an audio stream, and '\(parameters.input)' has none")
-        }
-        controls = PlaybackControls(shared: shared)
-        controls.volume = parameters.volume
-        controls.isMuted = parameters.muted
-        shared.looping.store(parameters.loop, ordering: .releasing)
-        if let startTime = parameters.startTime { controls.seek(to: startTime, exact: true) }
-        do {
-            timeline = try parameters.timelinePath.map { path throws(AudioError) in try TimelineWriter(path: path) }
-        } catch { throw .audio(error) }
     }
 
-    /// Plays to the end (or the frame limit, or a stop), calling `onFrame` on the vsync
-    /// thread for each rendered frame, and returns the counters. Call it once, on the
+    /// Plays to the end (or the frame limit, or a stop), calling `onFrame` on the display
+    /// thread for each rendered frame and `onProgress` on the observer thread about ten
+    /// times a second (and once more, with `final` true, at the end), and returns the
+    /// counters. Every thread it started is joined when it returns. Call it once, on the
     /// main thread when there is a window.
-    public func run(onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in }) throws -> PlaybackStatistics {
-        let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
+    ///
+    /// A damaged or truncated input plays every frame and sample that decodes, then
+    /// throws `ReelError.media` (kind `.truncated`), unless playback was stopped first.
+    public func run(
+        onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in },
+        onProgress: (@Sendable (_ progress: PlaybackProgress, _ final: Bool) -> Void)? = nil
+    ) throws -> PlaybackStatistics {
+        let start = (wall: clock.now(), cpu: HostTime.processCPU())
         monitor.update { $0.duration = demuxer.info.durationMicroseconds }
-        if parameters.startPaused { shared.togglePause(at: start.wall) }
-        let videoPackets = BoundedQueue<PacketItem>(capacity: 1024)
-        let audioPackets = BoundedQueue<PacketItem>(capacity: 1024)
-        let ready = BoundedQueue<ReadyFrame>(capacity: Self.readyFrames)
-        shared.register(queues: [videoPackets.close, audioPackets.close])
+        if parameters.startPaused { state.togglePause(at: start.wall) }
 
-        // Audio: decode, write (paced by the output), set the master clock.
-        let audio = try startAudio(packets: audioPackets)
-        // Video decode into pool slots.
-        let videoWorker = VideoWorker(
-            decoder: videoDecoder, packets: videoPackets, ready: ready, shared: shared,
-            decodeDelay: parameters.decodeDelay)
-        let videoThread = Thread { videoWorker.run() }
-        videoThread.name = "reel-video"
-        videoThread.start()
-        // The display: each tick shows a frame (untimed: each frame as it comes).
+        let audio = try openAudio()
+        var wakeCaller: @Sendable () -> Void = {}
+        if window != nil { wakeCaller = { VideoWindow.wake() } }
         let display = DisplayWorker(
-            renderer: renderer, presenter: presenter, ready: ready, shared: shared, timeline: timeline, sync: sync,
-            hasAudio: audio.worker != nil,
-            interval: VsyncTimeline(start: 0, rate: parameters.displayRate)
-                .intervalMicroseconds,
+            renderer: renderer, presenter: presenter, state: state, clock: clock, timeline: timeline, sync: sync,
+            hasVideo: videoDecoder != nil, hasAudio: audio.worker != nil,
+            interval: VsyncTimeline(start: 0, rate: parameters.displayRate).intervalMicroseconds,
             frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, monitor: monitor,
-            onFrame: onFrame)
-        var vsync: VsyncThread?
-        if parameters.untimed {
-            let thread = Thread { display.runUntimed() }
-            thread.name = "reel-display"
-            thread.start()
-        } else {
-            vsync = VsyncThread(
-                timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate),
-                onTick: { _, deadline in display.tick(deadline: deadline) })
-        }
-        // Demux: reads, seeks, loops, until the stop.
-        let demux = DemuxWorker(
-            demuxer: demuxer, streams: (videoDecoder.streamIndex, audioDecoder?.streamIndex), video: videoPackets,
-            audio: audioPackets, shared: shared, monitor: monitor, timeline: timeline)
-        let demuxThread = Thread { demux.run() }
-        demuxThread.name = "reel-demux"
-        demuxThread.start()
+            onFrame: onFrame, onNotice: wakeCaller)
+        let workers = startWorkers(display: display, audio: audio.worker, onProgress: onProgress)
 
         // This thread: the window's events and the screenshots, until the display stops.
         var screenshots: [String] = []
-        while !shared.displayDone.load(ordering: .acquiring) {
+        while !state.read({ $0.displayDone }) {
             if let window {
-                answer(window.pollEvents(timeout: 0.01), in: window)
+                answer(window.waitEvents(), in: window)
             } else {
-                usleep(10_000)
+                state.wait { $0.displayDone || !$0.screenshots.isEmpty ? true : nil }
             }
             screenshots += writeScreenshots()
         }
-        vsync?.stop()
-        // The display stopped everyone (end, limit, stop, or an error); free what is
-        // still queued until the workers are out.
-        ready.close()
-        repeat {
-            while let frame = ready.tryPop() { frame.frame.release() }
-            usleep(2000)
-        } while !shared.videoDone.load(ordering: .acquiring) || !shared.audioDone.load(ordering: .acquiring)
-            || !demux.done.load(ordering: .acquiring)
-        while let frame = ready.tryPop() { frame.frame.release() }
+        for worker in workers.all { worker.join() }
+        state.release(state.update { fields in fields.ready.removeAll { _ in true } })
         screenshots += writeScreenshots()
         do { try timeline?.close() } catch { throw ReelError.audio(error) }
-        if let error = shared.failure.withLock({ $0 }) { throw error }
+        if let error = try endError() { throw error }
 
         var statistics = display.statistics
-        statistics.missedTicks = vsync?.missedTicks ?? 0
-        statistics.framesDecoded = videoWorker.framesDecoded
-        statistics.audioFramesWritten = shared.audioFramesWritten.load(ordering: .acquiring)
+        statistics.missedTicks = vsync.missedTicks
+        statistics.framesDecoded = workers.video?.framesDecoded ?? 0
+        statistics.audioFramesWritten = state.read { $0.audioFramesWritten }
         statistics.audioFramesAligned = audio.worker?.framesAligned ?? 0
         statistics.audioFramesStretched = audio.worker?.framesStretched ?? 0
         statistics.sync = parameters.untimed ? "none" : sync.rawValue
         statistics.audioWarning = audio.warning
         statistics.screenshots = screenshots
-        statistics.wallSeconds = Double(HostTime.now() - start.wall) / 1e9
+        statistics.wallSeconds = Double(clock.now() - start.wall) / 1e9
         statistics.cpuSeconds = Double(HostTime.processCPU() - start.cpu) / 1e9
         return statistics
     }
 
-    /// Opens the audio output and starts the audio thread; no worker when there is no sound.
-    private func startAudio(
-        packets: BoundedQueue<PacketItem>
-    ) throws(ReelError) -> (worker: AudioWorker?, warning: String?) {
-        guard let audioDecoder, let choice = parameters.audio else {
-            shared.audioDone.store(true, ordering: .releasing)
-            return (nil, nil)
+    /// The session's threads, as started.
+    private struct Workers {
+        var all: [Worker]
+        var video: VideoWorker?
+    }
+
+    /// Starts the decoders, the display, the demux thread and the observer.
+    private func startWorkers(
+        display: DisplayWorker, audio: AudioWorker?,
+        onProgress: (@Sendable (PlaybackProgress, Bool) -> Void)?
+    ) -> Workers {
+        var workers = Workers(all: [], video: nil)
+        if let audio { workers.all.append(Worker(name: "reel.audio") { audio.run() }) }
+        if let videoDecoder {
+            let video = VideoWorker(
+                decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay)
+            workers.video = video
+            workers.all.append(Worker(name: "reel.video") { video.run() })
         }
+        let vsync = vsync
+        if parameters.untimed {
+            workers.all.append(Worker(name: "reel.display") { display.runUntimed() })
+        } else {
+            workers.all.append(
+                Worker(name: "reel.display") {
+                    while let deadline = vsync.nextTick() {
+                        guard display.tick(deadline: deadline) else { break }
+                    }
+                    vsync.stop()
+                    display.stopped()
+                })
+        }
+        let demux = DemuxWorker(
+            demuxer: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
+            clock: clock, monitor: monitor, timeline: timeline)
+        workers.all.append(Worker(name: "reel.demux") { demux.run() })
+        let observer = SessionObserver(state: state, monitor: monitor, timeline: timeline, onProgress: onProgress)
+        workers.all.append(Worker(name: "reel.observe") { observer.run() })
+        return workers
+    }
+
+    /// Opens the audio output; no worker when there is no sound.
+    private func openAudio() throws(ReelError) -> (worker: AudioWorker?, warning: String?) {
+        guard let audioDecoder, let choice = parameters.audio else { return (nil, nil) }
         let opened: (output: AudioOutput, warning: String?)
         do {
             opened = try choice.open(format: audioDecoder.output, pulseServer: parameters.pulseServer)
         } catch { throw .audio(error) }
         let worker = AudioWorker(
-            decoder: audioDecoder, output: opened.output, packets: packets, shared: shared,
-            timeline: timeline, followsMaster: sync != .audio)
-        let thread = Thread { worker.run() }
-        thread.name = "reel-audio"
-        thread.start()
+            decoder: audioDecoder, output: opened.output, state: state, timeline: timeline,
+            followsMaster: sync != .audio)
         return (worker, opened.warning)
     }
 
-    /// The window's keys: space pause, ←/→ ∓5 s, ↓/↑ ∓60 s, 9/0 volume, m mute,
-    /// s screenshot, f fullscreen, q/Esc (or closing it) quit.
-    private func answer(_ events: [WindowEvent], in window: VideoWindow) {
-        let exact = parameters.exactSeeks
-        for event in events {
-            switch event {
-            case .closeRequested, .key(.q), .key(.escape): controls.stop()
-            case .key(.space): controls.togglePause()
-            case .key(.left): controls.seek(by: -5_000_000, exact: exact)
-            case .key(.right): controls.seek(by: 5_000_000, exact: exact)
-            case .key(.down): controls.seek(by: -60_000_000, exact: exact)
-            case .key(.up): controls.seek(by: 60_000_000, exact: exact)
-            case .key(.nine): controls.volume -= 2
-            case .key(.zero): controls.volume += 2
-            case .key(.m): controls.isMuted.toggle()
-            case .key(.s): controls.takeScreenshot()
-            case .key(.f): window.toggleFullscreen()
-            case .resized, .refreshNeeded: shared.redraw.store(true, ordering: .releasing)
-            }
-        }
-    }
-
-    /// Writes the screenshots the display has kept as PNGs; returns their paths. One
-    /// that cannot be written is reported on the monitor, and playback goes on.
-    private func writeScreenshots() -> [String] {
-        let shots = shared.screenshots.withLock { taken in
-            defer { taken.removeAll() }
-            return taken
-        }
-        var written: [String] = []
-        for var shot in shots {
-            let path = Self.freeName(parameters.screenshotTemplate)
-            if shot.bgra {
-                for pixel in stride(from: 0, to: shot.pixels.count, by: 4) { shot.pixels.swapAt(pixel, pixel + 2) }
-            }
-            let size = PixelSize(width: shot.width, height: shot.height)
-            let result = shot.pixels.withUnsafeBytes { pixels in
-                Result { () throws(MediaError) in
-                    try PNGWriter().write(rgba: pixels, size: size, rowBytes: size.width * 4, to: path)
-                }
-            }
-            do {
-                try result.get()
-                written.append(path)
-                monitor.post("screenshot: \(path)")
-            } catch {
-                monitor.post("screenshot not written: \(error)")
-            }
-        }
-        return written
-    }
-
-    /// `template` with `%n` replaced by the first 4-digit number whose file does not exist.
-    static func freeName(_ template: String) -> String {
-        guard template.contains("%n") else { return template }
-        var number = 1
-        while true {
-            let path = template.replacingOccurrences(of: "%n", with: String(format: "%04d", number))
-            if !FileManager.default.fileExists(atPath: path) || number >= 9999 { return path }
-            number += 1
-        }
+    /// What ended the session badly, if anything: a failure, or, when it played to the
+    /// end of a damaged input, what was wrong with the input.
+    private func endError() throws(ReelError) -> ReelError? {
+        let (failure, inputError, playedToEnd) = state.read { ($0.failure, $0.inputError, $0.playedToEnd) }
+        if let failure { return failure }
+        guard playedToEnd else { return nil }
+        let shortfall = videoDecoder?.lastPictureEnd.flatMap { demuxer.checkComplete(endedAt: $0) }
+        return (inputError ?? videoDecoder?.firstPacketError ?? shortfall).map { .media($0) }
     }
 }

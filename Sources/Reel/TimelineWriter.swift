@@ -15,11 +15,18 @@ import ReelAudio
 /// serves a seek (what follows is of the new position, bar a chunk of sound written
 /// just before).
 ///
-/// Thread-safety: Safe: the audio and vsync threads both write lines. (Its errors are
-/// `AudioError`s: one line for the user, like every output's.)
+/// The threads that make lines only append them to a buffer in memory (no I/O on the
+/// display or audio thread); the session's observer thread writes the buffer out with
+/// `flush()`, several times a second, so the file can be followed while playback runs.
+///
+/// Thread-safety: Safe: the display, audio and demux threads add lines, the observer
+/// writes them. (Its errors are `AudioError`s: one line for the user, like every output's.)
 final class TimelineWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var file: UnsafeMutablePointer<FILE>?
+    /// Lines not yet written, and a second buffer to swap in while they are.
+    private var pending: [UInt8] = []
+    private var spare: [UInt8] = []
     let path: String
 
     init(path: String) throws(AudioError) {
@@ -42,15 +49,28 @@ final class TimelineWriter: @unchecked Sendable {
     }
 
     private func write(_ line: String) {
-        lock.withLock {
-            guard let file else { return }
-            fputs(line, file)
-            fflush(file)  // whole lines, readable while playback runs (tail -f)
-        }
+        lock.withLock { pending.append(contentsOf: line.utf8) }
     }
 
-    /// Flushes and closes the file; throws if anything was lost.
+    /// Writes the lines added so far to the file: whole lines, readable while playback
+    /// runs (tail -f). Called by one thread at a time (the observer, then the session).
+    func flush() {
+        var lines = lock.withLock { () -> [UInt8] in
+            var taken: [UInt8] = []
+            swap(&taken, &spare)
+            swap(&taken, &pending)
+            return taken
+        }
+        guard !lines.isEmpty, let file else { return }
+        lines.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+        fflush(file)
+        lines.removeAll(keepingCapacity: true)
+        lock.withLock { spare = lines }
+    }
+
+    /// Writes what is left, and closes the file; throws if anything was lost.
     func close() throws(AudioError) {
+        flush()
         let failed = lock.withLock { () -> Bool in
             guard let open = file else { return false }
             file = nil

@@ -13,13 +13,16 @@ struct ReadyFrame: Sendable {
 ///
 /// At a `.start` item (a seek) it flushes the decoder and starts mapping timestamps
 /// afresh; after an exact seek it keeps back the frames before the target, passing on
-/// only the last of them (the one on screen at the target) and those after it.
+/// only the last of them (the one on screen at the target) and those after it. It
+/// blocks on an empty packet queue, a full queue of ready frames and (when libavcodec
+/// could not decode into the pool) a free pool slot; each wait also ends on a stop, and
+/// the last two on a seek.
 final class VideoWorker: @unchecked Sendable {
     private let decoder: VideoDecoder
-    private let packets: BoundedQueue<PacketItem>
-    private let ready: BoundedQueue<ReadyFrame>
-    private let shared: SharedState
+    private let state: SessionState
+    private let clock: SessionClock
     private let decodeDelay: Int64
+    private var packets: PacketFeed
     private var mapper = TimestampMapper()
     private var generation = 0
     /// After an exact seek: its target (µs), and the latest frame before it, held back.
@@ -27,93 +30,94 @@ final class VideoWorker: @unchecked Sendable {
     private var heldBack: ReadyFrame?
     private(set) var framesDecoded = 0
 
-    init(
-        decoder: VideoDecoder, packets: BoundedQueue<PacketItem>, ready: BoundedQueue<ReadyFrame>,
-        shared: SharedState, decodeDelay: Int64
-    ) {
+    init(decoder: VideoDecoder, state: SessionState, clock: SessionClock, decodeDelay: Int64) {
         self.decoder = decoder
-        self.packets = packets
-        self.ready = ready
-        self.shared = shared
+        self.state = state
+        self.clock = clock
         self.decodeDelay = decodeDelay
+        packets = PacketFeed(.video, state: state)
     }
 
     func run() {
         defer {
-            heldBack?.frame.release()
-            ready.close()
-            shared.videoDone.store(true, ordering: .releasing)
+            if let frame = heldBack.take() { state.release(frame) }
+            state.update { $0.videoDone = true }
         }
         do {
-            var ended = false
-            while !shared.stopping.load(ordering: .acquiring) {
+            while !state.read({ $0.stopping }) {
                 switch try decoder.receive() {
                 case .frame(let frame):
                     framesDecoded += 1
-                    if decodeDelay > 0 { usleep(UInt32(decodeDelay)) }
+                    if decodeDelay > 0 { clock.sleep(until: clock.now() + decodeDelay * 1000) }
                     let time = mapper.map(frame.descriptor.presentationTime)
-                    guard pass(ReadyFrame(time: time, generation: generation, frame: frame)) else { return }
+                    pass(ReadyFrame(time: time, generation: generation, frame: frame))
                 case .needsInput:
-                    guard try feed(&ended) else { return }
+                    guard try feed() else { return }
                 case .waitingForSlot:
-                    usleep(1000)  // the display releases slots as it goes
+                    waitForSlot()
                 case .endOfStream:
                     // Drained: the held-back frame is the last before the end.
-                    if let last = heldBack.take(), !ready.push(last) { last.frame.release() }
-                    shared.videoEnded.store(generation, ordering: .releasing)
-                    guard try feed(&ended) else { return }
+                    if let last = heldBack.take() { push(last) }
+                    let generation = generation
+                    state.update { $0.videoEnded = max($0.videoEnded, generation) }
+                    guard try feed() else { return }
                 }
             }
         } catch {
-            shared.fail(.media(error))
+            state.fail(.media(error))
         }
     }
 
     /// Feeds the decoder the next item; at a new generation, starts mapping
     /// timestamps afresh. False once the queue is closed.
-    private func feed(_ ended: inout Bool) throws(MediaError) -> Bool {
-        switch try packets.feed(decoder, ended: &ended, current: shared.generation.load(ordering: .acquiring)) {
+    private func feed() throws(MediaError) -> Bool {
+        switch try packets.feed(decoder) {
         case .closed:
             return false
         case .fed:
             return true
         case .started(let generation, let exactFrom):
             mapper.reset()
-            heldBack.take()?.frame.release()
+            if let frame = heldBack.take() { state.release(frame) }
             self.generation = generation
             self.exactFrom = exactFrom
             return true
         }
     }
 
-    /// Hands a frame to the display, unless an exact seek keeps it back; false when the
-    /// display has stopped.
-    private func pass(_ frame: ReadyFrame) -> Bool {
-        if frame.generation < shared.generation.load(ordering: .acquiring) {
-            frame.frame.release()
-            return true
-        }
+    /// Waits until the pool has a free slot (the display frees them as it goes), or a
+    /// stop or a seek comes.
+    private func waitForSlot() {
+        let pool = decoder.pool
+        let generation = generation
+        state.wait { fields -> Bool? in fields.interrupts(generation) || pool.freeCount > 0 ? true : nil }
+    }
+
+    /// Hands a frame to the display, unless an exact seek keeps it back.
+    private func pass(_ frame: ReadyFrame) {
         if let target = exactFrom {
             if frame.time < target {
-                heldBack.take()?.frame.release()
+                if let before = heldBack.take() { state.release(before) }
                 heldBack = frame
-                return true
+                return
             }
             exactFrom = nil
-            if frame.time > target, let before = heldBack.take() {
-                guard ready.push(before) else {
-                    before.frame.release()
-                    frame.frame.release()
-                    return false
-                }
-            }
-            heldBack.take()?.frame.release()
+            if frame.time > target, let before = heldBack.take() { push(before) }
+            if let before = heldBack.take() { state.release(before) }
         }
-        guard ready.push(frame) else {
-            frame.frame.release()
-            return false
+        push(frame)
+    }
+
+    /// Queues a frame for the display once there is room; released instead when a stop
+    /// or a newer generation comes first.
+    private func push(_ frame: ReadyFrame) {
+        let queued = state.wait { fields -> Bool? in
+            if fields.stopping || fields.generation != frame.generation { return false }
+            guard !fields.ready.isFull else { return nil }
+            fields.ready.append(frame)
+            return true
         }
-        return true
+        if !queued { state.release(frame) }
     }
 }
 

@@ -31,7 +31,7 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     public let call: String?
     public let code: Int32?
 
-    init(_ kind: Kind, _ context: String, call: String? = nil, code: Int32? = nil) {
+    package init(_ kind: Kind, _ context: String, call: String? = nil, code: Int32? = nil) {
         self.kind = kind
         self.context = context
         self.call = call

@@ -147,6 +147,16 @@ public final class VideoWindow: @unchecked Sendable {
         return pending
     }
 
+    /// Waits for events (or `wake()`) and returns what happened.
+    public func waitEvents() -> [WindowEvent] {
+        glfwWaitEvents()
+        defer { pending.removeAll(keepingCapacity: true) }
+        return pending
+    }
+
+    /// Wakes the thread waiting in `waitEvents()`; from any thread (wraps `glfwPostEmptyEvent`).
+    public static func wake() { glfwPostEmptyEvent() }
+
     /// Fullscreen on the primary monitor, or back to the window it was.
     public func toggleFullscreen() {
         if let frame = windowedFrame {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Reel
-import Synchronization
 
 struct PlayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -218,11 +217,7 @@ struct PlayCommand: ParsableCommand {
         defer { for source in interrupts { source.cancel() } }
         let reporter = ProgressReporter(
             monitor: pipeline.monitor, controls: pipeline.controls, showsStatusLine: isatty(STDOUT_FILENO) == 1)
-        let statistics: PlaybackStatistics
-        do {
-            defer { reporter.stop() }
-            statistics = try pipeline.run()
-        }
+        let statistics = try pipeline.run(onProgress: { reporter.report($0, final: $1) })
         if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
         if let stats {
             let encoder = JSONEncoder()
@@ -263,58 +258,41 @@ extension PlaybackPipeline {
 }
 
 /// What the user sees while playback runs: the live one-line status on the terminal
-/// (only when stdout is one), redrawn four times a second from the playback's monitor
+/// (only when stdout is one), redrawn at each report of the session's observer thread
 /// and erased at the end, and the monitor's messages (a screenshot written), one line
-/// each on stderr. It runs on its own thread.
+/// each on stderr.
 ///
-/// Thread-safety: Safe to `stop()` from the thread that made it.
-final class ProgressReporter: Sendable {
-    private final class State: Sendable {
-        let running = Atomic<Bool>(true)
-        let finished = Atomic<Bool>(false)
-    }
-    private let state = State()
+/// Thread-safety: Confined to the session's observer thread (`report`).
+final class ProgressReporter: @unchecked Sendable {
+    private let monitor: PlaybackMonitor
+    private let controls: PlaybackControls
+    private let showsStatusLine: Bool
+    private var history: [(time: Int64, rendered: Int)] = []
+    private var drawn = false
 
     init(monitor: PlaybackMonitor, controls: PlaybackControls, showsStatusLine: Bool) {
-        let state = state
-        let thread = Thread {
-            var history: [(time: Int64, rendered: Int)] = []
-            var drawn = false
-            func report() {
-                let messages = monitor.takeMessages()
-                if drawn && !messages.isEmpty { FileHandleStream.standardOutput.write("\r\u{1B}[K") }
-                for message in messages { FileHandleStream.standardError.write("reel: \(message)\n") }
-                guard showsStatusLine else { return }
-                let now = HostTime.now()
-                let progress = monitor.progress
-                history.append((now, progress.rendered))
-                history.removeAll { now - $0.time > 1_000_000_000 }
-                let rate =
-                    history.count > 1
-                    ? Double(progress.rendered - history[0].rendered) * 1e9 / Double(now - history[0].time) : 0
-                let controlsText =
-                    (controls.isPaused ? "  (paused)" : "")
-                    + (controls.isMuted ? "  muted" : controls.volume < 100 ? "  vol \(controls.volume)%" : "")
-                FileHandleStream.standardOutput.write(
-                    "\r\u{1B}[K" + ProgressReporter.text(progress, renderRate: rate) + controlsText)
-                drawn = true
-            }
-            while state.running.load(ordering: .acquiring) {
-                report()
-                // A quarter of a second, in slices, so that `stop` is answered quickly.
-                for _ in 0..<10 where state.running.load(ordering: .acquiring) { usleep(25_000) }
-            }
-            for message in monitor.takeMessages() { FileHandleStream.standardError.write("reel: \(message)\n") }
-            if drawn { FileHandleStream.standardOutput.write("\r\u{1B}[K") }
-            state.finished.store(true, ordering: .releasing)
-        }
-        thread.name = "reel-status"
-        thread.start()
+        self.monitor = monitor
+        self.controls = controls
+        self.showsStatusLine = showsStatusLine
     }
 
-    func stop() {
-        state.running.store(false, ordering: .releasing)
-        while !state.finished.load(ordering: .acquiring) { usleep(1000) }
+    /// Prints the messages and redraws the status line; at the end, erases it.
+    func report(_ progress: PlaybackProgress, final: Bool) {
+        let messages = monitor.takeMessages()
+        if drawn && (final || !messages.isEmpty) { FileHandleStream.standardOutput.write("\r\u{1B}[K") }
+        for message in messages { FileHandleStream.standardError.write("reel: \(message)\n") }
+        guard showsStatusLine, !final else { return }
+        let now = HostTime.now()
+        history.append((now, progress.rendered))
+        history.removeAll { now - $0.time > 1_000_000_000 }
+        let rate =
+            history.count > 1
+            ? Double(progress.rendered - history[0].rendered) * 1e9 / Double(now - history[0].time) : 0
+        let controlsText =
+            (controls.isPaused ? "  (paused)" : "")
+            + (controls.isMuted ? "  muted" : controls.volume < 100 ? "  vol \(controls.volume)%" : "")
+        FileHandleStream.standardOutput.write("\r\u{1B}[K" + Self.text(progress, renderRate: rate) + controlsText)
+        drawn = true
     }
 
     /// "0:12.3 / 0:31.0  A−V −0.7 ms  dropped 0  repeated 12  60.0 fps".

@@ -139,3 +139,25 @@ public final class XServer {
 
     deinit { stop() }
 }
+
+/// Runs the ffmpeg CLI (`-v error -y` first) to make a test clip; throws when it fails.
+public func ffmpeg(_ arguments: [String]) throws {
+    let child = try Child("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-y"] + arguments)
+    guard let status = child.waitForExit(timeout: 120), status == 0 else {
+        throw SupportError("ffmpeg \(arguments.joined(separator: " ")) failed")
+    }
+}
+
+/// A fresh temporary directory, removed by the caller.
+public func makeTemporaryDirectory() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("reel-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The number of threads and of open file descriptors of this process now.
+public func threadAndDescriptorCounts() -> (threads: Int, descriptors: Int) {
+    let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+    let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    return (threads, descriptors)
+}

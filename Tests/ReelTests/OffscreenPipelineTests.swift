@@ -112,27 +112,23 @@ import Testing
     }
 }
 
-@Suite struct VsyncThreadTests {
-    /// The thread wakes at every tick's absolute deadline, in order, never before it.
+@Suite struct VsyncTests {
+    /// The display wakes at every tick's absolute deadline, in order, never before it.
     @Test func ticksOnAbsoluteDeadlines() {
         let timeline = VsyncTimeline(start: HostTime.now() + 20_000_000, rate: Rational(200, 1))
-        let log = Mutex<[(index: Int64, deadline: Int64, woke: Int64)]>([])
-        let thread = VsyncThread(timeline: timeline) { index, deadline in
-            let woke = HostTime.now()
-            return log.withLock {
-                $0.append((index, deadline, woke))
-                return $0.count < 60
-            }
+        let vsync = DeadlineVsync(timeline: timeline)
+        var ticks: [(index: Int64, deadline: Int64, woke: Int64)] = []
+        // 60 ticks at 200 Hz take 0.3 s.
+        while ticks.count < 60, let deadline = vsync.nextTick() {
+            ticks.append((timeline.tick(atOrAfter: deadline), deadline, HostTime.now()))
         }
-        // 60 ticks at 200 Hz take 0.3 s; wait at most 5 s.
-        for _ in 0..<500 where log.withLock({ $0.count }) < 60 { usleep(10_000) }
-        thread.stop()
-        let ticks = log.withLock { $0 }
         #expect(ticks.count == 60)
         #expect(ticks.first?.index == 0)
         #expect(ticks.allSatisfy { $0.deadline == timeline.time(ofTick: $0.index) && $0.woke >= $0.deadline })
         #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.index < $1.index })
-        // Every tick is either called or counted as missed.
-        #expect(Int(ticks.last!.index) + 1 == ticks.count + thread.missedTicks)
+        // Every tick is either taken or counted as missed.
+        #expect(Int(ticks.last!.index) + 1 == ticks.count + vsync.missedTicks)
+        vsync.stop()
+        #expect(vsync.nextTick() == nil)
     }
 }

@@ -1,0 +1,272 @@
+import Foundation
+import ReelCore
+import ReelMedia
+import ReelTiming
+
+/// Everything the threads of one playback share, behind one lock, with one condition
+/// that every blocking wait of the session waits on.
+///
+/// A change that someone may be waiting for (a packet queued, a frame taken, a
+/// command, the end) is made with `update`, which wakes the waiters; each re-checks
+/// what it waits for. Since every wait also checks `stopping`, the pending seek and
+/// the generation, a command never waits behind a full or empty queue. The lock is
+/// only held to read or change these fields, never across decoding, rendering or
+/// I/O, and a frame's pool slot is never released under it (see `release(_:)`).
+///
+/// Thread-safety: Safe.
+final class SessionState: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var fields: SessionFields
+    /// Threads in `wait` now.
+    private var waiters = 0
+
+    init(_ fields: SessionFields) { self.fields = fields }
+
+    /// Reads the fields under the lock.
+    func read<Result>(_ body: (SessionFields) throws -> Result) rethrows -> Result {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body(fields)
+    }
+
+    /// Changes the fields under the lock and wakes every waiting thread.
+    @discardableResult
+    func update<Result>(_ body: (inout SessionFields) throws -> Result) rethrows -> Result {
+        condition.lock()
+        defer {
+            if waiters > 0 { condition.broadcast() }
+            condition.unlock()
+        }
+        return try body(&fields)
+    }
+
+    /// Waits until `body` returns a value (it is called under the lock, first at once,
+    /// then after each change), and returns it; the others are woken afterwards, since
+    /// `body` may have changed the fields.
+    func wait<Result>(for body: (inout SessionFields) -> Result?) -> Result {
+        condition.lock()
+        defer {
+            if waiters > 0 { condition.broadcast() }
+            condition.unlock()
+        }
+        while true {
+            if let result = body(&fields) { return result }
+            waiters += 1
+            condition.wait()
+            waiters -= 1
+        }
+    }
+
+    /// As `wait(for:)`, giving up at the wall-clock `deadline` (then `body` is asked
+    /// one last time and may return nil): for observers that also work on a period.
+    func wait<Result>(for body: (inout SessionFields) -> Result?, until deadline: Date) -> Result? {
+        condition.lock()
+        defer {
+            if waiters > 0 { condition.broadcast() }
+            condition.unlock()
+        }
+        while true {
+            if let result = body(&fields) { return result }
+            waiters += 1
+            let signalled = condition.wait(until: deadline)
+            waiters -= 1
+            if !signalled { return body(&fields) }
+        }
+    }
+
+    /// Wakes the waiters after a change outside the fields they may be waiting for
+    /// (a pool slot freed).
+    func signal() { update { _ in } }
+
+    /// Releases a frame's pool slot, outside the lock, and wakes a decoder that may be
+    /// waiting for a free slot.
+    func release(_ frame: ReadyFrame) {
+        frame.frame.release()
+        signal()
+    }
+
+    /// Releases frames taken out of a queue under the lock.
+    func release(_ frames: [ReadyFrame]) {
+        guard !frames.isEmpty else { return }
+        for frame in frames { frame.frame.release() }
+        signal()
+    }
+}
+
+/// The session's state: what it is doing, the generation, the clocks, the commands not
+/// yet served, and the queues between the threads.
+///
+/// A seek or a loop starts a new generation (ffplay's `serial`): packets, frames and
+/// clock readings carry the generation they were made in, and whoever reads one from an
+/// older generation drops it. The generation lives here and nowhere else.
+struct SessionFields {
+    /// What the session is doing, as a user sees it.
+    enum Phase: String, Sendable {
+        case playing, paused, seeking, ending, stopped
+    }
+
+    /// Everyone stops: the end, a quit, or a failure.
+    var stopping = false
+    var paused = false
+    var generation = 0
+    /// A seek asked for and not yet served by the demux thread.
+    var pendingSeek: SeekRequest?
+    /// Whether playback starts again at the end (`--loop`); cleared when it cannot.
+    var looping = false
+    var clocks = Clocks()
+    /// The last generation the video decoder drained to its end, and the audio side
+    /// decoded and played to its end (-1: none yet).
+    var videoEnded = -1
+    var audioEnded = -1
+    /// The generation of the frame on screen (-1: none yet).
+    var shownGeneration = -1
+    /// Whether the session ended by playing to the end (not a stop or a frame limit).
+    var playedToEnd = false
+    /// The last generation shown to its end: every frame displayed, every sample heard.
+    var playedThrough = -1
+    /// The first failure; the session stops on it.
+    var failure: ReelError?
+    /// How reading the input ended, when it ended on an error (truncated or corrupt):
+    /// what was read plays, then the session reports it.
+    var inputError: MediaError?
+    /// Volume in percent (0–100) and mute; the audio thread applies them.
+    var volume = 100
+    var muted = false
+    var screenshotsWanted = 0
+    /// Pictures kept for screenshots, written by the caller's thread.
+    var screenshots: [Screenshot] = []
+    /// The window lost its picture or changed size: the frame on screen is drawn again.
+    var redraw = false
+    /// Packets for the decoders; nil for a stream the input does not have (or that is
+    /// not played). Bounded: the demux thread waits for room.
+    var videoPackets: FIFO<PacketItem>?
+    var audioPackets: FIFO<PacketItem>?
+    /// Whether the demux thread is done pushing: the decoders take what is left, then end.
+    var packetsClosed = false
+    /// Decoded frames waiting for the display; bounded: the decoder waits for room.
+    var ready: FIFO<ReadyFrame>
+    /// Set by each thread as it leaves.
+    var videoDone = false
+    var audioDone = false
+    var displayDone = false
+    var audioFramesWritten: Int64 = 0
+
+    init(readyFrames: Int, packets: Int, hasVideo: Bool, hasAudio: Bool) {
+        ready = FIFO(capacity: readyFrames)
+        videoPackets = hasVideo ? FIFO(capacity: packets) : nil
+        audioPackets = hasAudio ? FIFO(capacity: packets) : nil
+    }
+
+    var phase: Phase {
+        if stopping { return .stopped }
+        if pendingSeek != nil || clocks.seek != nil && shownGeneration != generation { return .seeking }
+        if paused { return .paused }
+        if videoEnded == generation && (audioPackets == nil || audioEnded == generation) { return .ending }
+        return .playing
+    }
+
+    /// Whether a wait of a thread that follows `generation` should give up: a stop, a
+    /// seek to serve, or a newer generation.
+    func interrupts(_ generation: Int) -> Bool {
+        stopping || pendingSeek != nil || self.generation != generation
+    }
+}
+
+/// The clocks of the current generation, changed together under the session's lock.
+struct Clocks {
+    /// The audio clock, set by the audio thread from what the output holds.
+    var audio = MasterClock()
+    /// The master clock when it is not the audio clock: the display starts it at the
+    /// first frame (video, external, or audio that has ended), and it runs on the host clock.
+    var master = MasterClock()
+    /// The seek that started this generation (nil: the start, or a loop).
+    var seek: ServedSeek?
+
+    /// Starts afresh at host time `now`; paused clocks stay paused.
+    mutating func restart(at now: Int64, paused: Bool, seek: ServedSeek?) {
+        audio.reset()
+        master.reset()
+        if paused {
+            audio.pause(at: now)
+            master.pause(at: now)
+        }
+        self.seek = seek
+    }
+}
+
+/// A seek not yet served by the demux thread.
+enum SeekRequest: Sendable {
+    /// By this many µs from the frame on screen.
+    case relative(Int64, exact: Bool)
+    /// To this media time (µs).
+    case absolute(Int64, exact: Bool)
+}
+
+/// A seek as the demux thread served it.
+struct ServedSeek: Sendable {
+    /// Media time (µs) of the frame on screen when it was served.
+    var from: Int64
+    var target: SeekTarget
+}
+
+/// A picture kept for a screenshot: rows packed, 4 bytes a pixel.
+struct Screenshot: Sendable {
+    var pixels: [UInt8]
+    var width: Int
+    var height: Int
+    /// Blue first (a window's swapchain format) rather than red.
+    var bgra: Bool
+}
+
+/// A first-in, first-out queue of at most `capacity` elements; no lock of its own
+/// (the session's guards it).
+struct FIFO<Element> {
+    private var elements: [Element] = []
+    private var head = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        precondition(capacity > 0, "a queue needs room for one element")
+        self.capacity = capacity
+        elements.reserveCapacity(capacity)
+    }
+
+    var count: Int { elements.count - head }
+    var isEmpty: Bool { count == 0 }
+    var isFull: Bool { count >= capacity }
+    var first: Element? { isEmpty ? nil : elements[head] }
+    /// The queued elements, oldest first.
+    var all: ArraySlice<Element> { elements[head...] }
+
+    /// Appends, past the capacity too (a marker must not be lost; callers wait for room
+    /// before pushing packets and frames).
+    mutating func append(_ element: Element) { elements.append(element) }
+
+    mutating func popFirst() -> Element? {
+        guard count > 0 else { return nil }
+        let element = elements[head]
+        head += 1
+        if head == elements.count {
+            elements.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 64 && head * 2 > elements.count {
+            elements.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+
+    /// Takes out the elements `shouldRemove` picks, keeping the order of the others;
+    /// returns them.
+    mutating func removeAll(where shouldRemove: (Element) -> Bool) -> [Element] {
+        var removed: [Element] = []
+        var kept: [Element] = []
+        kept.reserveCapacity(Swift.max(capacity, count))
+        for element in elements[head...] {
+            if shouldRemove(element) { removed.append(element) } else { kept.append(element) }
+        }
+        elements = kept
+        head = 0
+        return removed
+    }
+}

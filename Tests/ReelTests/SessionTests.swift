@@ -1,0 +1,209 @@
+import Foundation
+import ReelTestSupport
+import Synchronization
+import Testing
+
+@testable import Reel
+
+/// The session runtime on a manual clock: the display ticks only when the test says
+/// so, and every wait is on an event of the session (`SessionState.wait`), so the tests
+/// are the same on an idle and a busy machine. Real FFmpeg demux and decode; no window,
+/// no Vulkan (`--vo none`) unless a test says otherwise.
+@Suite(.serialized) struct SessionTests {
+    /// A `run()` on a thread of its own, to be stopped and waited for.
+    final class Running: @unchecked Sendable {
+        let pipeline: PlaybackPipeline
+        private let done = NSCondition()
+        private var result: Result<PlaybackStatistics, Error>?
+        /// Host time (ns) at which `run` returned.
+        private(set) var returnedAt: Int64 = 0
+
+        init(_ pipeline: PlaybackPipeline) {
+            self.pipeline = pipeline
+            let thread = Thread { [self] in
+                let outcome = Result { try pipeline.run() }
+                done.withLock {
+                    returnedAt = HostTime.now()
+                    result = outcome
+                    done.broadcast()
+                }
+            }
+            thread.start()
+        }
+
+        /// The outcome, waiting at most `timeout` seconds for it (nil: still running).
+        func wait(timeout: Double = 60) -> Result<PlaybackStatistics, Error>? {
+            let deadline = Date().addingTimeInterval(timeout)
+            return done.withLock {
+                while result == nil && done.wait(until: deadline) {}
+                return result
+            }
+        }
+    }
+
+    /// A temporary folder with clips made by the ffmpeg CLI.
+    final class Clips {
+        let folder: String
+        init() throws { folder = try makeTemporaryDirectory() }
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+        /// Video only: `frames` frames of 64×64 at 30 fps, a keyframe every frame.
+        func videoOnly(frames: Int) throws -> String {
+            let path = "\(folder)/video-\(frames).mkv"
+            try ffmpeg([
+                "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", "\(frames)", "-c:v", "libx264",
+                "-g", "1", "-pix_fmt", "yuv420p", path,
+            ])
+            return path
+        }
+    }
+
+    static func parameters(_ input: String, audio: AudioOutputChoice? = nil) -> PlaybackParameters {
+        PlaybackParameters(input: input, video: .none, audio: audio)
+    }
+
+    /// Waits (on the session's condition, at most 30 s of wall time) until `condition` holds.
+    static func waitUntil(
+        _ pipeline: PlaybackPipeline, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ condition: @escaping (SessionFields) -> Bool
+    ) -> Bool {
+        let reached =
+            pipeline.state.wait(for: { condition($0) ? true : nil }, until: Date().addingTimeInterval(30)) ?? false
+        #expect(reached, "timed out waiting for \(what)", sourceLocation: sourceLocation)
+        return reached
+    }
+
+    /// A video-only clip looped 2000 times: each loop starts a generation, and none stalls
+    /// (the old demuxer pushed loop markers to an audio queue nobody read, and stopped
+    /// after about 512 loops).
+    @Test func videoOnlyClipLoops2000Times() throws {
+        let clips = try Clips()
+        var parameters = Self.parameters(try clips.videoOnly(frames: 2))
+        parameters.loop = true
+        let vsync = ManualVsync()
+        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync)
+        let running = Running(pipeline)
+        var ticks = 0
+        // Each loop takes at least 4 ticks (2 frames at 30 fps on a 60 Hz display).
+        while pipeline.state.read({ $0.generation }) < 2000 && ticks < 200_000 {
+            vsync.advance()
+            ticks += 1
+        }
+        let loops = pipeline.state.read { $0.generation }
+        pipeline.controls.stop()
+        let statistics = try #require(running.wait()).get()
+        #expect(loops >= 2000, "\(loops) loops in \(ticks) ticks")
+        #expect(statistics.framesDecoded >= 2 * 2000)
+        #expect(statistics.presentation.presented >= 2000)
+    }
+
+    /// Paused with every queue full (the packet queue, the ready frames), a seek is served
+    /// at once: its frame is ready without a tick, and shown at the next one.
+    @Test func seekWhilePausedWithFullQueuesIsServedWithinOneTick() throws {
+        var parameters = Self.parameters("\(fixtures)/seek-gop1s.mp4")
+        parameters.startPaused = true
+        let vsync = ManualVsync()
+        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync, queuedPackets: 16)
+        let running = Running(pipeline)
+        defer {
+            pipeline.controls.stop()
+            _ = running.wait()
+        }
+        // The first frame is shown paused; then the read-ahead fills every queue.
+        vsync.advance()
+        #expect(pipeline.monitor.progress.position == 0)
+        guard Self.waitUntil(pipeline, "full queues", { $0.ready.isFull && $0.videoPackets!.isFull }) else { return }
+        pipeline.controls.seek(to: 5_000_000, exact: false)
+        guard
+            Self.waitUntil(
+                pipeline, "the seek's first frame", { $0.generation == 1 && $0.ready.first?.generation == 1 })
+        else { return }
+        vsync.advance()
+        #expect(pipeline.monitor.progress.position == 5_000_000)
+        #expect(pipeline.controls.isPaused)
+        // And an exact seek, back, while still paused.
+        pipeline.controls.seek(to: 2_500_000, exact: true)
+        guard Self.waitUntil(pipeline, "the exact seek's frame", { $0.ready.first?.generation == 2 }) else { return }
+        vsync.advance()
+        #expect(pipeline.monitor.progress.position == 2_500_000)
+    }
+
+    /// The end of a video-only clip ends the session on virtual time, every frame shown.
+    @Test func endOfStreamEndsTheSession() throws {
+        let clips = try Clips()
+        let vsync = ManualVsync()
+        let pipeline = try PlaybackPipeline(
+            parameters: Self.parameters(try clips.videoOnly(frames: 12)), manualTime: vsync)
+        let running = Running(pipeline)
+        var ticks = 0
+        while running.wait(timeout: 0) == nil && ticks < 10_000 {
+            // A frame per two ticks at most; wait for the decoder rather than race it.
+            _ = Self.waitUntil(pipeline, "a frame or the end") { !$0.ready.isEmpty || $0.videoEnded == 0 }
+            vsync.advance()
+            ticks += 1
+        }
+        let statistics = try #require(running.wait()).get()
+        #expect(statistics.presentation.presented == 12)
+        #expect(statistics.presentation.droppedLate == 0)
+    }
+
+    /// A stop while every thread is blocked — the demux on a full queue, the decoder on
+    /// full ready frames, the display waiting for a tick, the audio thread paused or
+    /// waiting for the master clock to start — joins every thread promptly.
+    @Test(arguments: ["paused", "clock not started", "queues full"])
+    func stopDuringEveryWaitJoinsEveryThread(_ situation: String) throws {
+        let before = threadAndDescriptorCounts()
+        var parameters = Self.parameters("\(fixtures)/sync-flash-beep.mp4", audio: .null)
+        switch situation {
+        case "paused": parameters.startPaused = true
+        case "clock not started": parameters.sync = .video  // the sound waits for the display's first frame
+        default: break
+        }
+        let vsync = ManualVsync()
+        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync, queuedPackets: 8)
+        let running = Running(pipeline)
+        switch situation {
+        case "paused":
+            vsync.advance()
+            _ = Self.waitUntil(pipeline, "full queues") { $0.ready.isFull && $0.videoPackets!.isFull }
+        case "clock not started":
+            _ = Self.waitUntil(pipeline, "full queues") { $0.ready.isFull && $0.videoPackets!.isFull }
+            #expect(pipeline.state.read { !$0.clocks.master.isSet })
+        default:
+            _ = Self.waitUntil(pipeline, "full queues") { $0.ready.isFull && $0.videoPackets!.isFull }
+        }
+        let stop = HostTime.now()
+        pipeline.controls.stop()
+        let outcome = try #require(running.wait(timeout: 10))
+        _ = try outcome.get()
+        let joinedAfter = Double(running.returnedAt - stop) / 1e6
+        #expect(joinedAfter < 100, "run returned \(joinedAfter) ms after the stop")
+        print("stop while \(situation): every thread joined \(String(format: "%.1f", joinedAfter)) ms after the stop")
+        let after = threadAndDescriptorCounts()
+        #expect(after.threads == before.threads)
+        #expect(after.descriptors == before.descriptors)
+    }
+
+    /// Threads and file descriptors: back to the same numbers after a session, and after
+    /// 100 sessions in a row.
+    @Test func sessionsLeaveNoThreadOrDescriptorBehind() throws {
+        let clips = try Clips()
+        let clip = try clips.videoOnly(frames: 4)
+        func playOnce() throws {
+            let vsync = ManualVsync()
+            let pipeline = try PlaybackPipeline(parameters: Self.parameters(clip), manualTime: vsync)
+            let running = Running(pipeline)
+            while running.wait(timeout: 0) == nil { vsync.advance() }
+            _ = try #require(running.wait()).get()
+        }
+        try playOnce()  // first use: FFmpeg's and the runtime's one-time set-up
+        let before = threadAndDescriptorCounts()
+        try playOnce()
+        #expect(threadAndDescriptorCounts() == before)
+        for _ in 0..<100 { try playOnce() }
+        let after = threadAndDescriptorCounts()
+        #expect(
+            after == before,
+            "threads \(before.threads) → \(after.threads), fds \(before.descriptors) → \(after.descriptors)")
+    }
+}
