@@ -171,6 +171,7 @@ final class AudioWorker: @unchecked Sendable {
         let (generation, writtenEnd, followsMaster) = (generation, clock.writtenEnd, followsMaster)
         let master = state.update { fields -> Int64? in
             fields.audioFramesWritten += Int64(frames)
+            if let writtenEnd { fields.soundEnd = max(fields.soundEnd ?? .min, writtenEnd) }
             guard fields.generation == generation else { return nil }
             if let heard { fields.clocks.audio.set(media: heard, at: now, limit: writtenEnd) }
             return followsMaster ? fields.clocks.master.media(at: now) : nil

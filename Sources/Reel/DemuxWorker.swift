@@ -177,7 +177,7 @@ final class DemuxWorker: @unchecked Sendable {
         // Logged before anything of the new generation can be.
         if let seek { timeline?.seek(from: seek.from, target: seek.target.time, exact: seek.target.exact) }
         let now = clock.now()
-        state.update { fields in
+        let stale = state.update { fields in
             fields.generation += 1
             let generation = fields.generation
             fields.clocks.restart(at: now, paused: fields.paused, seek: seek)
@@ -188,6 +188,9 @@ final class DemuxWorker: @unchecked Sendable {
                     if ended { queue.append(.endOfInput(generation: generation)) }
                 }
             }
+            // Frames of the old position make room for the new one's at once.
+            return fields.ready.removeAll { $0.generation < generation }
         }
+        state.release(stale)
     }
 }

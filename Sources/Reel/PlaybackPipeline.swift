@@ -42,6 +42,8 @@ public final class PlaybackPipeline {
     let state: SessionState
     private let clock: SessionClock
     private let vsync: VsyncSource
+    /// The counters of the last `run`, also when it threw (what played before the error).
+    public private(set) var statistics: PlaybackStatistics?
     /// Validation errors reported so far (empty unless validation is on).
     public var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
@@ -194,8 +196,6 @@ public final class PlaybackPipeline {
         state.release(state.update { fields in fields.ready.removeAll { _ in true } })
         screenshots += writeScreenshots()
         do { try timeline?.close() } catch { throw ReelError.audio(error) }
-        if let error = try endError() { throw error }
-
         var statistics = display.statistics
         statistics.missedTicks = vsync.missedTicks
         statistics.framesDecoded = workers.video?.framesDecoded ?? 0
@@ -207,6 +207,8 @@ public final class PlaybackPipeline {
         statistics.screenshots = screenshots
         statistics.wallSeconds = Double(clock.now() - start.wall) / 1e9
         statistics.cpuSeconds = Double(HostTime.processCPU() - start.cpu) / 1e9
+        self.statistics = statistics
+        if let error = try endError() { throw error }
         return statistics
     }
 
@@ -267,10 +269,20 @@ public final class PlaybackPipeline {
     /// What ended the session badly, if anything: a failure, or, when it played to the
     /// end of a damaged input, what was wrong with the input.
     private func endError() throws(ReelError) -> ReelError? {
-        let (failure, inputError, playedToEnd) = state.read { ($0.failure, $0.inputError, $0.playedToEnd) }
+        let (failure, inputError, playedToEnd, soundEnd) = state.read {
+            ($0.failure, $0.inputError, $0.playedToEnd, $0.soundEnd)
+        }
         if let failure { return failure }
         guard playedToEnd else { return nil }
-        let shortfall = videoDecoder?.lastPictureEnd.flatMap { demuxer.checkComplete(endedAt: $0) }
+        // Short of the declared duration: judged by whichever stream went furthest.
+        let pictureEnd = videoDecoder?.lastPictureEnd?.microseconds
+        let shortfall: MediaError?
+        if let soundEnd, soundEnd > pictureEnd ?? .min {
+            shortfall = demuxer.checkComplete(
+                endedAt: MediaTime(ticks: soundEnd, timeBase: Rational(1, 1_000_000)), stream: "sound")
+        } else {
+            shortfall = videoDecoder?.lastPictureEnd.flatMap { demuxer.checkComplete(endedAt: $0) }
+        }
         return (inputError ?? videoDecoder?.firstPacketError ?? shortfall).map { .media($0) }
     }
 }

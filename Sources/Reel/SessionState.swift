@@ -150,6 +150,8 @@ struct SessionFields {
     var audioDone = false
     var displayDone = false
     var audioFramesWritten: Int64 = 0
+    /// Media time (µs) at which the furthest sound written ends.
+    var soundEnd: Int64?
 
     init(readyFrames: Int, packets: Int, hasVideo: Bool, hasAudio: Bool) {
         ready = FIFO(capacity: readyFrames)

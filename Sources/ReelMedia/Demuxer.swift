@@ -87,7 +87,8 @@ public final class Demuxer {
     /// Only headers that state a duration (Matroska, MP4) are trusted; one estimated
     /// from the bit rate or read off the file's last packets proves nothing. The
     /// tolerance, half a second or 5 %, absorbs edit lists and rounding.
-    public func checkComplete(endedAt end: MediaTime) -> MediaError? {
+    /// `stream` names what ended there in the message ("video", "sound").
+    public func checkComplete(endedAt end: MediaTime, stream: String = "video") -> MediaError? {
         guard context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_STREAM,
             context.pointee.duration > 0
         else { return nil }
@@ -99,7 +100,7 @@ public final class Demuxer {
         let seconds = { (value: Int64) in String(Double(value / 1000) / 1000) }
         return MediaError(
             .truncated,
-            "'\(url)' ends early: its video stops at \(seconds(reached)) s of the \(seconds(declared)) s its header declares"
+            "'\(url)' ends early: its \(stream) stops at \(seconds(reached)) s of the \(seconds(declared)) s its header declares"
         )
     }
 

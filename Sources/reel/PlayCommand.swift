@@ -217,17 +217,28 @@ struct PlayCommand: ParsableCommand {
         defer { for source in interrupts { source.cancel() } }
         let reporter = ProgressReporter(
             monitor: pipeline.monitor, controls: pipeline.controls, showsStatusLine: isatty(STDOUT_FILENO) == 1)
-        let statistics = try pipeline.run(onProgress: { reporter.report($0, final: $1) })
-        if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
-        if let stats {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: stats)) } catch {
-                throw CommandError("cannot write the statistics '\(stats)': \(error.localizedDescription)")
-            }
+        let statistics: PlaybackStatistics
+        do {
+            statistics = try pipeline.run(onProgress: { reporter.report($0, final: $1) })
+        } catch {
+            // What played before the error is still reported.
+            if let statistics = pipeline.statistics { try write(statistics) }
+            throw error
         }
+        if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
+        try write(statistics)
         print(Self.status(statistics))
         try pipeline.checkValidation()
+    }
+
+    /// Writes `--stats`, when asked for.
+    private func write(_ statistics: PlaybackStatistics) throws {
+        guard let stats else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: stats)) } catch {
+            throw CommandError("cannot write the statistics '\(stats)': \(error.localizedDescription)")
+        }
     }
 
     /// The one-line summary printed at the end.
