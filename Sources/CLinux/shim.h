@@ -15,3 +15,14 @@ static inline void reel_name_this_thread(const char *name) {
     for (int i = 0; i < 15 && name[i]; i++) shortened[i] = name[i];
     pthread_setname_np(pthread_self(), shortened);
 }
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/// `pipe2(ends, O_CLOEXEC | O_NONBLOCK)`.
+static inline int reel_pipe_nonblocking(int ends[2]) { return pipe2(ends, O_CLOEXEC | O_NONBLOCK); }
+
+/// `accept4(socket, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)`.
+static inline int reel_accept_nonblocking(int socket) {
+    return accept4(socket, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}

@@ -50,13 +50,15 @@ final class DemuxWorker: @unchecked Sendable {
     private let clock: SessionClock
     private let monitor: PlaybackMonitor
     private let timeline: TimelineWriter?
+    private let events: SessionEvents
     private let start: Int64
     private let end: Int64?
 
     init(
         demuxer: Demuxer, streams: (video: Int?, audio: Int?), state: SessionState, clock: SessionClock,
-        monitor: PlaybackMonitor, timeline: TimelineWriter?
+        monitor: PlaybackMonitor, timeline: TimelineWriter?, events: SessionEvents
     ) {
+        self.events = events
         self.demuxer = demuxer
         self.streams = streams
         self.state = state
@@ -95,6 +97,7 @@ final class DemuxWorker: @unchecked Sendable {
                 return
             case .seek(let request):
                 ended = !serve(request)
+                events.post(.seek)
             case .loop:
                 // Played to the end: again from the start, or the end if it cannot.
                 ended = !restart(at: SeekTarget.absolute(start, start: start, end: end, exact: false), from: nil)

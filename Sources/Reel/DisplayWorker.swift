@@ -89,9 +89,16 @@ final class DisplayWorker: @unchecked Sendable {
             followGeneration()
             if isOver() { return finishUp() }
             // The frame chosen now is on screen one present latency later.
-            guard let master = masterTime(at: deadline + presentLatency) else { return true }
+            guard var master = masterTime(at: deadline + presentLatency) else { return true }
             readyTimes.removeAll(keepingCapacity: true)
-            state.read { fields in for frame in fields.ready.all { readyTimes.append(frame.time) } }
+            let generation = generation
+            let pausedBeforeFirst = state.read { fields in
+                for frame in fields.ready.all { readyTimes.append(frame.time) }
+                return fields.paused && fields.shownGeneration != generation
+            }
+            // Paused after a seek (or at the start): the frame it landed on is shown, even
+            // when the sound (the clock) starts a little before it.
+            if pausedBeforeFirst, let first = readyTimes.first { master = max(master, first) }
             let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
             let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
             var offset: Int64?
@@ -203,7 +210,7 @@ final class DisplayWorker: @unchecked Sendable {
         guard let presenter else { return true }
         let (redraw, screenshotWanted) = state.update { fields in
             defer { fields.redraw = false }
-            return (fields.redraw, fields.screenshotsWanted > 0)
+            return (fields.redraw, !fields.screenshotsWanted.isEmpty)
         }
         if redraw { redrawOwed = true }
         return redrawOwed || presenter.needsRecreation || screenshotWanted
@@ -348,12 +355,11 @@ final class DisplayWorker: @unchecked Sendable {
         do {
             let image = try renderer.finish(first.ticket)
             let wanted = state.update { fields in
-                defer { fields.screenshotsWanted = max(0, fields.screenshotsWanted - 1) }
-                return fields.screenshotsWanted > 0
+                fields.screenshotsWanted.isEmpty ? nil : fields.screenshotsWanted.removeFirst()
             }
-            if wanted {
+            if let wanted {
                 let shot = Screenshot(
-                    pixels: image.copyPixels(), width: image.size.width, height: image.size.height,
+                    request: wanted, pixels: image.copyPixels(), width: image.size.width, height: image.size.height,
                     bgra: image.format == .bgra8)
                 state.update { $0.screenshots.append(shot) }
                 onNotice()

@@ -16,28 +16,49 @@ public final class PlaybackControls: Sendable {
     private let clock: SessionClock
     /// Wakes the display when it waits for a tick that a stop makes moot.
     private let wakeDisplay: @Sendable () -> Void
+    let events: SessionEvents
+    /// Whether pictures are rendered, so that a screenshot can be taken.
+    let hasPicture: Bool
 
-    init(state: SessionState, clock: SessionClock, wakeDisplay: @escaping @Sendable () -> Void) {
+    init(
+        state: SessionState, clock: SessionClock, events: SessionEvents, hasPicture: Bool,
+        wakeDisplay: @escaping @Sendable () -> Void
+    ) {
         self.state = state
         self.clock = clock
+        self.events = events
+        self.hasPicture = hasPicture
         self.wakeDisplay = wakeDisplay
     }
 
     /// Stops playback: `run` returns soon after, the sound still queued dropped.
     public func stop() {
-        state.stop()
+        state.update { fields in
+            if !fields.stopping { fields.stoppedByUser = true }
+            fields.stopping = true
+        }
         wakeDisplay()
     }
 
     /// Pauses a playing playback or resumes a paused one.
-    public func togglePause() { state.togglePause(at: clock.now()) }
+    public func togglePause() {
+        let now = clock.now()
+        let paused = state.update { fields in
+            fields.togglePause(at: now)
+            return fields.paused
+        }
+        events.post(.pause(paused))
+    }
 
     /// Pauses or resumes; nothing happens when it already is as asked.
     public func setPaused(_ paused: Bool) {
         let now = clock.now()
-        state.update { fields in
-            if fields.paused != paused { fields.togglePause(at: now) }
+        let changed = state.update { fields in
+            guard fields.paused != paused else { return false }
+            fields.togglePause(at: now)
+            return true
         }
+        if changed { events.post(.pause(paused)) }
     }
 
     public var isPaused: Bool { state.read { $0.paused } }
@@ -73,7 +94,20 @@ public final class PlaybackControls: Sendable {
 
     /// Asks for the next picture rendered to be kept as a screenshot; `run` writes it
     /// as a PNG named after `PlaybackParameters.screenshotTemplate`.
-    public func takeScreenshot() { state.update { $0.screenshotsWanted += 1 } }
+    public func takeScreenshot() { state.update { $0.screenshotsWanted.append(ScreenshotRequest()) } }
+
+    /// Asks for the next picture rendered to be written as a PNG at `path`; `done` is
+    /// called (on the caller's thread of `run`, or at once when there is no picture to
+    /// take) with the path written or why not.
+    func takeScreenshot(to path: String, done: @escaping @Sendable (Result<String, ScreenshotFailure>) -> Void) {
+        guard hasPicture else {
+            done(
+                .failure(ScreenshotFailure(message: "no picture to take: nothing is rendered (--vo none, or no video)"))
+            )
+            return
+        }
+        state.update { $0.screenshotsWanted.append(ScreenshotRequest(path: path, done: done)) }
+    }
 }
 
 extension SessionState {

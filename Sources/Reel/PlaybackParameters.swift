@@ -50,6 +50,8 @@ public struct PlaybackParameters: Sendable {
     /// Volume in percent (0–100) and mute at the start; the keys change them.
     public var volume = 100
     public var muted = false
+    /// Listen for remote-control JSON lines on a Unix socket here (`--ipc`); see `RemoteCommand`.
+    public var ipcPath: String?
     /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
     public var screenshotTemplate = "reel-shot-%n.png"
 

@@ -35,7 +35,7 @@ extension PlaybackPipeline {
         }
         var written: [String] = []
         for var shot in shots {
-            let path = Self.freeName(parameters.screenshotTemplate)
+            let path = shot.request.path ?? Self.freeName(parameters.screenshotTemplate)
             if shot.bgra {
                 for pixel in stride(from: 0, to: shot.pixels.count, by: 4) { shot.pixels.swapAt(pixel, pixel + 2) }
             }
@@ -49,11 +49,24 @@ extension PlaybackPipeline {
                 try result.get()
                 written.append(path)
                 monitor.post("screenshot: \(path)")
+                shot.request.done?(.success(path))
             } catch {
                 monitor.post("screenshot not written: \(error)")
+                shot.request.done?(.failure(ScreenshotFailure(message: "\(error)")))
             }
         }
         return written
+    }
+
+    /// Tells whoever still waits for a screenshot that none will come.
+    func abandonScreenshots() {
+        let waiting = state.update { fields in
+            defer { fields.screenshotsWanted.removeAll() }
+            return fields.screenshotsWanted
+        }
+        for request in waiting {
+            request.done?(.failure(ScreenshotFailure(message: "playback ended before the next picture")))
+        }
     }
 
     /// `template` with `%n` replaced by the first 4-digit number whose file does not exist.

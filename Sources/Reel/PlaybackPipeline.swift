@@ -42,6 +42,9 @@ public final class PlaybackPipeline {
     let state: SessionState
     private let clock: SessionClock
     private let vsync: VsyncSource
+    private let events = SessionEvents()
+    /// Listening on `parameters.ipcPath`, when given.
+    private let remote: RemoteControl?
     /// The counters of the last `run`, also when it threw (what played before the error).
     public private(set) var statistics: PlaybackStatistics?
     /// Validation errors reported so far (empty unless validation is on).
@@ -112,7 +115,10 @@ public final class PlaybackPipeline {
             manualTime
             ?? DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate))
         let vsync = vsync
-        controls = PlaybackControls(state: state, clock: clock, wakeDisplay: { vsync.stop() })
+        controls = PlaybackControls(
+            state: state, clock: clock, events: events, hasPicture: renderer != nil, wakeDisplay: { vsync.stop() })
+        remote = try parameters.ipcPath.map { path throws(ReelError) in try RemoteControl(path: path) }
+        if let remote { events.listen { remote.post($0) } }
         do {
             timeline = try parameters.timelinePath.map { path throws(AudioError) in try TimelineWriter(path: path) }
         } catch { throw .audio(error) }
@@ -192,6 +198,9 @@ public final class PlaybackPipeline {
             }
             screenshots += writeScreenshots()
         }
+        events.post(.endFile(reason: endReason()))
+        remote?.stop()
+        abandonScreenshots()
         for worker in workers.all { worker.join() }
         state.release(state.update { fields in fields.ready.removeAll { _ in true } })
         screenshots += writeScreenshots()
@@ -246,8 +255,15 @@ public final class PlaybackPipeline {
         }
         let demux = DemuxWorker(
             demuxer: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
-            clock: clock, monitor: monitor, timeline: timeline)
+            clock: clock, monitor: monitor, timeline: timeline, events: events)
         workers.all.append(Worker(name: "reel.demux") { demux.run() })
+        if let remote {
+            workers.all.append(
+                Worker(name: "reel.ipc") {
+                    [answers = RemoteAnswers(controls: controls, monitor: monitor, state: state)] in
+                    remote.run { answers.answer($0, reply: $1) }
+                })
+        }
         let observer = SessionObserver(state: state, monitor: monitor, timeline: timeline, onProgress: onProgress)
         workers.all.append(Worker(name: "reel.observe") { observer.run() })
         return workers
@@ -264,6 +280,14 @@ public final class PlaybackPipeline {
             decoder: audioDecoder, output: opened.output, state: state, timeline: timeline,
             followsMaster: sync != .audio)
         return (worker, opened.warning)
+    }
+
+    /// Why playback ended, for the remote control's `end-file` event.
+    private func endReason() -> String {
+        let (failed, damaged, byUser) = state.read {
+            ($0.failure != nil, $0.inputError != nil && $0.playedToEnd, $0.stoppedByUser)
+        }
+        return failed || damaged ? "error" : byUser ? "quit" : "eof"
     }
 
     /// What ended the session badly, if anything: a failure, or, when it played to the

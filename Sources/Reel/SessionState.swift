@@ -107,6 +107,8 @@ struct SessionFields {
 
     /// Everyone stops: the end, a quit, or a failure.
     var stopping = false
+    /// The stop came from a user (a key, a signal, a remote command, the embedding app).
+    var stoppedByUser = false
     var paused = false
     var generation = 0
     /// A seek asked for and not yet served by the demux thread.
@@ -132,7 +134,8 @@ struct SessionFields {
     /// Volume in percent (0–100) and mute; the audio thread applies them.
     var volume = 100
     var muted = false
-    var screenshotsWanted = 0
+    /// Screenshots asked for and not yet taken, oldest first.
+    var screenshotsWanted: [ScreenshotRequest] = []
     /// Pictures kept for screenshots, written by the caller's thread.
     var screenshots: [Screenshot] = []
     /// The window lost its picture or changed size: the frame on screen is drawn again.
@@ -211,8 +214,21 @@ struct ServedSeek: Sendable {
     var target: SeekTarget
 }
 
+/// A screenshot asked for: where to write it (nil: the next free name of the
+/// parameters' template), and who to tell once it is written or has failed.
+struct ScreenshotRequest: Sendable {
+    var path: String?
+    var done: (@Sendable (Result<String, ScreenshotFailure>) -> Void)?
+}
+
+/// Why a screenshot was not written, in one line.
+struct ScreenshotFailure: Error, Sendable {
+    var message: String
+}
+
 /// A picture kept for a screenshot: rows packed, 4 bytes a pixel.
 struct Screenshot: Sendable {
+    var request: ScreenshotRequest
     var pixels: [UInt8]
     var width: Int
     var height: Int

@@ -29,6 +29,15 @@ struct PlayCommand: ParsableCommand {
             --stats PATH writes the \
             counters and A−V offsets as JSON at exit.
 
+            --ipc PATH listens on a Unix socket for remote-control JSON lines, each \
+            answered with {"request_id":…,"error":"success","data":…} (or the error's \
+            text): {"command":["pause"]} (toggles; ["pause",true|false] sets), \
+            ["seek",SECONDS,"relative"|"absolute","exact"?], ["set","volume",0–100], \
+            ["set","mute",true|false], ["get","position"|"duration"|"paused"|"volume"|\
+            "mute"|"stats"|"phase"], ["screenshot","FILE.png"], ["quit"]. Clients also get \
+            event lines: {"event":"seek"}, {"event":"pause"}, {"event":"unpause"}, \
+            {"event":"end-file","reason":"eof"|"quit"|"error"}. It works with every --vo.
+
             While it plays, a status line on the terminal shows the position, the latest \
             A−V offset, the dropped and repeated counts and the render rate (only when \
             stdout is a terminal). --untimed renders every frame as fast as it decodes, \
@@ -98,6 +107,11 @@ struct PlayCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Write the statistics (JSON) here at exit.", valueName: "PATH"))
     var stats: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Listen for remote-control JSON lines on this Unix socket (see below).", valueName: "PATH"))
+    var ipc: String?
 
     @Flag(name: .long, help: "Render every frame as fast as possible: no clock, no sound.")
     var untimed = false
@@ -204,6 +218,7 @@ struct PlayCommand: ParsableCommand {
         parameters.exactSeeks = hrSeek
         parameters.volume = volume
         parameters.muted = mute
+        parameters.ipcPath = ipc
         if let screenshotDir { parameters.screenshotTemplate = "\(screenshotDir)/reel-shot-%n.png" }
         let pipeline = try PlaybackPipeline(parameters: parameters)
         // Ctrl-C and a polite kill stop playback like q: threads joined, exit 0.

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// What happened in a session that a remote-control client hears of.
+enum SessionEvent: Sendable, Equatable {
+    /// A seek was served (the demux thread moved the input).
+    case seek
+    /// Paused (true) or resumed (false).
+    case pause(Bool)
+    /// Playback ended: "eof" (played to the end), "quit" (stopped), or "error".
+    case endFile(reason: String)
+}
+
+/// Hands a session's events to whoever listens (the remote control), on the thread
+/// that made them; a listener must not block.
+///
+/// Thread-safety: Safe.
+final class SessionEvents: Sendable {
+    private let listeners = Mutex<[@Sendable (SessionEvent) -> Void]>([])
+
+    func listen(_ listener: @escaping @Sendable (SessionEvent) -> Void) { listeners.withLock { $0.append(listener) } }
+
+    func post(_ event: SessionEvent) {
+        for listener in listeners.withLock({ $0 }) { listener(event) }
+    }
+}
