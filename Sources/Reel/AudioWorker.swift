@@ -34,6 +34,10 @@ final class AudioWorker: @unchecked Sendable {
     private var generation = 0
     /// Whether the start has been lined up with the master (always, with audio master).
     private var aligned: Bool
+    /// The display's last sound shift applied (`SessionFields.soundShift`).
+    private var shiftsApplied = 0
+    /// Whether this generation's first sound was written.
+    private var started = false
     /// After an exact seek, the sound before this media time (µs) is cut.
     private var exactFrom: Int64?
     /// What was written lately, to write again what a pause takes back.
@@ -113,6 +117,7 @@ final class AudioWorker: @unchecked Sendable {
             clock.reset()
             mapper.reset()
             history.removeAll()
+            started = false
             self.generation = generation
             self.exactFrom = exactFrom
             aligned = !followsMaster
@@ -124,7 +129,9 @@ final class AudioWorker: @unchecked Sendable {
     /// volume asked for.
     private func play(_ chunk: AudioChunk) throws {
         let generation = generation
-        let (current, volume, muted) = state.read { ($0.generation, $0.volume, $0.muted) }
+        let (current, volume, muted, latency, shift) = state.read {
+            ($0.generation, $0.volume, $0.muted, $0.pictureLatency, $0.soundShift)
+        }
         guard generation == current else { return }
         var start = chunk.presentationTime.map { mapper.map($0) }
         var samples = chunk.samples
@@ -139,6 +146,18 @@ final class AudioWorker: @unchecked Sendable {
             guard let kept = try alignStart(&start, samples) else { return }
             samples = kept
         }
+        // Audio master, in a window: the first sound waits for the first picture to be
+        // presented; later the display may ask for the sound to move by a few ms.
+        var lead = started || followsMaster ? 0 : latency
+        if shift.request != shiftsApplied {
+            shiftsApplied = shift.request
+            lead += shift.microseconds
+        }
+        started = true
+        if lead != 0, let chunkStart = start {
+            guard let kept = try shiftSound(by: lead, chunkStart: chunkStart, samples, start: &start) else { return }
+            samples = kept
+        }
         let gain = Self.gain(volume: volume, muted: muted)
         if gain == 1 << 16 {
             try write(samples, startingAt: start)
@@ -147,6 +166,25 @@ final class AudioWorker: @unchecked Sendable {
         scaled.removeAll(keepingCapacity: true)
         for sample in samples { scaled.append(Int16(truncatingIfNeeded: (Int32(sample) * gain) >> 16)) }
         try scaled.withUnsafeBufferPointer { try write($0, startingAt: start) }
+    }
+
+    /// Moves the sound `lead` µs later (silence before the chunk, its time moved back so
+    /// the clock stays true) or earlier (the chunk's beginning cut); the samples to write.
+    private func shiftSound(
+        by lead: Int64, chunkStart: Int64, _ samples: UnsafeBufferPointer<Int16>, start: inout Int64?
+    ) throws -> UnsafeBufferPointer<Int16>? {
+        let leadFrames = lead * Int64(format.sampleRate) / 1_000_000
+        if leadFrames > 0 {
+            let silence = [Int16](repeating: 0, count: Int(leadFrames) * format.channels)
+            try silence.withUnsafeBufferPointer { try write($0, startingAt: chunkStart - lead) }
+            framesAligned += leadFrames
+            return samples
+        }
+        let cut = min(Int64(samples.count / format.channels), -leadFrames)
+        framesAligned -= cut
+        guard cut * Int64(format.channels) < samples.count else { return nil }
+        start = chunkStart + format.microseconds(ofFrames: cut)
+        return UnsafeBufferPointer(rebasing: samples[(Int(cut) * format.channels)...])
     }
 
     /// The gain for a volume in percent, 16.16 fixed point: mpv's cubic curve

@@ -50,6 +50,8 @@ final class DisplayWorker: @unchecked Sendable {
     /// presentations return, between one and four refreshes.
     private var presentLatency: Int64
     private var offsets: [Int64] = []
+    /// A−V at presentation of this generation's first frames in a window (see `alignPhase`).
+    private var phase: [Int64] = []
     private var readyTimes: [Int64] = []
     private var rendered = 0
     /// Counting frames itself, without the scheduler (`runUntimed`).
@@ -78,6 +80,7 @@ final class DisplayWorker: @unchecked Sendable {
         self.onFrame = onFrame
         presentLatency = presenter == nil ? 0 : interval * 1000
         readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
+        publishPictureLatency()
         offsets.reserveCapacity(4096)
     }
 
@@ -182,6 +185,7 @@ final class DisplayWorker: @unchecked Sendable {
             generation = current
             scheduler.reset()
             follower.reset()
+            phase.removeAll(keepingCapacity: true)
         }
     }
 
@@ -285,7 +289,44 @@ final class DisplayWorker: @unchecked Sendable {
             return sync == .audio ? fields.clocks.audio.media(at: now) : fields.clocks.master.media(at: now)
         }
         let offset = record(pending.time, shownAt: now, master: master)
-        if let offset { monitor.update { $0.avOffset = offset } }
+        if let offset {
+            monitor.update { $0.avOffset = offset }
+            alignPhase(offset)
+        }
+        publishPictureLatency()
+    }
+
+    /// How long after the clock starts a generation's first picture comes out, on
+    /// average: the present latency, and half a refresh for the tick the clock starts
+    /// in (the sound's start waits that long; see `SessionFields.pictureLatency`).
+    private func publishPictureLatency() {
+        let latency = presenter == nil ? 0 : presentLatency / 1000 + interval / 2
+        state.update { $0.pictureLatency = latency }
+    }
+
+    /// Frames presented to measure the phase over, after the first few (the present
+    /// latency settles first).
+    static let phaseFrames = (skip: 10, measured: 30)
+
+    /// Lines the sound up with the display's ticks, once per generation, in a window with
+    /// audio master. A picture can only change at a tick, so each frame appears up to
+    /// half a refresh before or after its time, and since the ticks and the media clock
+    /// run at fixed rates, by the same amount for the whole run (measured externally with
+    /// `tools/av-glass`: a constant −1…+11 ms from run to run at 60 Hz). Delaying (or
+    /// advancing) the sound by the mean A−V of the first frames cancels it: the ticks
+    /// then fall on the frames' times. The audio thread writes that much silence, or cuts
+    /// that much sound, once.
+    private func alignPhase(_ offset: Int64) {
+        guard sync == .audio, hasAudio, phase.count < Self.phaseFrames.skip + Self.phaseFrames.measured else {
+            return
+        }
+        phase.append(offset)
+        guard phase.count == Self.phaseFrames.skip + Self.phaseFrames.measured else { return }
+        let measured = phase.dropFirst(Self.phaseFrames.skip)
+        // Offset: picture minus sound media time; negative when the picture is late.
+        let shift = -measured.reduce(0, +) / Int64(measured.count)
+        guard abs(shift) >= 1000, abs(shift) <= interval else { return }
+        state.update { $0.soundShift = ($0.soundShift.request + 1, shift) }
     }
 
     /// Renders a frame chosen at the tick at host time `tick` (ns).

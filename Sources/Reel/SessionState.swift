@@ -153,6 +153,13 @@ struct SessionFields {
     var audioDone = false
     var displayDone = false
     var audioFramesWritten: Int64 = 0
+    /// How long (µs) after its tick a picture is presented in a window (the display's
+    /// estimate; 0 offscreen): the sound of a new generation starts that much later, so
+    /// that its first picture and its first sound come out together.
+    var pictureLatency: Int64 = 0
+    /// A shift of the sound asked for by the display (µs; positive: later), numbered so
+    /// that the audio thread applies each once (see `DisplayWorker.alignPhase`).
+    var soundShift: (request: Int, microseconds: Int64) = (0, 0)
     /// Media time (µs) at which the furthest sound written ends.
     var soundEnd: Int64?
 
