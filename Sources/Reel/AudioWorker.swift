@@ -176,7 +176,8 @@ final class AudioWorker: @unchecked Sendable {
         let leadFrames = lead * Int64(format.sampleRate) / 1_000_000
         if leadFrames > 0 {
             let silence = [Int16](repeating: 0, count: Int(leadFrames) * format.channels)
-            try silence.withUnsafeBufferPointer { try write($0, startingAt: chunkStart - lead) }
+            // Not in the timeline: no sound of the input is heard then.
+            try silence.withUnsafeBufferPointer { try write($0, startingAt: chunkStart - lead, logged: false) }
             framesAligned += leadFrames
             return samples
         }
@@ -195,7 +196,7 @@ final class AudioWorker: @unchecked Sendable {
         return Int32((level * level * level * 65536).rounded())
     }
 
-    private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?) throws {
+    private func write(_ samples: UnsafeBufferPointer<Int16>, startingAt start: Int64?, logged: Bool = true) throws {
         if state.read({ $0.paused }) {
             guard try holdWhilePaused(before: start) else { return }
         }
@@ -222,6 +223,7 @@ final class AudioWorker: @unchecked Sendable {
                 framesStretched += Int64(extra)
             }
         }
+        guard logged else { return }
         // This chunk's first frame is heard once the frames before it are.
         let before = max(0, queued - Int64(frames))
         timeline?.audio(

@@ -31,15 +31,18 @@ import Testing
             }
         }
 
-        deinit { worker?.join() }
+        deinit { worker?.join() }  // only when never waited for: a test that failed
 
-        /// The outcome, waiting at most `timeout` seconds for it (nil: still running).
+        /// The outcome, waiting at most `timeout` seconds for it (nil: still running);
+        /// once there is one, its thread is joined.
         func wait(timeout: Double = 60) -> Result<PlaybackStatistics, Error>? {
             let deadline = Date().addingTimeInterval(timeout)
-            return done.withLock {
+            let outcome = done.withLock {
                 while result == nil && done.wait(until: deadline) {}
                 return result
             }
+            if outcome != nil, let worker = worker.take() { worker.join() }
+            return outcome
         }
     }
 
@@ -154,25 +157,55 @@ import Testing
         #expect(statistics.presentation.droppedLate == 0)
     }
 
+    /// The tests that count the process's threads and descriptors run alone in a child
+    /// test process (`IsolatedSessionTests`): in this one, other suites start and stop
+    /// threads and open files at the same time.
+    @Test func threadsAndDescriptorsInAQuietProcess() throws {
+        let process = Process()
+        process.executableURL = URL(
+            fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        process.arguments = ["--testing-library", "swift-testing", "--filter", "IsolatedSessionTests"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["REEL_ISOLATED_TESTS": "1"]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for line in text.split(separator: "\n")
+        where line.contains("joined") || line.contains("100 sessions") || line.contains("✘")
+            || line.contains("Test run")
+        {
+            print("child: \(line)")
+        }
+        #expect(process.terminationStatus == 0, "\(text.suffix(3000))")
+        #expect(text.contains("stop while paused") && text.contains("100 sessions"), "\(text.suffix(3000))")
+    }
+}
+
+/// Run only in a child process of their own (see
+/// `SessionTests.threadsAndDescriptorsInAQuietProcess`), where nothing else runs.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["REEL_ISOLATED_TESTS"] == "1"))
+struct IsolatedSessionTests {
     /// A stop while every thread is blocked — the demux on a full queue, the decoder on
     /// full ready frames, the display waiting for a tick, the audio thread paused or
     /// waiting for the master clock to start — joins every thread promptly.
     @Test(arguments: ["paused", "clock not started", "queues full"])
     func stopDuringEveryWaitJoinsEveryThread(_ situation: String) throws {
+        _ = try Self.stop(while: situation)  // first use: the libraries' one-time set-up
         let before = threadAndDescriptorCounts()
         let joinedAfter = try Self.stop(while: situation)
         #expect(joinedAfter < 100, "run returned \(joinedAfter) ms after the stop")
         print("stop while \(situation): every thread joined \(String(format: "%.1f", joinedAfter)) ms after the stop")
         let after = threadAndDescriptorCounts()
-        // The test runner's own pool threads come and go; the session's are all gone.
-        #expect(after.threads <= before.threads)
+        #expect(after.threads == before.threads)
         #expect(after.descriptors == before.descriptors)
     }
 
     /// Plays the flash/beep clip into the blocking waits of `situation`, stops, and
     /// returns how long after the stop (ms) `run` returned with every thread joined.
     static func stop(while situation: String) throws -> Double {
-        var parameters = Self.parameters("\(fixtures)/sync-flash-beep.mp4", audio: .null)
+        var parameters = SessionTests.parameters("\(fixtures)/sync-flash-beep.mp4", audio: .null)
         switch situation {
         case "paused": parameters.startPaused = true
         case "clock not started": parameters.sync = .video  // the sound waits for the display's first frame
@@ -180,11 +213,11 @@ import Testing
         }
         let vsync = ManualVsync()
         let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync, queuedPackets: 8)
-        let running = Running(pipeline)
+        let running = SessionTests.Running(pipeline)
         if situation == "paused" { vsync.advance() }
         // The decoder waits for room for frames, the demux thread for room for packets
         // (of either stream: the sound waits too, paused or for the clock, or is paced).
-        _ = Self.waitUntil(pipeline, "full queues") {
+        _ = SessionTests.waitUntil(pipeline, "full queues") {
             ($0.videoPackets!.isFull || $0.audioPackets!.isFull) && ($0.ready.isFull || $0.videoPackets!.isEmpty)
                 && !$0.ready.isEmpty
         }
@@ -199,12 +232,12 @@ import Testing
     /// Threads and file descriptors: back to the same numbers after a session, and after
     /// 100 sessions in a row.
     @Test func sessionsLeaveNoThreadOrDescriptorBehind() throws {
-        let clips = try Clips()
+        let clips = try SessionTests.Clips()
         let clip = try clips.videoOnly(frames: 4)
         func playOnce() throws {
             let vsync = ManualVsync()
-            let pipeline = try PlaybackPipeline(parameters: Self.parameters(clip), manualTime: vsync)
-            let running = Running(pipeline)
+            let pipeline = try PlaybackPipeline(parameters: SessionTests.parameters(clip), manualTime: vsync)
+            let running = SessionTests.Running(pipeline)
             while running.wait(timeout: 0) == nil { vsync.advance() }
             _ = try #require(running.wait()).get()
         }
@@ -214,6 +247,9 @@ import Testing
         #expect(threadAndDescriptorCounts() == before)
         for _ in 0..<100 { try playOnce() }
         let after = threadAndDescriptorCounts()
+        print(
+            "100 sessions: threads \(before.threads) → \(after.threads), descriptors \(before.descriptors) → \(after.descriptors)"
+        )
         #expect(
             after == before,
             "threads \(before.threads) → \(after.threads), fds \(before.descriptors) → \(after.descriptors)")
