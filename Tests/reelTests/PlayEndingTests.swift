@@ -47,17 +47,39 @@ import Testing
             exitedAt: exitedAt)
     }
 
+    /// The clips of different lengths, made once for every test case (swift_once makes
+    /// a static's first use thread-safe): name, seconds of video, seconds of sound.
+    static let lengthCases: [(name: String, video: Double, audio: Double)] = [
+        ("video-longer.mkv", 2, 1), ("audio-longer.mkv", 1, 2), ("no-audio-packets.mkv", 1, 0),
+        ("same-length.mp4", 1, 1),
+    ]
+    nonisolated(unsafe) static let lengthClips = Result { () throws -> Clips in
+        let clips = try Clips()
+        for (name, video, audio) in lengthCases { _ = try clips.clip(video: video, audio: audio, name: name) }
+        return clips
+    }
+
+    /// An interrupted download: an MP4 with its index at the front, cut in its media data.
+    nonisolated(unsafe) static let interrupted = Result { () throws -> (Clips, String) in
+        let clips = try Clips()
+        let whole = "\(clips.folder)/whole.mp4"
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:d=4", "-f", "lavfi", "-i", "sine=f=440:d=4",
+            "-c:v", "libx264", "-g", "30", "-c:a", "aac", "-movflags", "+faststart", whole,
+        ])
+        let data = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let cut = "\(clips.folder)/interrupted.mp4"
+        try data.prefix(data.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
+        return (clips, cut)
+    }
+
     /// Streams of different lengths and an empty stream: every frame shown, all the sound
     /// written, exit 0, whatever the output.
     @Test(arguments: ["none", "offscreen"])
     func endsWhateverTheStreamsLengths(vo: String) throws {
-        let clips = try Clips()
-        let cases: [(name: String, video: Double, audio: Double)] = [
-            ("video-longer.mkv", 2, 1), ("audio-longer.mkv", 1, 2), ("no-audio-packets.mkv", 1, 0),
-            ("same-length.mp4", 1, 1),
-        ]
-        for (name, video, audio) in cases {
-            let clip = try clips.clip(video: video, audio: audio, name: name)
+        let clips = try Self.lengthClips.get()
+        for (name, video, audio) in Self.lengthCases {
+            let clip = "\(clips.folder)/\(name)"
             let played = try Self.play(clip, in: clips.folder, ["--vo", vo])
             #expect(played.result.status == 0, "\(name): \(played.result.stderr)")
             let frames = played.timeline.filter { $0.type == "video" }.count
@@ -73,16 +95,7 @@ import Testing
     /// last frame — with any output, and with either clock.
     @Test(arguments: [["--vo", "none"], ["--vo", "offscreen"], ["--vo", "none", "--sync", "video"]])
     func interruptedDownloadWithAudioEndsWithAnError(options: [String]) throws {
-        let clips = try Clips()
-        let whole = "\(clips.folder)/whole.mp4"
-        try ffmpeg([
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:d=4", "-f", "lavfi", "-i", "sine=f=440:d=4",
-            "-c:v", "libx264", "-g", "30", "-c:a", "aac", "-movflags", "+faststart", whole,
-        ])
-        let data = try Data(contentsOf: URL(fileURLWithPath: whole))
-        let cut = "\(clips.folder)/interrupted.mp4"
-        try data.prefix(data.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
-
+        let (clips, cut) = try Self.interrupted.get()
         let played = try Self.play(cut, in: clips.folder, options)
         #expect(played.result.status == 1)
         let lines = played.result.stderr.split(separator: "\n")
