@@ -43,9 +43,7 @@ let package = Package(
             plugins: ["ShaderCompiler"]),
         .target(
             name: "Reel",
-            dependencies: [
-                "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow", "CLinux",
-            ]
+            dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow"]
         ),
         .executableTarget(
             name: "reel",

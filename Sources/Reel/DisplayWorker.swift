@@ -93,8 +93,14 @@ final class DisplayWorker: @unchecked Sendable {
             if isOver() { return finishUp() }
             // The frame chosen now is on screen one present latency later.
             guard var master = masterTime(at: deadline + presentLatency) else { return true }
-            readyTimes.removeAll(keepingCapacity: true)
             let generation = generation
+            guard hasVideo else {
+                // Sound only: nothing to show; the position is the sound's.
+                state.update { $0.shownGeneration = generation }
+                report(offset: nil, soundAt: master)
+                return true
+            }
+            readyTimes.removeAll(keepingCapacity: true)
             let pausedBeforeFirst = state.read { fields in
                 for frame in fields.ready.all { readyTimes.append(frame.time) }
                 return fields.paused && fields.shownGeneration != generation
@@ -221,11 +227,12 @@ final class DisplayWorker: @unchecked Sendable {
     }
 
     /// Publishes the progress for a status line.
-    private func report(offset: Int64?) {
+    /// `soundAt`: without video, the media time of the sound heard now.
+    private func report(offset: Int64?, soundAt: Int64? = nil) {
         let presentation = statistics.presentation
-        let position = showing?.time
+        let position = soundAt ?? showing?.time
         let rendered = rendered
-        let generation = showing?.generation ?? -1
+        let generation = soundAt != nil ? generation : showing?.generation ?? -1
         monitor.update {
             $0.presentation = presentation
             $0.position = position

@@ -1,4 +1,3 @@
-internal import CLinux
 import Foundation
 import Glibc
 import Synchronization
@@ -65,7 +64,9 @@ final class RemoteControl: @unchecked Sendable {
             throw .unsuitable("cannot listen on the --ipc socket '\(path)': \(reason)")
         }
         var pipeEnds: [Int32] = [0, 0]
-        guard reel_pipe_nonblocking(&pipeEnds) == 0 else {
+        guard pipe(&pipeEnds) == 0, Self.closeOnExec(pipeEnds[0]), Self.closeOnExec(pipeEnds[1]),
+            fcntl(pipeEnds[0], F_SETFL, O_NONBLOCK) == 0, fcntl(pipeEnds[1], F_SETFL, O_NONBLOCK) == 0
+        else {
             close(listener)
             throw .unsuitable("cannot make a pipe for the --ipc socket: \(String(cString: strerror(errno)))")
         }
@@ -145,8 +146,18 @@ final class RemoteControl: @unchecked Sendable {
     }
 
     private func acceptClient() {
-        let socket = reel_accept_nonblocking(listener)
-        if socket >= 0 { clients.append(Client(socket: socket)) }
+        let socket = accept(listener, nil, nil)
+        guard socket >= 0 else { return }
+        guard Self.closeOnExec(socket), fcntl(socket, F_SETFL, O_NONBLOCK) == 0 else {
+            close(socket)
+            return
+        }
+        clients.append(Client(socket: socket))
+    }
+
+    /// Marks `descriptor` close-on-exec (a player the app launches must not inherit it).
+    private static func closeOnExec(_ descriptor: Int32) -> Bool {
+        fcntl(descriptor, F_SETFD, FD_CLOEXEC) == 0
     }
 
     /// Reads what the client sent and answers its complete lines.

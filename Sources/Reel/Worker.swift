@@ -1,4 +1,4 @@
-internal import CLinux
+import Foundation
 import Glibc
 
 /// One thread of a playback session: named, started by the session, and joined by it.
@@ -26,7 +26,8 @@ final class Worker {
             &thread, nil,
             { context in
                 let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-                reel_name_this_thread(body.name)
+                // Foundation names the calling thread (pthread_setname_np, 15 bytes kept).
+                Thread.current.name = body.name
                 body.run()
                 return nil
             }, box.toOpaque())
