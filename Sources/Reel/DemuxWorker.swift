@@ -44,7 +44,7 @@ extension SessionFields {
 /// It blocks on the input's I/O and on a full packet queue; the second wait gives up on
 /// a stop or a seek (the packet it held is of the old position, and is dropped).
 final class DemuxWorker: @unchecked Sendable {
-    private let demuxer: Demuxer
+    private let source: PacketSource
     private let streams: (video: Int?, audio: Int?)
     private let state: SessionState
     private let clock: SessionClock
@@ -55,18 +55,18 @@ final class DemuxWorker: @unchecked Sendable {
     private let end: Int64?
 
     init(
-        demuxer: Demuxer, streams: (video: Int?, audio: Int?), state: SessionState, clock: SessionClock,
+        source: PacketSource, streams: (video: Int?, audio: Int?), state: SessionState, clock: SessionClock,
         monitor: PlaybackMonitor, timeline: TimelineWriter?, events: SessionEvents
     ) {
         self.events = events
-        self.demuxer = demuxer
+        self.source = source
         self.streams = streams
         self.state = state
         self.clock = clock
         self.monitor = monitor
         self.timeline = timeline
-        start = demuxer.startTime ?? 0
-        end = demuxer.info.durationMicroseconds.map { (demuxer.startTime ?? 0) + $0 }
+        start = source.start
+        end = source.duration.map { source.start + $0 }
     }
 
     /// What the demux thread does next.
@@ -110,7 +110,7 @@ final class DemuxWorker: @unchecked Sendable {
 
     /// Reads one packet and queues it (waiting for room); true at the end of the input.
     private func read(generation: Int) -> Bool {
-        switch demuxer.readPacket() {
+        switch source.read() {
         case .packet(let packet):
             if packet.streamIndex == streams.video {
                 push(.packet(packet, generation: generation), to: .video)
@@ -164,9 +164,10 @@ final class DemuxWorker: @unchecked Sendable {
     }
 
     /// Moves the input and starts a new generation there; false (and nothing changed)
-    /// when the demuxer cannot.
+    /// when the source cannot (a live one never can).
     private func restart(at target: SeekTarget, from position: Int64?) -> Bool {
-        do { try demuxer.seek(to: target.time, within: target.keyframes) } catch { return false }
+        guard !source.isLive else { return false }
+        do { try source.seek(to: target.time, within: target.keyframes) } catch { return false }
         newGeneration(
             seek: position.map { ServedSeek(from: $0, target: target) }, exactFrom: target.exact ? target.time : nil,
             ended: false)

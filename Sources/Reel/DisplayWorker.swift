@@ -113,17 +113,16 @@ final class DisplayWorker: @unchecked Sendable {
             var offset: Int64?
             switch decision {
             case .show(let index, _):
-                let generation = generation
-                var (frame, dropped) = state.update { fields -> (ReadyFrame?, [ReadyFrame]) in
-                    var dropped: [ReadyFrame] = []
-                    for _ in 0..<index { if let frame = fields.ready.popFirst() { dropped.append(frame) } }
+                // The late ones are dropped (an array only when there are some).
+                let (frame, dropped) = state.update { fields -> (ReadyFrame?, [ReadyFrame]) in
+                    let dropped = index == 0 ? [] : (0..<index).compactMap { _ in fields.ready.popFirst() }
                     let frame = fields.ready.popFirst()
                     if frame != nil { fields.shownGeneration = generation }
                     return (frame, dropped)
                 }
-                if let previous = showing, frame != nil { dropped.append(previous) }
                 state.release(dropped)
                 guard let frame else { return true }
+                if let previous = showing { state.release(previous) }
                 showing = frame
                 if presenter == nil {
                     offset = record(frame.time, shownAt: deadline, master: master)

@@ -254,7 +254,7 @@ public final class PlaybackPipeline {
                 })
         }
         let demux = DemuxWorker(
-            demuxer: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
+            source: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
             clock: clock, monitor: monitor, timeline: timeline, events: events)
         workers.all.append(Worker(name: "reel.demux") { demux.run() })
         if let remote {
