@@ -96,8 +96,8 @@ final class DisplayWorker: @unchecked Sendable {
             let generation = generation
             guard hasVideo else {
                 // Sound only: nothing to show; the position is the sound's.
-                state.update { $0.shownGeneration = generation }
                 report(offset: nil, soundAt: master)
+                state.update { $0.shownGeneration = generation }
                 return true
             }
             readyTimes.removeAll(keepingCapacity: true)
@@ -116,9 +116,7 @@ final class DisplayWorker: @unchecked Sendable {
                 // The late ones are dropped (an array only when there are some).
                 let (frame, dropped) = state.update { fields -> (ReadyFrame?, [ReadyFrame]) in
                     let dropped = index == 0 ? [] : (0..<index).compactMap { _ in fields.ready.popFirst() }
-                    let frame = fields.ready.popFirst()
-                    if frame != nil { fields.shownGeneration = generation }
-                    return (frame, dropped)
+                    return (fields.ready.popFirst(), dropped)
                 }
                 state.release(dropped)
                 guard let frame else { return true }
@@ -135,6 +133,9 @@ final class DisplayWorker: @unchecked Sendable {
             }
             statistics.presentation = scheduler.statistics
             report(offset: offset)
+            // After the report: whoever hears that this generation has its picture finds
+            // the position there.
+            if case .show = decision { state.update { $0.shownGeneration = generation } }
             return true
         } catch {
             state.fail(error)

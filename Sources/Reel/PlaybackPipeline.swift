@@ -264,7 +264,8 @@ public final class PlaybackPipeline {
                     remote.run { answers.answer($0, reply: $1) }
                 })
         }
-        let observer = SessionObserver(state: state, monitor: monitor, timeline: timeline, onProgress: onProgress)
+        let observer = SessionObserver(
+            state: state, monitor: monitor, timeline: timeline, events: events, onProgress: onProgress)
         workers.all.append(Worker(name: "reel.observe") { observer.run() })
         return workers
     }

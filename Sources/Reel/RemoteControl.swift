@@ -5,7 +5,8 @@ import Synchronization
 /// The remote control of a playback (`reel play --ipc PATH`): a Unix socket that takes
 /// JSON lines (`RemoteCommand`), answers each with one line
 /// `{"request_id":N,"error":"success","data":…}` (or the error's text in `error`), and
-/// sends event lines to every client: `{"event":"seek"}`, `{"event":"pause"}`,
+/// sends event lines to every client: `{"event":"seek"}`, `{"event":"playback-restart"}`
+/// (the first picture after the start or a seek), `{"event":"pause"}`,
 /// `{"event":"unpause"}`, `{"event":"end-file","reason":"eof"|"quit"|"error"}`.
 ///
 /// Its thread (`reel.ipc`, started and joined by the session) waits in `poll` on the
@@ -87,6 +88,7 @@ final class RemoteControl: @unchecked Sendable {
         let line: String
         switch event {
         case .seek: line = #"{"event":"seek"}"#
+        case .playbackRestart: line = #"{"event":"playback-restart"}"#
         case .pause(let paused): line = paused ? #"{"event":"pause"}"# : #"{"event":"unpause"}"#
         case .endFile(let reason): line = #"{"event":"end-file","reason":"\#(reason)"}"#
         }

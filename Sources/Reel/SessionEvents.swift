@@ -4,6 +4,8 @@ import Synchronization
 enum SessionEvent: Sendable, Equatable {
     /// A seek was served (the demux thread moved the input).
     case seek
+    /// The first picture of a start or a seek was shown.
+    case playbackRestart
     /// Paused (true) or resumed (false).
     case pause(Bool)
     /// Playback ended: "eof" (played to the end), "quit" (stopped), or "error".

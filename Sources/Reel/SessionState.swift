@@ -171,7 +171,8 @@ struct SessionFields {
 
     var phase: Phase {
         if stopping { return .stopped }
-        if pendingSeek != nil || clocks.seek != nil && shownGeneration != generation { return .seeking }
+        // Until the start or a seek has its first picture.
+        if pendingSeek != nil || shownGeneration != generation { return .seeking }
         if paused { return .paused }
         if videoEnded == generation && (audioPackets == nil || audioEnded == generation) { return .ending }
         return .playing
