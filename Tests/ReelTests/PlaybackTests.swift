@@ -101,7 +101,8 @@ import Testing
         // Within a frame interval, but for a tick or two that a busy machine wakes late.
         #expect(offsets.filter { abs($0) > 1000.0 / 30 }.count <= 2, "offsets \(offsets)")
         #expect(offsets.allSatisfy { abs($0) <= 100 }, "max |A−V| \(offsets.map(abs).max() ?? 0) ms")
-        #expect(statistics.presentation.droppedLate <= 9)
+        // About 1 % on an idle machine; a CPU-heavy process beside it wakes more ticks late.
+        #expect(statistics.presentation.droppedLate <= 18)
         #expect(statistics.sync == "audio")
     }
 
