@@ -44,22 +44,16 @@ final class SessionState: @unchecked Sendable {
     /// then after each change), and returns it; the others are woken afterwards, since
     /// `body` may have changed the fields.
     func wait<Result>(for body: (inout SessionFields) -> Result?) -> Result {
-        condition.lock()
-        defer {
-            if waiters > 0 { condition.broadcast() }
-            condition.unlock()
-        }
-        while true {
-            if let result = body(&fields) { return result }
-            waiters += 1
-            condition.wait()
-            waiters -= 1
-        }
+        waitOrGiveUp(for: body, at: nil)!
     }
 
     /// As `wait(for:)`, giving up at the wall-clock `deadline` (then `body` is asked
     /// one last time and may return nil): for observers that also work on a period.
     func wait<Result>(for body: (inout SessionFields) -> Result?, until deadline: Date) -> Result? {
+        waitOrGiveUp(for: body, at: deadline)
+    }
+
+    private func waitOrGiveUp<Result>(for body: (inout SessionFields) -> Result?, at deadline: Date?) -> Result? {
         condition.lock()
         defer {
             if waiters > 0 { condition.broadcast() }
@@ -68,7 +62,12 @@ final class SessionState: @unchecked Sendable {
         while true {
             if let result = body(&fields) { return result }
             waiters += 1
-            let signalled = condition.wait(until: deadline)
+            let signalled =
+                deadline.map { condition.wait(until: $0) }
+                ?? {
+                    condition.wait()
+                    return true
+                }()
             waiters -= 1
             if !signalled { return body(&fields) }
         }
