@@ -85,6 +85,7 @@ final class DemuxWorker: @unchecked Sendable {
                 if fields.stopping { return .stop }
                 if let request = fields.pendingSeek {
                     fields.pendingSeek = nil
+                    fields.servingSeek = true
                     return .seek(request)
                 }
                 guard ended else { return .read(generation: fields.generation) }
@@ -96,8 +97,10 @@ final class DemuxWorker: @unchecked Sendable {
             case .stop:
                 return
             case .seek(let request):
-                ended = !serve(request)
+                // As mpv: `seek` when it starts, `playback-restart` at its first picture.
                 events.post(.seek)
+                ended = !serve(request)
+                state.update { $0.servingSeek = false }
             case .loop:
                 // Played to the end: again from the start, or the end if it cannot.
                 ended = !restart(at: SeekTarget.absolute(start, start: start, end: end, exact: false), from: nil)

@@ -233,7 +233,9 @@ public final class PlaybackPipeline {
         onProgress: (@Sendable (PlaybackProgress, Bool) -> Void)?
     ) -> Workers {
         var workers = Workers(all: [], video: nil)
-        if let audio { workers.all.append(Worker(name: "reel.audio") { audio.run() }) }
+        // The sound card's buffer and the display's tick have deadlines: their threads
+        // go first (the audio one before the display's).
+        if let audio { workers.all.append(Worker(name: "reel.audio", priority: .deadline(level: 12)) { audio.run() }) }
         if let videoDecoder {
             let video = VideoWorker(
                 decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay)
@@ -245,7 +247,7 @@ public final class PlaybackPipeline {
             workers.all.append(Worker(name: "reel.display") { display.runUntimed() })
         } else {
             workers.all.append(
-                Worker(name: "reel.display") {
+                Worker(name: "reel.display", priority: .deadline(level: 10)) {
                     while let deadline = vsync.nextTick() {
                         guard display.tick(deadline: deadline) else { break }
                     }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// What happened in a session that a remote-control client hears of.
 enum SessionEvent: Sendable, Equatable {
-    /// A seek was served (the demux thread moved the input).
+    /// The demux thread started serving a seek (`playbackRestart` follows at its first picture).
     case seek
     /// The first picture of a start or a seek was shown.
     case playbackRestart

@@ -112,6 +112,9 @@ struct SessionFields {
     var generation = 0
     /// A seek asked for and not yet served by the demux thread.
     var pendingSeek: SeekRequest?
+    /// Whether the demux thread has taken a seek and not yet started its generation
+    /// (the input is moving), so that the phase reads "seeking" throughout.
+    var servingSeek = false
     /// Whether playback starts again at the end (`--loop`); cleared when it cannot.
     var looping = false
     var clocks = Clocks()
@@ -171,7 +174,7 @@ struct SessionFields {
     var phase: Phase {
         if stopping { return .stopped }
         // Until the start or a seek has its first picture.
-        if pendingSeek != nil || shownGeneration != generation { return .seeking }
+        if pendingSeek != nil || servingSeek || shownGeneration != generation { return .seeking }
         if paused { return .paused }
         if videoEnded == generation && (audioPackets == nil || audioEnded == generation) { return .ending }
         return .playing

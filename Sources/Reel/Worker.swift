@@ -17,10 +17,26 @@ final class Worker {
     private var thread: pthread_t
     private var joined = false
 
+    /// How the scheduler treats the thread.
+    enum Priority {
+        /// The machine's default: shares the cores with everything else.
+        case normal
+        /// A thread with a deadline (the display's tick, the sound card's buffer): first
+        /// `SCHED_FIFO` at `level` (1–99; higher runs first), as PipeWire and JACK run their
+        /// data threads; where that is not permitted, nice −10; else normal. Such a
+        /// thread must block between deadlines (the kernel still keeps 5 % of each core
+        /// for the rest, `sched_rt_runtime_us`).
+        case deadline(level: Int32)
+    }
+
     /// Starts a thread named `name` that runs `body`.
-    init(name: String, body: @escaping @Sendable () -> Void) {
+    init(name: String, priority: Priority = .normal, body: @escaping @Sendable () -> Void) {
         self.name = name
-        let box = Unmanaged.passRetained(Body(name: name, run: body))
+        let box = Unmanaged.passRetained(
+            Body(name: name) {
+                if case .deadline(let level) = priority { raiseThreadPriority(to: level) }
+                body()
+            })
         var thread = pthread_t()
         let result = pthread_create(
             &thread, nil,
@@ -53,4 +69,14 @@ final class Worker {
             self.run = run
         }
     }
+}
+
+/// Raises the calling thread's priority as far as the process may (`Worker.Priority.deadline`):
+/// best effort, silent when refused (an unprivileged user without an rtprio limit).
+private func raiseThreadPriority(to level: Int32) {
+    var parameters = sched_param()
+    parameters.sched_priority = level
+    if pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters) == 0 { return }
+    // On Linux a nice value belongs to the thread: `who` 0 is the calling one.
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
 }
