@@ -27,6 +27,8 @@ final class AudioWorker: @unchecked Sendable {
     private let state: SessionState
     private let timeline: TimelineWriter?
     private let followsMaster: Bool
+    /// The session's clock (host time, or virtual time in tests).
+    private let host: SessionClock
     private let format: AudioFormat
     private var clock: AudioClock
     private var mapper = TimestampMapper()
@@ -50,9 +52,10 @@ final class AudioWorker: @unchecked Sendable {
     private(set) var framesStretched: Int64 = 0
 
     init(
-        decoder: AudioDecoder, output: AudioOutput, state: SessionState, timeline: TimelineWriter?,
-        followsMaster: Bool
+        decoder: AudioDecoder, output: AudioOutput, state: SessionState, clock host: SessionClock,
+        timeline: TimelineWriter?, followsMaster: Bool
     ) {
+        self.host = host
         self.decoder = decoder
         self.output = output
         packets = PacketFeed(.audio, state: state)
@@ -83,7 +86,7 @@ final class AudioWorker: @unchecked Sendable {
                     try output.drain()
                     let generation = generation
                     let end = clock.writtenEnd
-                    let now = HostTime.now()
+                    let now = host.now()
                     state.update { fields in
                         guard fields.generation == generation else { return }
                         if let end { fields.clocks.audio.set(media: end, at: now) }
@@ -204,7 +207,7 @@ final class AudioWorker: @unchecked Sendable {
         try output.write(samples)
         history.append(samples)
         clock.wrote(frames: frames, startingAt: start)
-        let now = HostTime.now()
+        let now = host.now()
         let queued = output.queuedFrames(at: now)
         let heard = clock.media(queuedFrames: queued)
         let (generation, writtenEnd, followsMaster) = (generation, clock.writtenEnd, followsMaster)
@@ -238,7 +241,7 @@ final class AudioWorker: @unchecked Sendable {
         let dropped = output.flush()
         clock.unwrite(frames: dropped)
         let replay = history.removeLast(Int(dropped) * format.channels)
-        let now = HostTime.now()
+        let now = host.now()
         let generation = generation
         let heard = clock.media(queuedFrames: 0) ?? start
         state.update { fields in
@@ -273,7 +276,7 @@ final class AudioWorker: @unchecked Sendable {
             return fields.clocks.master.isSet ? true : nil
         }
         guard started else { return nil }
-        let now = HostTime.now()
+        let now = host.now()
         guard let master = state.read({ $0.generation == generation ? $0.clocks.master.media(at: now) : nil })
         else { return nil }
         let heardAt = master + format.microseconds(ofFrames: output.queuedFrames(at: now))

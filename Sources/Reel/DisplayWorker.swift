@@ -337,7 +337,9 @@ final class DisplayWorker: @unchecked Sendable {
     }
 
     /// Renders a frame chosen at the tick at host time `tick` (ns).
+    /// The debug `--render-delay` stalls here, with or without a renderer.
     private func render(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) {
+        defer { if renderDelay > 0 { clock.sleep(until: clock.now() + renderDelay * 1000) } }
         guard renderer != nil else { return }
         frame.frame.pool.retain(frame.frame.slot)
         let ticket: RenderTicket?
@@ -355,7 +357,6 @@ final class DisplayWorker: @unchecked Sendable {
             statistics.imagesUnavailable += 1
             redrawOwed = true
         }
-        if renderDelay > 0 { clock.sleep(until: clock.now() + renderDelay * 1000) }
     }
 
     /// Submits the frame offscreen or to the window (recreating its swapchain first

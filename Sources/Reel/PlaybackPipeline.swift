@@ -42,6 +42,8 @@ public final class PlaybackPipeline {
     let state: SessionState
     private let clock: SessionClock
     private let vsync: VsyncSource
+    /// The session's time when it runs on virtual time (tests).
+    package let virtualTime: VirtualTime?
     private let events = SessionEvents()
     /// Listening on `parameters.ipcPath`, when given.
     private let remote: RemoteControl?
@@ -56,14 +58,14 @@ public final class PlaybackPipeline {
     package static let defaultQueuedPackets = 1024
 
     public convenience init(parameters: PlaybackParameters) throws(ReelError) {
-        try self.init(parameters: parameters, manualTime: nil)
+        try self.init(parameters: parameters, virtualTime: false)
     }
 
-    /// With `manualTime`, the display ticks and the session's clock move only when the
-    /// test advances it (see `ManualVsync`); the audio output keeps its own clock.
-    /// `queuedPackets`: the read-ahead per stream (small in tests, to fill it).
+    /// With `virtualTime`, the session runs on `self.virtualTime`: its clock, the
+    /// display's ticks and the null or WAV output's pacing move only when a test
+    /// advances it. `queuedPackets`: the read-ahead per stream (small in tests, to fill it).
     package init(
-        parameters: PlaybackParameters, manualTime: ManualVsync?,
+        parameters: PlaybackParameters, virtualTime: Bool,
         queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets
     ) throws(ReelError) {
         self.parameters = parameters
@@ -108,12 +110,14 @@ public final class PlaybackPipeline {
         fields.muted = parameters.muted
         fields.looping = parameters.loop
         if let startTime = parameters.startTime { fields.pendingSeek = .absolute(startTime, exact: true) }
-        let state = SessionState(fields)
+        let state = SessionState(fields, tracksIdle: virtualTime)
         self.state = state
-        clock = manualTime ?? HostClock()
-        vsync =
-            manualTime
-            ?? DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate))
+        let time = virtualTime ? VirtualTime(state: state, rate: parameters.displayRate) : nil
+        self.virtualTime = time
+        // The thread that will call `run`, counted from now for `VirtualTime.advance`.
+        state.enter()
+        clock = time ?? HostClock()
+        vsync = time ?? DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate))
         let vsync = vsync
         controls = PlaybackControls(
             state: state, clock: clock, events: events, hasPicture: renderer != nil, wakeDisplay: { vsync.stop() })
@@ -173,6 +177,7 @@ public final class PlaybackPipeline {
         onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in },
         onProgress: (@Sendable (_ progress: PlaybackProgress, _ final: Bool) -> Void)? = nil
     ) throws -> PlaybackStatistics {
+        defer { state.leave() }
         let start = (wall: clock.now(), cpu: HostTime.processCPU())
         monitor.update { $0.duration = demuxer.info.durationMicroseconds }
         if parameters.startPaused { state.togglePause(at: start.wall) }
@@ -233,21 +238,32 @@ public final class PlaybackPipeline {
         onProgress: (@Sendable (PlaybackProgress, Bool) -> Void)?
     ) -> Workers {
         var workers = Workers(all: [], video: nil)
+        let state = state
+        /// A thread of the session that `VirtualTime.advance` waits for.
+        func counted(
+            _ name: String, priority: Worker.Priority = .normal, _ body: @escaping @Sendable () -> Void
+        ) -> Worker {
+            state.enter()
+            return Worker(name: name, priority: priority) {
+                body()
+                state.leave()
+            }
+        }
         // The sound card's buffer and the display's tick have deadlines: their threads
         // go first (the audio one before the display's).
-        if let audio { workers.all.append(Worker(name: "reel.audio", priority: .deadline(level: 12)) { audio.run() }) }
+        if let audio { workers.all.append(counted("reel.audio", priority: .deadline(level: 12)) { audio.run() }) }
         if let videoDecoder {
             let video = VideoWorker(
                 decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay)
             workers.video = video
-            workers.all.append(Worker(name: "reel.video") { video.run() })
+            workers.all.append(counted("reel.video") { video.run() })
         }
         let vsync = vsync
         if parameters.untimed {
-            workers.all.append(Worker(name: "reel.display") { display.runUntimed() })
+            workers.all.append(counted("reel.display") { display.runUntimed() })
         } else {
             workers.all.append(
-                Worker(name: "reel.display", priority: .deadline(level: 10)) {
+                counted("reel.display", priority: .deadline(level: 10)) {
                     while let deadline = vsync.nextTick() {
                         guard display.tick(deadline: deadline) else { break }
                     }
@@ -258,7 +274,7 @@ public final class PlaybackPipeline {
         let demux = DemuxWorker(
             source: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
             clock: clock, monitor: monitor, timeline: timeline, events: events)
-        workers.all.append(Worker(name: "reel.demux") { demux.run() })
+        workers.all.append(counted("reel.demux") { demux.run() })
         if let remote {
             workers.all.append(
                 Worker(name: "reel.ipc") {
@@ -277,10 +293,12 @@ public final class PlaybackPipeline {
         guard let audioDecoder, let choice = parameters.audio else { return (nil, nil) }
         let opened: (output: AudioOutput, warning: String?)
         do {
-            opened = try choice.open(format: audioDecoder.output, pulseServer: parameters.pulseServer)
+            opened = try choice.open(
+                format: audioDecoder.output, pulseServer: parameters.pulseServer,
+                clock: virtualTime ?? MonotonicClock())
         } catch { throw .audio(error) }
         let worker = AudioWorker(
-            decoder: audioDecoder, output: opened.output, state: state, timeline: timeline,
+            decoder: audioDecoder, output: opened.output, state: state, clock: clock, timeline: timeline,
             followsMaster: sync != .audio)
         return (worker, opened.warning)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ReelAudio
 import ReelCore
 import ReelTiming
 import Synchronization
@@ -66,68 +67,73 @@ package final class DeadlineVsync: VsyncSource, @unchecked Sendable {
     package func stop() { stopped.store(true, ordering: .releasing) }
 }
 
-/// A clock and a display that move only when a test says so, as swift-nio's
-/// `EmbeddedEventLoop.advanceTime`: `advance()` moves the time one display interval
-/// on and waits until the display has handled that tick. Everything else in the session
-/// still runs on its own threads; the display, the clocks and the debug delays run on
-/// this virtual time.
+/// Time that moves only when a test says so, as swift-nio's `EmbeddedEventLoop.advanceTime`:
+/// the session's clock, the display's ticks, the audio output's pacing and the debug
+/// delays all run on it. `advance()` moves it one display interval on and waits until
+/// every thread of the session is blocked again (see `SessionState.waitUntilIdle`),
+/// so each step has done all it can do at that time, whatever the machine is doing:
+/// real FFmpeg demux and decode, in their own threads, at their own real speed.
 ///
-/// Thread-safety: Safe.
-package final class ManualVsync: VsyncSource, SessionClock, @unchecked Sendable {
-    private let condition = NSCondition()
-    private var time: Int64
-    /// Ticks posted by `advance`, and those the display has finished.
-    private var posted = 0
-    private var handled = 0
-    private var taken = 0
-    private var stopped = false
+/// Thread-safety: Safe. `nextTick` is the display thread's; `advance` and `settle`
+/// are the test's.
+package final class VirtualTime: VsyncSource, SessionClock, OutputClock, @unchecked Sendable {
+    private let state: SessionState
+    private let time: Atomic<Int64>
     /// The tick interval (ns).
     package let interval: Int64
 
     /// Starts at host time `start` (ns), ticking at `rate` per second.
-    package init(start: Int64 = 1_000_000_000, rate: Rational = Rational(60, 1)) {
-        time = start
+    init(state: SessionState, start: Int64 = 1_000_000_000, rate: Rational = Rational(60, 1)) {
+        self.state = state
+        time = Atomic(start)
         interval = VsyncTimeline(start: 0, rate: rate).intervalMicroseconds * 1000
     }
 
-    package var missedTicks: Int { 0 }
+    /// Ticks the display slept through (a slow render on virtual time).
+    package var missedTicks: Int { state.read { $0.ticks.missed } }
 
-    package func now() -> Int64 { condition.withLock { time } }
+    package func now() -> Int64 { time.load(ordering: .acquiring) }
 
+    /// Blocks until the time reaches `deadline`, or the session stops.
     package func sleep(until deadline: Int64) {
-        condition.withLock { while time < deadline && !stopped { condition.wait() } }
+        state.wait { fields in self.now() >= deadline || fields.stopping || fields.ticks.stopped ? true : nil }
     }
 
-    /// Moves the time one tick on and waits until the display has handled it; false
-    /// when the display has stopped.
+    /// Moves the time one tick on and waits until the session has done what it can;
+    /// false once the display has stopped. In two steps, as on a real display: the time
+    /// moves and everything due by then happens (a decoder's delay ends, the sound is
+    /// paced); then the display handles the tick, with what is ready at that moment.
     @discardableResult
     package func advance() -> Bool {
-        condition.withLock {
-            guard !stopped else { return false }
-            time += interval
-            posted += 1
-            condition.broadcast()
-            while handled < posted && !stopped { condition.wait() }
-            return !stopped
-        }
+        let interval = interval
+        state.update { _ in time.add(interval, ordering: .releasing) }
+        state.waitUntilIdle()
+        state.update { $0.ticks.posted += 1 }
+        state.waitUntilIdle()
+        return !state.read { $0.displayDone }
     }
+
+    /// Waits, without moving the time, until the session has done what it can.
+    package func settle() { state.waitUntilIdle() }
 
     package func nextTick() -> Int64? {
-        condition.withLock {
-            // Called again: the tick taken before is handled.
-            handled = taken
-            condition.broadcast()
-            while taken == posted && !stopped { condition.wait() }
-            guard !stopped else { return nil }
-            taken += 1
-            return time
+        state.wait { fields -> Int64?? in
+            if fields.ticks.stopped || fields.stopping { return .some(nil) }
+            guard fields.ticks.posted > fields.ticks.taken else { return nil }
+            // Ticks posted while the display was busy (a slow render) are missed.
+            fields.ticks.missed += fields.ticks.posted - fields.ticks.taken - 1
+            fields.ticks.taken = fields.ticks.posted
+            return .some(self.now())
         }
     }
 
-    package func stop() {
-        condition.withLock {
-            stopped = true
-            condition.broadcast()
-        }
-    }
+    package func stop() { state.update { $0.ticks.stopped = true } }
+}
+
+/// The ticks of `VirtualTime`, under the session's lock.
+struct VirtualTicks {
+    var posted = 0
+    var taken = 0
+    var missed = 0
+    var stopped = false
 }

@@ -19,8 +19,15 @@ final class SessionState: @unchecked Sendable {
     private var fields: SessionFields
     /// Threads in `wait` now.
     private var waiters = 0
+    /// With virtual time, which threads are busy (see `waitUntilIdle`); nil otherwise.
+    private let idle: IdleTracker?
 
-    init(_ fields: SessionFields) { self.fields = fields }
+    /// `tracksIdle`: count the session's threads and their waits, so that a test on
+    /// virtual time can wait until every thread is blocked (`waitUntilIdle`).
+    init(_ fields: SessionFields, tracksIdle: Bool = false) {
+        self.fields = fields
+        idle = tracksIdle ? IdleTracker() : nil
+    }
 
     /// Reads the fields under the lock.
     func read<Result>(_ body: (SessionFields) throws -> Result) rethrows -> Result {
@@ -34,6 +41,7 @@ final class SessionState: @unchecked Sendable {
     func update<Result>(_ body: (inout SessionFields) throws -> Result) rethrows -> Result {
         condition.lock()
         defer {
+            idle?.changed()
             if waiters > 0 { condition.broadcast() }
             condition.unlock()
         }
@@ -49,6 +57,7 @@ final class SessionState: @unchecked Sendable {
 
     /// As `wait(for:)`, giving up at the wall-clock `deadline` (then `body` is asked
     /// one last time and may return nil): for observers that also work on a period.
+    /// Such a wait does not count as blocked for `waitUntilIdle`.
     func wait<Result>(for body: (inout SessionFields) -> Result?, until deadline: Date) -> Result? {
         waitOrGiveUp(for: body, at: deadline)
     }
@@ -56,22 +65,36 @@ final class SessionState: @unchecked Sendable {
     private func waitOrGiveUp<Result>(for body: (inout SessionFields) -> Result?, at deadline: Date?) -> Result? {
         condition.lock()
         defer {
+            idle?.changed()
             if waiters > 0 { condition.broadcast() }
             condition.unlock()
         }
         while true {
             if let result = body(&fields) { return result }
             waiters += 1
-            let signalled =
-                deadline.map { condition.wait(until: $0) }
-                ?? {
-                    condition.wait()
-                    return true
-                }()
-            waiters -= 1
-            if !signalled { return body(&fields) }
+            if let deadline {
+                let signalled = condition.wait(until: deadline)
+                waiters -= 1
+                if !signalled { return body(&fields) }
+            } else {
+                let mark = idle?.block()
+                condition.wait()
+                if let mark { idle?.unblock(mark) }
+                waiters -= 1
+            }
         }
     }
+
+    /// With virtual time: counts the calling thread (or one about to start) among the
+    /// session's until it calls `leave()`.
+    func enter() { condition.withLock { idle?.enter() } }
+
+    /// The calling thread is done with the session.
+    func leave() { condition.withLock { idle?.leave() } }
+
+    /// With virtual time: waits until every thread counted by `enter()` is blocked in
+    /// an untimed `wait` (or gone) since the last change; at once without tracking.
+    func waitUntilIdle() { idle?.waitUntilIdle() }
 
     /// Wakes the waiters after a change outside the fields they may be waiting for
     /// (a pool slot freed).
@@ -89,6 +112,66 @@ final class SessionState: @unchecked Sendable {
         guard !frames.isEmpty else { return }
         for frame in frames { frame.frame.release() }
         signal()
+    }
+}
+
+/// Which of a session's threads are blocked, for tests on virtual time: idle is every
+/// counted thread in an untimed `SessionState.wait` since the last change of the fields
+/// (a change may let any of them go on). Its numbers change under the session's lock;
+/// the test's thread waits on a condition of its own, so that blocking threads never
+/// wake one another to tell it.
+///
+/// Thread-safety: `enter`, `leave`, `block`, `unblock` and `changed` under the session's
+/// lock; `waitUntilIdle` from any thread without it.
+private final class IdleTracker: @unchecked Sendable {
+    private var threads = 0
+    private var blocked = 0
+    private var changes = 0
+    private let reached = NSCondition()
+    /// Whether every counted thread is blocked (under `reached`'s lock).
+    private var isIdle = false
+
+    func enter() {
+        threads += 1
+        publish()
+    }
+
+    func leave() {
+        threads -= 1
+        publish()
+    }
+
+    /// The calling thread blocks; returns the change it blocked at.
+    func block() -> Int {
+        blocked += 1
+        publish()
+        return changes
+    }
+
+    /// The thread woke: still counted as blocked unless the fields changed meanwhile
+    /// (then `changed` has already uncounted it).
+    func unblock(_ mark: Int) {
+        if changes == mark { blocked -= 1 }
+    }
+
+    /// The fields changed: every blocked thread may go on, so none counts as blocked
+    /// until it has looked again.
+    func changed() {
+        changes += 1
+        blocked = 0
+        publish()
+    }
+
+    private func publish() {
+        let idle = blocked >= threads
+        reached.withLock {
+            isIdle = idle
+            if idle { reached.broadcast() }
+        }
+    }
+
+    func waitUntilIdle() {
+        reached.withLock { while !isIdle { reached.wait() } }
     }
 }
 
@@ -164,6 +247,8 @@ struct SessionFields {
     var soundShift: (request: Int, microseconds: Int64) = (0, 0)
     /// Media time (µs) at which the furthest sound written ends.
     var soundEnd: Int64?
+    /// The display's ticks when the session runs on `VirtualTime`.
+    var ticks = VirtualTicks()
 
     init(readyFrames: Int, packets: Int, hasVideo: Bool, hasAudio: Bool) {
         ready = FIFO(capacity: readyFrames)

@@ -30,12 +30,14 @@ public enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
     /// Opens the output for `format`. When PulseAudio is missing or refuses, playback
     /// goes on with the null output and `warning` says why; a WAV file that cannot be
     /// written is an error (the user asked for that file).
+    /// `clock` paces the null and WAV outputs (a test's virtual time); a sound server
+    /// keeps its own.
     public func open(
-        format: AudioFormat, pulseServer: String? = nil
+        format: AudioFormat, pulseServer: String? = nil, clock: OutputClock = MonotonicClock()
     ) throws(AudioError) -> (output: AudioOutput, warning: String?) {
         switch self {
-        case .null: return (NullOutput(format: format), nil)
-        case .wav(let path): return (try WAVOutput(path: path, format: format), nil)
+        case .null: return (NullOutput(format: format, clock: clock), nil)
+        case .wav(let path): return (try WAVOutput(path: path, format: format, clock: clock), nil)
         case .pulse:
             do {
                 return (try PulseOutput(format: format, server: pulseServer), nil)

@@ -138,44 +138,6 @@ import Testing
         #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 30 }, "max |A−V| \(offsets.map(abs).max() ?? 0) ms")
     }
 
-    /// Renders slower than the display (40 ms a frame against 16.7 ms ticks): frames are
-    /// dropped, sound is never interrupted, and A−V stays within a frame interval.
-    @Test func slowRenderDropsFramesNotSound() throws {
-        var chunks: [Line] = []
-        let (_, statistics) = try Self.measure(
-            "sync-flash-beep.mp4", audio: .null, renderDelay: 40_000, audioLinesSeen: { chunks = $0 })
-        print("render 40 ms: \(statistics.presentation), missed ticks \(statistics.missedTicks)")
-        #expect(statistics.presentation.droppedLate > 100)
-        #expect(statistics.missedTicks > 100)
-        // Each chunk is heard right after the one before: no gap.
-        let gaps = zip(chunks, chunks.dropFirst()).map { ($1.played! - $0.played!) - ($1.pts - $0.pts) }
-        #expect(gaps.allSatisfy { abs($0) < 5_000 }, "largest gap \(gaps.map(abs).max() ?? 0) µs")
-        // Flashes last one frame and are mostly dropped here; the offset of every frame
-        // shown, against the audio clock when it was shown, stays within a frame interval.
-        let offset = try #require(statistics.avOffset)
-        #expect(offset.maxMagnitude <= 33_333, "max |A−V| \(offset.maxMagnitude) µs")
-    }
-
-    /// Decoding slower than the video's rate (45 ms a frame of a 30 fps film): the
-    /// display shows each frame as it comes and repeats it meanwhile; it does not stall,
-    /// and the sound plays on without a gap.
-    @Test func slowDecodeRepeatsFramesAndNeverStalls() throws {
-        var chunks: [Line] = []
-        var shown: [Line] = []
-        let (_, statistics) = try Self.measure(
-            "sync-flash-beep.mp4", audio: .null, frameLimit: 120, decodeDelay: 45_000,
-            audioLinesSeen: { chunks = $0 }, videoLinesSeen: { shown = $0 })
-        print("decode 45 ms: \(statistics.presentation)")
-        #expect(statistics.presentation.presented == 120)
-        // About 2.7 ticks of 16.7 ms per 45 ms frame: well over one repeat per frame.
-        #expect(statistics.presentation.repeated > 150, "\(statistics.presentation)")
-        // New frames keep coming, one about every 45 ms: no stall.
-        let steps = zip(shown, shown.dropFirst()).map { $1.shown! - $0.shown! }
-        #expect(steps.allSatisfy { $0 < 150_000 }, "longest wait for a new frame \(steps.max() ?? 0) µs")
-        let gaps = zip(chunks, chunks.dropFirst()).map { ($1.played! - $0.played!) - ($1.pts - $0.pts) }
-        #expect(gaps.allSatisfy { abs($0) < 5_000 }, "largest audio gap \(gaps.map(abs).max() ?? 0) µs")
-    }
-
     /// Video as master: the sound follows it. The fixture with audio muxed 200 ms late
     /// starts with silence and plays 200 ms late (timestamps honoured); audio whose
     /// timestamps run 2 % fast is stretched by libswresample, about 2 %, and stays on

@@ -89,8 +89,8 @@ import Testing
         let clips = try Clips()
         var parameters = Self.parameters(try clips.videoOnly(frames: 2))
         parameters.loop = true
-        let vsync = ManualVsync()
-        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync)
+        let pipeline = try PlaybackPipeline(parameters: parameters, virtualTime: true)
+        let vsync = try #require(pipeline.virtualTime)
         let running = Running(pipeline)
         var ticks = 0
         // Each loop takes at least 4 ticks (2 frames at 30 fps on a 60 Hz display).
@@ -111,8 +111,8 @@ import Testing
     @Test func seekWhilePausedWithFullQueuesIsServedWithinOneTick() throws {
         var parameters = Self.parameters("\(fixtures)/seek-gop1s.mp4")
         parameters.startPaused = true
-        let vsync = ManualVsync()
-        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync, queuedPackets: 16)
+        let pipeline = try PlaybackPipeline(parameters: parameters, virtualTime: true, queuedPackets: 16)
+        let vsync = try #require(pipeline.virtualTime)
         let running = Running(pipeline)
         defer {
             pipeline.controls.stop()
@@ -141,9 +141,9 @@ import Testing
     /// The end of a video-only clip ends the session on virtual time, every frame shown.
     @Test func endOfStreamEndsTheSession() throws {
         let clips = try Clips()
-        let vsync = ManualVsync()
         let pipeline = try PlaybackPipeline(
-            parameters: Self.parameters(try clips.videoOnly(frames: 12)), manualTime: vsync)
+            parameters: Self.parameters(try clips.videoOnly(frames: 12)), virtualTime: true)
+        let vsync = try #require(pipeline.virtualTime)
         let running = Running(pipeline)
         var ticks = 0
         while running.wait(timeout: 0) == nil && ticks < 10_000 {
@@ -155,6 +155,71 @@ import Testing
         let statistics = try #require(running.wait()).get()
         #expect(statistics.presentation.presented == 12)
         #expect(statistics.presentation.droppedLate == 0)
+    }
+
+    /// Plays `parameters` on virtual time to its end, a tick at a time, with a timeline;
+    /// returns the counters and the timeline's lines.
+    static func playToEnd(_ parameters: PlaybackParameters) throws -> (PlaybackStatistics, [TimelineEntry]) {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var parameters = parameters
+        parameters.timelinePath = "\(folder)/timeline.jsonl"
+        let pipeline = try PlaybackPipeline(parameters: parameters, virtualTime: true)
+        let time = try #require(pipeline.virtualTime)
+        let running = Running(pipeline)
+        var ticks = 0
+        while time.advance() && ticks < 100_000 { ticks += 1 }
+        let statistics = try #require(running.wait()).get()
+        return (statistics, try TimelineEntry.read(parameters.timelinePath!))
+    }
+
+    /// Gaps (µs) between audio chunks as heard: each chunk's start minus the end of the
+    /// one before, on the host clock less the media clock.
+    static func audioGaps(_ lines: [TimelineEntry]) -> [Int64] {
+        let chunks = lines.filter { $0.type == "audio" }
+        return zip(chunks, chunks.dropFirst()).map { ($1.played! - $0.played!) - ($1.pts! - $0.pts!) }
+    }
+
+    /// Rendering slower than the display (40 ms a frame against 16.7 ms ticks), on
+    /// virtual time: frames are dropped and ticks missed, the sound is never interrupted,
+    /// and every frame shown is within a frame interval of the sound.
+    @Test func slowRenderDropsFramesNotSound() throws {
+        var parameters = Self.parameters("\(fixtures)/sync-flash-beep.mp4", audio: .null)
+        parameters.renderDelay = 40_000
+        parameters.frameLimit = 300
+        let (statistics, lines) = try Self.playToEnd(parameters)
+        print("render 40 ms (virtual time): \(statistics.presentation), missed ticks \(statistics.missedTicks)")
+        // Each render takes 40 ms: 2 of every 3 ticks are missed, and so are about
+        // half of the 30 fps frames.
+        #expect(statistics.presentation.droppedLate > 100, "\(statistics.presentation)")
+        #expect(statistics.missedTicks > 2 * statistics.presentation.presented - 10, "\(statistics.missedTicks)")
+        let gaps = Self.audioGaps(lines)
+        #expect(gaps.count > 100)
+        #expect(gaps.allSatisfy { abs($0) < 1_000 }, "largest gap \(gaps.map(abs).max() ?? 0) µs")
+        let offset = try #require(statistics.avOffset)
+        #expect(offset.maxMagnitude <= 33_333, "max |A−V| \(offset.maxMagnitude) µs")
+    }
+
+    /// Decoding slower than the video's rate (45 ms a frame of a 30 fps film), on
+    /// virtual time: the display repeats the frame on screen meanwhile, shows each new
+    /// one at the tick after it is decoded, and the sound plays on without a gap.
+    @Test func slowDecodeRepeatsFramesAndNeverStalls() throws {
+        var parameters = Self.parameters("\(fixtures)/sync-flash-beep.mp4", audio: .null)
+        parameters.decodeDelay = 45_000
+        parameters.frameLimit = 120
+        let (statistics, lines) = try Self.playToEnd(parameters)
+        print("decode 45 ms (virtual time): \(statistics.presentation)")
+        #expect(statistics.presentation.presented == 120)
+        // About 2.7 ticks of 16.7 ms per 45 ms frame: well over one repeat per frame.
+        #expect(statistics.presentation.repeated > 150, "\(statistics.presentation)")
+        // A new frame at least every 45 ms rounded up to ticks (with the frames held in
+        // the ready queue, often sooner): never a stall.
+        let shown = lines.filter { $0.type == "video" }.map { $0.shown! }
+        let steps = zip(shown, shown.dropFirst()).map { $1 - $0 }
+        #expect(steps.allSatisfy { $0 <= 50_001 }, "longest wait for a new frame \(steps.max() ?? 0) µs")
+        let gaps = Self.audioGaps(lines)
+        #expect(gaps.count > 50)
+        #expect(gaps.allSatisfy { abs($0) < 1_000 }, "largest audio gap \(gaps.map(abs).max() ?? 0) µs")
     }
 
     /// The tests that count the process's threads and descriptors run alone in a child
@@ -211,8 +276,8 @@ struct IsolatedSessionTests {
         case "clock not started": parameters.sync = .video  // the sound waits for the display's first frame
         default: break
         }
-        let vsync = ManualVsync()
-        let pipeline = try PlaybackPipeline(parameters: parameters, manualTime: vsync, queuedPackets: 8)
+        let pipeline = try PlaybackPipeline(parameters: parameters, virtualTime: true, queuedPackets: 8)
+        let vsync = try #require(pipeline.virtualTime)
         let running = SessionTests.Running(pipeline)
         if situation == "paused" { vsync.advance() }
         // The decoder waits for room for frames, the demux thread for room for packets
@@ -235,8 +300,8 @@ struct IsolatedSessionTests {
         let clips = try SessionTests.Clips()
         let clip = try clips.videoOnly(frames: 4)
         func playOnce() throws {
-            let vsync = ManualVsync()
-            let pipeline = try PlaybackPipeline(parameters: SessionTests.parameters(clip), manualTime: vsync)
+            let pipeline = try PlaybackPipeline(parameters: SessionTests.parameters(clip), virtualTime: true)
+            let vsync = try #require(pipeline.virtualTime)
             let running = SessionTests.Running(pipeline)
             while running.wait(timeout: 0) == nil { vsync.advance() }
             _ = try #require(running.wait()).get()
