@@ -106,6 +106,8 @@ package final class VirtualTime: VsyncSource, SessionClock, OutputClock, @unchec
     @discardableResult
     package func advance() -> Bool {
         let interval = interval
+        // What the session can do at the current time first (at the start: every thread started).
+        state.waitUntilIdle()
         state.update { _ in time.add(interval, ordering: .releasing) }
         state.waitUntilIdle()
         state.update { $0.ticks.posted += 1 }
