@@ -10,10 +10,10 @@ import ReelVulkan
 /// I/O (the timeline and screenshots are written by other threads); it only takes the
 /// session's lock for a few reads and writes.
 final class DisplayWorker: @unchecked Sendable {
-    /// Nil with `--vo none`: frames are shown by being dropped at their time.
-    private let renderer: OffscreenRenderer?
-    /// The window's swapchain, when video goes to a window.
-    private let presenter: WindowPresenter?
+    /// Where frames go; nil with `--vo none` (frames are shown by being dropped at their time).
+    private let sink: VideoSink?
+    /// Whether the sink is a window's.
+    private let presents: Bool
     private let state: SessionState
     private let clock: SessionClock
     private let timeline: TimelineWriter?
@@ -38,10 +38,10 @@ final class DisplayWorker: @unchecked Sendable {
     /// A window's picture is drawn again on a repeat only when it was lost or could
     /// not be drawn last time; offscreen, every repeat is rendered (it is the output).
     private var redrawOwed = false
-    private var inFlight: [(ticket: RenderTicket, frame: ReadyFrame)] = []
+    private var inFlight: [(ticket: SinkTicket, frame: ReadyFrame)] = []
     /// In a window: the frame rendered at the last tick, presented at this one (see
     /// `presentLatency`); `isNew` when it is shown for the first time.
-    private var pending: (ticket: RenderTicket, image: PresentableImage, time: Int64, tick: Int64, isNew: Bool)?
+    private var pending: (ticket: SinkTicket, time: Int64, tick: Int64, isNew: Bool)?
     /// How long (ns) after its tick a frame reaches the screen, so that each tick picks
     /// the frame due then. Offscreen, none. In a window a frame is presented at a later
     /// tick, once rendered (presenting at once would wait for the render, and with a
@@ -59,14 +59,14 @@ final class DisplayWorker: @unchecked Sendable {
     private(set) var statistics = PlaybackStatistics()
 
     init(
-        renderer: OffscreenRenderer?, presenter: WindowPresenter?, state: SessionState, clock: SessionClock,
+        sink: VideoSink?, state: SessionState, clock: SessionClock,
         timeline: TimelineWriter?, sync: SyncSource, hasVideo: Bool, hasAudio: Bool, interval: Int64,
         frameLimit: Int?, renderDelay: Int64, monitor: PlaybackMonitor,
         onFrame: @escaping @Sendable (RenderedFrame) -> Void, onNotice: @escaping @Sendable () -> Void
     ) {
         self.onNotice = onNotice
-        self.renderer = renderer
-        self.presenter = presenter
+        self.sink = sink
+        presents = sink?.presents ?? false
         self.state = state
         self.clock = clock
         self.timeline = timeline
@@ -78,7 +78,7 @@ final class DisplayWorker: @unchecked Sendable {
         self.renderDelay = renderDelay
         self.monitor = monitor
         self.onFrame = onFrame
-        presentLatency = presenter == nil ? 0 : interval * 1000
+        presentLatency = presents ? interval * 1000 : 0
         readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
         publishPictureLatency()
         offsets.reserveCapacity(4096)
@@ -108,7 +108,7 @@ final class DisplayWorker: @unchecked Sendable {
             // Paused after a seek (or at the start): the frame it landed on is shown, even
             // when the sound (the clock) starts a little before it.
             if pausedBeforeFirst, let first = readyTimes.first { master = max(master, first) }
-            let canSubmit = inFlight.count < OffscreenRenderer.framesInFlight
+            let canSubmit = inFlight.count < (sink?.capacity ?? 1)
             let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
             var offset: Int64?
             switch decision {
@@ -122,7 +122,7 @@ final class DisplayWorker: @unchecked Sendable {
                 guard let frame else { return true }
                 if let previous = showing { state.release(previous) }
                 showing = frame
-                if presenter == nil {
+                if !presents {
                     offset = record(frame.time, shownAt: deadline, master: master)
                 }
                 try render(frame, isNew: true, tick: deadline)
@@ -161,12 +161,12 @@ final class DisplayWorker: @unchecked Sendable {
                 }
                 guard let frame = next else { continue }
                 try collectFinished(waiting: false)
-                while inFlight.count >= OffscreenRenderer.framesInFlight { try collectOldest() }
+                while inFlight.count >= (sink?.capacity ?? 1) { try collectOldest() }
                 if let previous = showing { state.release(previous) }
                 showing = frame
                 statistics.presentation.presented += 1
                 let now = clock.now()
-                if presenter == nil { timeline?.video(pts: frame.time, shown: now / 1000) }
+                if !presents { timeline?.video(pts: frame.time, shown: now / 1000) }
                 try render(frame, isNew: true, tick: now)
                 report(offset: nil)
             }
@@ -217,13 +217,13 @@ final class DisplayWorker: @unchecked Sendable {
     /// picture was lost, it was resized, a screenshot is wanted, or the last render
     /// found no image.
     private func needsRepeatRender() -> Bool {
-        guard let presenter else { return true }
+        guard let sink, sink.presents else { return true }
         let (redraw, screenshotWanted) = state.update { fields in
             defer { fields.redraw = false }
             return (fields.redraw, !fields.screenshotsWanted.isEmpty)
         }
         if redraw { redrawOwed = true }
-        return redrawOwed || presenter.needsRecreation || screenshotWanted
+        return redrawOwed || sink.needsRecreation || screenshotWanted
     }
 
     /// Publishes the progress for a status line.
@@ -280,12 +280,12 @@ final class DisplayWorker: @unchecked Sendable {
     /// In a window, presents the frame rendered at an earlier tick: once its render has
     /// finished, or at once with `waiting` (the presentation then waits for it).
     private func presentPending(waiting: Bool) throws(ReelError) {
-        guard let pending, let presenter, let renderer else { return }
+        guard let pending, let sink else { return }
         if !waiting, inFlight.contains(where: { $0.ticket == pending.ticket }) {
-            do { guard try renderer.isFinished(pending.ticket) else { return } } catch { throw .render(error) }
+            guard try sink.isFinished(pending.ticket) else { return }
         }
         self.pending = nil
-        do { try presenter.present(pending.image) } catch { throw .render(error) }
+        try sink.present(pending.ticket)
         guard pending.isNew else { return }
         let now = clock.now()
         let latency = min(max(now - pending.tick, interval * 1000), 4 * interval * 1000)
@@ -307,7 +307,7 @@ final class DisplayWorker: @unchecked Sendable {
     /// average: the present latency, and half a refresh for the tick the clock starts
     /// in (the sound's start waits that long; see `SessionFields.pictureLatency`).
     private func publishPictureLatency() {
-        let latency = presenter == nil ? 0 : presentLatency / 1000 + interval / 2
+        let latency = presents ? presentLatency / 1000 + interval / 2 : 0
         state.update { $0.pictureLatency = latency }
     }
 
@@ -340,9 +340,9 @@ final class DisplayWorker: @unchecked Sendable {
     /// The debug `--render-delay` stalls here, with or without a renderer.
     private func render(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) {
         defer { if renderDelay > 0 { clock.sleep(until: clock.now() + renderDelay * 1000) } }
-        guard renderer != nil else { return }
+        guard sink != nil else { return }
         frame.frame.pool.retain(frame.frame.slot)
-        let ticket: RenderTicket?
+        let ticket: SinkTicket?
         do {
             ticket = try submit(frame, isNew: isNew, tick: tick)
         } catch {
@@ -359,39 +359,29 @@ final class DisplayWorker: @unchecked Sendable {
         }
     }
 
-    /// Submits the frame offscreen or to the window (recreating its swapchain first
-    /// after a resize); nil when the window had no image free.
-    private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) -> RenderTicket? {
-        let descriptor = frame.frame.descriptor
-        guard let renderer else { return nil }
-        guard let presenter else {
-            do {
-                return try renderer.submit(
-                    descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
-            } catch { throw .render(error) }
+    /// Submits the frame to the sink (in a window: after presenting the image before,
+    /// and recreating the swapchain after a resize); nil when no image was free.
+    private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) -> SinkTicket? {
+        guard let sink else { return nil }
+        if sink.presents {
+            // One image waits for presentation at a time; the one before goes now.
+            try presentPending(waiting: true)
         }
-        // One image waits for presentation at a time; the one before goes now.
-        try presentPending(waiting: true)
-        if presenter.needsRecreation {
+        if sink.needsRecreation {
             // The frames in flight use the old images.
             try collectFinished(waiting: true)
-            do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
+            try sink.recreate()
         }
-        do {
-            guard
-                let submitted = try renderer.submit(
-                    descriptor, in: frame.frame.pool, slot: frame.frame.slot, renderingInto: presenter)
-            else { return nil }
-            pending = (submitted.ticket, submitted.image, frame.time, tick, isNew)
-            return submitted.ticket
-        } catch { throw .render(error) }
+        guard let ticket = try sink.submit(frame) else { return nil }
+        if sink.presents { pending = (ticket, frame.time, tick, isNew) }
+        return ticket
     }
 
     /// Finishes the submissions the GPU is done with (all of them with `waiting`).
     private func collectFinished(waiting: Bool) throws(ReelError) {
-        while let first = inFlight.first, let renderer {
+        while let first = inFlight.first, let sink {
             if !waiting {
-                do { guard try renderer.isFinished(first.ticket) else { return } } catch { throw .render(error) }
+                guard try sink.isFinished(first.ticket) else { return }
             }
             try collectOldest()
         }
@@ -400,9 +390,9 @@ final class DisplayWorker: @unchecked Sendable {
     /// Finishes the oldest submission, waiting for the GPU if need be; keeps its
     /// picture when a screenshot is wanted.
     private func collectOldest() throws(ReelError) {
-        guard let first = inFlight.first, let renderer else { return }
+        guard let first = inFlight.first, let sink else { return }
+        let image = try sink.finish(first.ticket)
         do {
-            let image = try renderer.finish(first.ticket)
             let wanted = state.update { fields in
                 fields.screenshotsWanted.isEmpty ? nil : fields.screenshotsWanted.removeFirst()
             }
@@ -416,7 +406,7 @@ final class DisplayWorker: @unchecked Sendable {
             onFrame(
                 RenderedFrame(
                     index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
-        } catch { throw .render(error) }
+        }
         rendered += 1
         state.release(first.frame)
         inFlight.removeFirst()

@@ -31,7 +31,8 @@ public final class PlaybackPipeline {
     /// Nil with `--vo none`, or without video.
     private let renderer: OffscreenRenderer?
     private let window: VideoWindow?
-    private let presenter: WindowPresenter?
+    /// Where the display sends frames; nil with `--vo none`, or without video.
+    private let sink: VideoSink?
     private let timeline: TimelineWriter?
     /// The master clock's source, chosen from the parameters and the input.
     public let sync: SyncSource
@@ -95,7 +96,7 @@ public final class PlaybackPipeline {
             }
         } catch { throw .media(error) }
         let hasVideo = videoDecoder != nil
-        (window, renderer, presenter) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
+        (window, renderer, sink) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
         sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
         if parameters.sync == .audio && parameters.untimed {
             throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
@@ -132,7 +133,7 @@ public final class PlaybackPipeline {
     /// window without video is black and only takes keys.
     private static func openVideoOutput(
         _ parameters: PlaybackParameters, demuxer: Demuxer, hasVideo: Bool
-    ) throws(ReelError) -> (VideoWindow?, OffscreenRenderer?, WindowPresenter?) {
+    ) throws(ReelError) -> (VideoWindow?, OffscreenRenderer?, VideoSink?) {
         switch parameters.video {
         case .window(let mode):
             let stream = demuxer.info.streams.first { $0.index == demuxer.bestVideoStream }?.video
@@ -149,7 +150,7 @@ public final class PlaybackPipeline {
                 let renderer = try OffscreenRenderer(device: device)
                 renderer.outputFormat = .bgra8
                 let presenter = try WindowPresenter(device: renderer.device, size: window.framebufferSize, mode: mode)
-                return (window, renderer, presenter)
+                return (window, renderer, WindowSink(renderer: renderer, presenter: presenter))
             } catch let error as WindowError {
                 throw .unsuitable(error.description)
             } catch let error as RenderError {
@@ -159,7 +160,10 @@ public final class PlaybackPipeline {
             }
         case .offscreen:
             guard hasVideo else { return (nil, nil, nil) }
-            do { return (nil, try OffscreenRenderer(device: parameters.device), nil) } catch { throw .render(error) }
+            do {
+                let renderer = try OffscreenRenderer(device: parameters.device)
+                return (nil, renderer, OffscreenSink(renderer: renderer))
+            } catch { throw .render(error) }
         case .none:
             return (nil, nil, nil)
         }
@@ -186,7 +190,7 @@ public final class PlaybackPipeline {
         var wakeCaller: @Sendable () -> Void = {}
         if window != nil { wakeCaller = { VideoWindow.wake() } }
         let display = DisplayWorker(
-            renderer: renderer, presenter: presenter, state: state, clock: clock, timeline: timeline, sync: sync,
+            sink: sink, state: state, clock: clock, timeline: timeline, sync: sync,
             hasVideo: videoDecoder != nil, hasAudio: audio.worker != nil,
             interval: VsyncTimeline(start: 0, rate: parameters.displayRate).intervalMicroseconds,
             frameLimit: parameters.frameLimit, renderDelay: parameters.renderDelay, monitor: monitor,

@@ -1,0 +1,113 @@
+import ReelCore
+import ReelVulkan
+
+/// Where the display thread sends the frame it chose for a tick: rendered offscreen
+/// (the pixels go to `run`'s `onFrame`), rendered into a window's swapchain and
+/// presented, or nowhere (`--vo none`: no sink at all).
+///
+/// The display thread is the only caller. `submit` never waits for the device; a
+/// render is finished later (`isFinished` polls, `finish` waits), and in a window
+/// presented at a later tick, once rendered (see `DisplayWorker.presentLatency`).
+///
+/// Thread-safety: Confined to the display thread.
+protocol VideoSink: AnyObject {
+    /// Whether pictures go to a screen: presented at a later tick, and drawn again on a
+    /// repeat only when lost. Offscreen, every tick's frame is the output.
+    var presents: Bool { get }
+    /// Renders that may be unfinished at once.
+    var capacity: Int { get }
+    /// Whether the sink must be recreated (a window resized or its swapchain out of
+    /// date) before the next submit, with no render in flight.
+    var needsRecreation: Bool { get }
+    func recreate() throws(ReelError)
+    /// Starts rendering `frame`; nil when the window had no image free.
+    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket?
+    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool
+    /// Waits for the render; its picture (for `onFrame` and screenshots).
+    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage
+    /// Shows what `ticket` rendered (a window; nothing offscreen).
+    func present(_ ticket: SinkTicket) throws(ReelError)
+}
+
+/// A render started by a sink.
+struct SinkTicket: Equatable {
+    let render: RenderTicket
+    /// The window's image it renders into.
+    fileprivate let image: PresentableImage?
+
+    static func == (lhs: SinkTicket, rhs: SinkTicket) -> Bool { lhs.render == rhs.render }
+}
+
+/// `--vo offscreen`: each frame rendered at its display size into the renderer's images.
+final class OffscreenSink: VideoSink {
+    private let renderer: OffscreenRenderer
+
+    init(renderer: OffscreenRenderer) { self.renderer = renderer }
+
+    var presents: Bool { false }
+    var capacity: Int { OffscreenRenderer.framesInFlight }
+    var needsRecreation: Bool { false }
+    func recreate() {}
+
+    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket? {
+        let descriptor = frame.frame.descriptor
+        do {
+            let ticket = try renderer.submit(
+                descriptor, in: frame.frame.pool, slot: frame.frame.slot, outputSize: descriptor.displaySize)
+            return SinkTicket(render: ticket, image: nil)
+        } catch { throw .render(error) }
+    }
+
+    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool {
+        do { return try renderer.isFinished(ticket.render) } catch { throw .render(error) }
+    }
+
+    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage {
+        do { return try renderer.finish(ticket.render) } catch { throw .render(error) }
+    }
+
+    func present(_ ticket: SinkTicket) {}
+}
+
+/// `--vo window`: each frame rendered straight into the window's swapchain image
+/// (letterboxed to the window), then presented.
+final class WindowSink: VideoSink {
+    private let renderer: OffscreenRenderer
+    private let presenter: WindowPresenter
+
+    init(renderer: OffscreenRenderer, presenter: WindowPresenter) {
+        self.renderer = renderer
+        self.presenter = presenter
+    }
+
+    var presents: Bool { true }
+    var capacity: Int { OffscreenRenderer.framesInFlight }
+    var needsRecreation: Bool { presenter.needsRecreation }
+
+    func recreate() throws(ReelError) {
+        do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
+    }
+
+    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket? {
+        do {
+            guard
+                let submitted = try renderer.submit(
+                    frame.frame.descriptor, in: frame.frame.pool, slot: frame.frame.slot, renderingInto: presenter)
+            else { return nil }
+            return SinkTicket(render: submitted.ticket, image: submitted.image)
+        } catch { throw .render(error) }
+    }
+
+    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool {
+        do { return try renderer.isFinished(ticket.render) } catch { throw .render(error) }
+    }
+
+    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage {
+        do { return try renderer.finish(ticket.render) } catch { throw .render(error) }
+    }
+
+    func present(_ ticket: SinkTicket) throws(ReelError) {
+        guard let image = ticket.image else { return }
+        do { try presenter.present(image) } catch { throw .render(error) }
+    }
+}
