@@ -64,10 +64,11 @@ public final class PlaybackPipeline {
 
     /// With `virtualTime`, the session runs on `self.virtualTime`: its clock, the
     /// display's ticks and the null or WAV output's pacing move only when a test
-    /// advances it. `queuedPackets`: the read-ahead per stream (small in tests, to fill it).
+    /// advances it. `queuedPackets`: the read-ahead per stream, and `poolSlots` the
+    /// video decoder's pool size (small in tests, to fill them).
     package init(
         parameters: PlaybackParameters, virtualTime: Bool,
-        queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets
+        queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets, poolSlots: Int? = nil
     ) throws(ReelError) {
         self.parameters = parameters
         do throws(MediaError) {
@@ -85,7 +86,7 @@ public final class PlaybackPipeline {
                 videoDecoder = try VideoDecoder(
                     demuxer: demuxer, streamIndex: video,
                     parameters: DecoderParameters(
-                        consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2))
+                        consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2, poolSlots: poolSlots))
             } else {
                 videoDecoder = nil
             }

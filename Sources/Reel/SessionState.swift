@@ -247,6 +247,8 @@ struct SessionFields {
     var soundShift: (request: Int, microseconds: Int64) = (0, 0)
     /// Media time (µs) at which the furthest sound written ends.
     var soundEnd: Int64?
+    /// Whether the video decoder is waiting for a free pool slot.
+    var waitingForSlot = false
     /// The display's ticks when the session runs on `VirtualTime`.
     var ticks = VirtualTicks()
 

@@ -90,7 +90,11 @@ final class VideoWorker: @unchecked Sendable {
     private func waitForSlot() {
         let pool = decoder.pool
         let generation = generation
-        state.wait { fields -> Bool? in fields.interrupts(generation) || pool.freeCount > 0 ? true : nil }
+        state.wait { fields -> Bool? in
+            let done = fields.interrupts(generation) || pool.freeCount > 0
+            fields.waitingForSlot = !done
+            return done ? true : nil
+        }
     }
 
     /// Hands a frame to the display, unless an exact seek keeps it back.

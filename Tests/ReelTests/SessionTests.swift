@@ -289,7 +289,7 @@ struct IsolatedSessionTests {
     /// A stop while every thread is blocked — the demux on a full queue, the decoder on
     /// full ready frames, the display waiting for a tick, the audio thread paused or
     /// waiting for the master clock to start — joins every thread promptly.
-    @Test(arguments: ["paused", "clock not started", "queues full"])
+    @Test(arguments: ["paused", "clock not started", "queues full", "pool full"])
     func stopDuringEveryWaitJoinsEveryThread(_ situation: String) throws {
         _ = try Self.stop(while: situation)  // first use: the libraries' one-time set-up
         let before = threadAndDescriptorCounts()
@@ -310,15 +310,23 @@ struct IsolatedSessionTests {
         case "clock not started": parameters.sync = .video  // the sound waits for the display's first frame
         default: break
         }
-        let pipeline = try PlaybackPipeline(parameters: parameters, virtualTime: true, queuedPackets: 8)
+        // A pool smaller than the ready frames: the decoder waits for a slot first.
+        let pipeline = try PlaybackPipeline(
+            parameters: parameters, virtualTime: true, queuedPackets: 8, poolSlots: situation == "pool full" ? 4 : nil)
         let vsync = try #require(pipeline.virtualTime)
         let running = SessionTests.Running(pipeline)
         if situation == "paused" { vsync.advance() }
-        // The decoder waits for room for frames, the demux thread for room for packets
-        // (of either stream: the sound waits too, paused or for the clock, or is paced).
-        _ = SessionTests.waitUntil(pipeline, "full queues") {
-            ($0.videoPackets!.isFull || $0.audioPackets!.isFull) && ($0.ready.isFull || $0.videoPackets!.isEmpty)
-                && !$0.ready.isEmpty
+        if situation == "pool full" {
+            // The decoder waits for a slot, with room for more ready frames.
+            vsync.settle()
+            #expect(pipeline.state.read { $0.waitingForSlot && !$0.ready.isFull })
+        } else {
+            // The decoder waits for room for frames, the demux thread for room for packets
+            // (of either stream: the sound waits too, paused or for the clock, or is paced).
+            _ = SessionTests.waitUntil(pipeline, "full queues") {
+                ($0.videoPackets!.isFull || $0.audioPackets!.isFull) && ($0.ready.isFull || $0.videoPackets!.isEmpty)
+                    && !$0.ready.isEmpty
+            }
         }
         if situation == "clock not started" { #expect(pipeline.state.read { !$0.clocks.master.isSet }) }
         let stop = HostTime.now()
