@@ -31,8 +31,12 @@ let package = Package(
             name: "CGLFW", path: "Sources/CGLFW", pkgConfig: "glfw3",
             providers: [.apt(["libglfw3-dev"])]),
 
+        // recvmmsg with arrival times: socket types that need _GNU_SOURCE, kept in C.
+        .target(name: "CNet", path: "Sources/CNet"),
+
         // Pipeline stages.
         .target(name: "ReelCore"),
+        .target(name: "ReelNet", dependencies: ["ReelCore", "CNet"]),
         .target(name: "ReelTiming", dependencies: ["ReelCore"]),
         .target(name: "ReelAudio", dependencies: ["ReelCore", "CPulse"]),
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
@@ -43,7 +47,9 @@ let package = Package(
             plugins: ["ShaderCompiler"]),
         .target(
             name: "Reel",
-            dependencies: ["ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow"]
+            dependencies: [
+                "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow", "ReelNet",
+            ]
         ),
         .executableTarget(
             name: "reel",
@@ -55,6 +61,7 @@ let package = Package(
         // Tests mirror Sources/; ReelTestSupport holds what several of them share.
         .target(name: "ReelTestSupport", dependencies: ["ReelMedia", "ReelFramePool"], path: "Tests/ReelTestSupport"),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"]),
+        .testTarget(name: "ReelNetTests", dependencies: ["ReelNet"]),
         .testTarget(name: "ReelTimingTests", dependencies: ["ReelTiming"]),
         .testTarget(name: "ReelAudioTests", dependencies: ["ReelAudio", "ReelMedia", "ReelTestSupport"]),
         .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),

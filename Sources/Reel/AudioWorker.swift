@@ -155,6 +155,8 @@ final class AudioWorker: @unchecked Sendable {
         if shift.request != shiftsApplied {
             shiftsApplied = shift.request
             lead += shift.microseconds
+            // What the corrector averaged was before the move.
+            corrector.reset()
         }
         started = true
         if lead != 0, let chunkStart = start {

@@ -53,6 +53,12 @@ final class DemuxWorker: @unchecked Sendable {
     private let events: SessionEvents
     private let start: Int64
     private let end: Int64?
+    /// A live input's audio stream time base: its packets tell the live edge how early
+    /// the sound comes (see `SessionFields.followLiveEdge`).
+    var liveAudioTimeBase: Rational?
+    /// How long before its time a live sound must have arrived to be heard then
+    /// (decoding, a chunk's length, the output's own delay).
+    static let liveAudioLead: Int64 = 20_000
 
     init(
         source: PacketSource, streams: (video: Int?, audio: Int?), state: SessionState, clock: SessionClock,
@@ -118,6 +124,16 @@ final class DemuxWorker: @unchecked Sendable {
             if packet.streamIndex == streams.video {
                 push(.packet(packet, generation: generation), to: .video)
             } else if packet.streamIndex == streams.audio {
+                if let timeBase = liveAudioTimeBase, let ticks = packet.presentationTicks {
+                    let time = MediaTime(ticks: ticks, timeBase: timeBase).microseconds
+                    let now = clock.now()
+                    state.update { fields in
+                        guard fields.generation == generation, let master = fields.clocks.master.media(at: now) else {
+                            return
+                        }
+                        fields.followLiveEdge(slack: time - master - Self.liveAudioLead, at: now)
+                    }
+                }
                 push(.packet(packet, generation: generation), to: .audio)
             }
             return false

@@ -41,7 +41,7 @@ final class DisplayWorker: @unchecked Sendable {
     private var inFlight: [(ticket: SinkTicket, frame: ReadyFrame)] = []
     /// In a window: the frame rendered at the last tick, presented at this one (see
     /// `presentLatency`); `isNew` when it is shown for the first time.
-    private var pending: (ticket: SinkTicket, time: Int64, tick: Int64, isNew: Bool)?
+    private var pending: (ticket: SinkTicket, time: Int64, received: Int64?, tick: Int64, isNew: Bool)?
     /// How long (ns) after its tick a frame reaches the screen, so that each tick picks
     /// the frame due then. Offscreen, none. In a window a frame is presented at a later
     /// tick, once rendered (presenting at once would wait for the render, and with a
@@ -50,6 +50,8 @@ final class DisplayWorker: @unchecked Sendable {
     /// presentations return, between one and four refreshes.
     private var presentLatency: Int64
     private var offsets: [Int64] = []
+    /// A live input's frames: first packet received → shown (ns).
+    private var latencies: [Int64] = []
     /// A−V at presentation of this generation's first frames in a window (see `alignPhase`).
     private var phase: [Int64] = []
     private var readyTimes: [Int64] = []
@@ -123,7 +125,7 @@ final class DisplayWorker: @unchecked Sendable {
                 if let previous = showing { state.release(previous) }
                 showing = frame
                 if !presents {
-                    offset = record(frame.time, shownAt: deadline, master: master)
+                    offset = record(frame.time, received: frame.received, shownAt: deadline, master: master)
                 }
                 try render(frame, isNew: true, tick: deadline)
             case .repeatCurrent:
@@ -166,7 +168,9 @@ final class DisplayWorker: @unchecked Sendable {
                 showing = frame
                 statistics.presentation.presented += 1
                 let now = clock.now()
-                if !presents { timeline?.video(pts: frame.time, shown: now / 1000) }
+                if !presents {
+                    timeline?.video(pts: frame.time, shown: now / 1000, received: frame.received.map { $0 / 1000 })
+                }
                 try render(frame, isNew: true, tick: now)
                 report(offset: nil)
             }
@@ -267,13 +271,15 @@ final class DisplayWorker: @unchecked Sendable {
     /// (ns), against the audio clock then (the master without audio), recorded with the
     /// frame's timeline line.
     @discardableResult
-    private func record(_ time: Int64, shownAt shown: Int64, master: Int64?) -> Int64? {
+    private func record(_ time: Int64, received: Int64?, shownAt shown: Int64, master: Int64?) -> Int64? {
         let generation = generation
         let heard =
             hasAudio ? state.read { $0.generation == generation ? $0.clocks.audio.media(at: shown) : nil } : master
         let offset = heard.map { time - $0 }
         if let offset { offsets.append(offset) }
-        timeline?.video(pts: time, shown: shown / 1000)
+        if statistics.firstShown == nil { statistics.firstShown = shown }
+        if let received { latencies.append(shown - received) }
+        timeline?.video(pts: time, shown: shown / 1000, received: received.map { $0 / 1000 })
         return offset
     }
 
@@ -295,7 +301,7 @@ final class DisplayWorker: @unchecked Sendable {
             guard fields.generation == generation else { return nil }
             return sync == .audio ? fields.clocks.audio.media(at: now) : fields.clocks.master.media(at: now)
         }
-        let offset = record(pending.time, shownAt: now, master: master)
+        let offset = record(pending.time, received: pending.received, shownAt: now, master: master)
         if let offset {
             monitor.update { $0.avOffset = offset }
             alignPhase(offset)
@@ -373,7 +379,7 @@ final class DisplayWorker: @unchecked Sendable {
             try sink.recreate()
         }
         guard let ticket = try sink.submit(frame) else { return nil }
-        if sink.presents { pending = (ticket, frame.time, tick, isNew) }
+        if sink.presents { pending = (ticket, frame.time, frame.received, tick, isNew) }
         return ticket
     }
 
@@ -423,6 +429,7 @@ final class DisplayWorker: @unchecked Sendable {
         if let frame = showing.take() { state.release(frame) }
         if !untimed { statistics.presentation = scheduler.statistics }
         statistics.avOffset = OffsetSummary(offsets)
+        if !latencies.isEmpty { statistics.receiveToPresent = LatencySummary(latencies) }
         state.update { fields in
             fields.stopping = true
             fields.displayDone = true

@@ -3,6 +3,7 @@
 @_exported public import ReelAudio
 @_exported public import ReelCore
 @_exported public import ReelMedia
+@_exported public import ReelNet
 @_exported public import ReelTiming
 @_exported public import ReelVulkan
 @_exported public import ReelWindow

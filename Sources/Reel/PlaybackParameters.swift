@@ -1,6 +1,7 @@
 import Foundation
 public import ReelAudio
 public import ReelCore
+public import ReelNet
 public import ReelTiming
 public import ReelVulkan
 
@@ -52,6 +53,8 @@ public struct PlaybackParameters: Sendable {
     public var muted = false
     /// Listen for remote-control JSON lines on a Unix socket here (`--ipc`); see `RemoteCommand`.
     public var ipcPath: String?
+    /// How an RTP session (an `.sdp` input) is received: latency, timeout, addresses.
+    public var rtp = ReceiverOptions()
     /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
     public var screenshotTemplate = "reel-shot-%n.png"
 

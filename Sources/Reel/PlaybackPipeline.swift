@@ -25,6 +25,8 @@ import ReelWindow
 public final class PlaybackPipeline {
     public let parameters: PlaybackParameters
     private let demuxer: Demuxer
+    /// An RTP session's receiver and demuxer (nil for a file).
+    private let live: LiveInput?
     /// Nil for a file without video (sound only).
     private let videoDecoder: VideoDecoder?
     private let audioDecoder: AudioDecoder?
@@ -71,8 +73,15 @@ public final class PlaybackPipeline {
         queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets, poolSlots: Int? = nil
     ) throws(ReelError) {
         self.parameters = parameters
+        // An RTP session (an SDP) is received by Reel itself; anything else is a file or URL.
+        let live = LiveInput.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
+        self.live = live
         do throws(MediaError) {
-            demuxer = try Demuxer(url: parameters.input)
+            if let live {
+                demuxer = live.demuxer
+            } else {
+                demuxer = try Demuxer(url: parameters.input)
+            }
             let playsAudio = parameters.audio != nil && !parameters.untimed
             guard demuxer.bestVideoStream != nil || (playsAudio && demuxer.bestAudioStream != nil) else {
                 throw MediaError(
@@ -86,6 +95,8 @@ public final class PlaybackPipeline {
                 videoDecoder = try VideoDecoder(
                     demuxer: demuxer, streamIndex: video,
                     parameters: DecoderParameters(
+                        // Live: frame threads would hold back a picture per thread.
+                        threadCount: live != nil ? 1 : 0,
                         consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2, poolSlots: poolSlots))
             } else {
                 videoDecoder = nil
@@ -98,7 +109,9 @@ public final class PlaybackPipeline {
         } catch { throw .media(error) }
         let hasVideo = videoDecoder != nil
         (window, renderer, sink) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
-        sync = parameters.sync ?? .automatic(hasAudio: audioDecoder != nil)
+        // A live stream follows its video by default: the sound is aligned to it, and
+        // little of it is buffered.
+        sync = parameters.sync ?? (live != nil ? .video : .automatic(hasAudio: audioDecoder != nil))
         if parameters.sync == .audio && parameters.untimed {
             throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
         }
@@ -111,6 +124,7 @@ public final class PlaybackPipeline {
         fields.volume = min(100, max(0, parameters.volume))
         fields.muted = parameters.muted
         fields.looping = parameters.loop
+        if live != nil && sync != .audio && !parameters.untimed { fields.liveEdge = LiveEdge() }
         if let startTime = parameters.startTime { fields.pendingSeek = .absolute(startTime, exact: true) }
         let state = SessionState(fields, tracksIdle: virtualTime)
         self.state = state
@@ -138,7 +152,10 @@ public final class PlaybackPipeline {
         switch parameters.video {
         case .window(let mode):
             let stream = demuxer.info.streams.first { $0.index == demuxer.bestVideoStream }?.video
-            let size = stream.map { PixelSize(width: $0.displayWidth, height: $0.displayHeight) }
+            // A live stream's size is known at its first picture only.
+            let size = stream.flatMap {
+                $0.displayWidth > 0 ? PixelSize(width: $0.displayWidth, height: $0.displayHeight) : nil
+            }
             do {
                 let window = try VideoWindow(
                     title: "\((parameters.input as NSString).lastPathComponent) — reel",
@@ -208,6 +225,8 @@ public final class PlaybackPipeline {
             }
             screenshots += writeScreenshots()
         }
+        // A live input's demux thread may be waiting for the network.
+        live?.receiver.stop()
         events.post(.endFile(reason: endReason()))
         remote?.stop()
         abandonScreenshots()
@@ -223,6 +242,11 @@ public final class PlaybackPipeline {
         statistics.audioFramesStretched = audio.worker?.framesStretched ?? 0
         statistics.sync = parameters.untimed ? "none" : sync.rawValue
         statistics.audioWarning = audio.warning
+        statistics.rtp = live?.receiver.statistics ?? []
+        statistics.inputEnd = live?.endNotice
+        if let first = live?.receiver.firstArrival, let shown = statistics.firstShown {
+            statistics.firstPictureAfter = (shown - first) / 1000
+        }
         statistics.screenshots = screenshots
         statistics.wallSeconds = Double(clock.now() - start.wall) / 1e9
         statistics.cpuSeconds = Double(HostTime.processCPU() - start.cpu) / 1e9
@@ -258,8 +282,11 @@ public final class PlaybackPipeline {
         // go first (the audio one before the display's).
         if let audio { workers.all.append(counted("reel.audio", priority: .deadline(level: 12)) { audio.run() }) }
         if let videoDecoder {
+            var arrival: (@Sendable (Int64) -> Int64?)?
+            if let arrivals = live?.arrivals { arrival = { arrivals.arrival(ofTicks: $0) } }
             let video = VideoWorker(
-                decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay)
+                decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay,
+                arrival: arrival)
             workers.video = video
             workers.all.append(counted("reel.video") { video.run() })
         }
@@ -277,8 +304,11 @@ public final class PlaybackPipeline {
                 })
         }
         let demux = DemuxWorker(
-            source: demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
+            source: live ?? demuxer, streams: (videoDecoder?.streamIndex, audioDecoder?.streamIndex), state: state,
             clock: clock, monitor: monitor, timeline: timeline, events: events)
+        if live != nil, let audio = audioDecoder?.streamIndex {
+            demux.liveAudioTimeBase = demuxer.timeBase(ofStream: audio)
+        }
         workers.all.append(counted("reel.demux") { demux.run() })
         if let remote {
             workers.all.append(

@@ -1,4 +1,5 @@
 import Foundation
+public import ReelNet
 public import ReelTiming
 import Synchronization
 
@@ -18,6 +19,33 @@ public struct OffsetSummary: Sendable, Codable, Equatable {
         p50 = sorted[sorted.count / 2]
         p95 = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
         maxMagnitude = offsets.map { abs($0) }.max()!
+    }
+}
+
+/// Percentiles of a latency, in µs.
+public struct LatencySummary: Sendable, Codable, Equatable {
+    public var count: Int
+    public var p50: Int64
+    public var p95: Int64
+    public var p99: Int64
+    public var max: Int64
+
+    /// From latencies in ns.
+    init?(_ latencies: [Int64]) {
+        guard !latencies.isEmpty else { return nil }
+        let sorted = latencies.sorted()
+        func at(_ percent: Int) -> Int64 { sorted[Swift.min(sorted.count - 1, sorted.count * percent / 100)] / 1000 }
+        count = sorted.count
+        p50 = at(50)
+        p95 = at(95)
+        p99 = at(99)
+        max = sorted.last! / 1000
+    }
+
+    /// "p50 12.3, p95 …, p99 …, max … ms".
+    public var summary: String {
+        [("p50", p50), ("p95", p95), ("p99", p99), ("max", max)]
+            .map { "\($0.0) \(String(format: "%.1f", Double($0.1) / 1000))" }.joined(separator: ", ") + " ms"
     }
 }
 
@@ -47,6 +75,17 @@ public struct PlaybackStatistics: Sendable, Codable {
     public var audioWarning: String?
     /// The screenshots written, in order.
     public var screenshots: [String] = []
+    /// Per stream of an RTP session: what the network did (empty for a file).
+    public var rtp: [RTPStatistics] = []
+    /// Why a live input ended by itself (a BYE, silence).
+    public var inputEnd: String?
+    /// A live input's frames: from the arrival of a frame's first packet to the frame
+    /// on screen (its tick, or its presentation in a window).
+    public var receiveToPresent: LatencySummary?
+    /// A live input: from its first packet to its first picture on screen (µs).
+    public var firstPictureAfter: Int64?
+    /// When (host ns) the first frame was shown.
+    var firstShown: Int64?
 }
 
 /// What a playback is doing now: for a status line.

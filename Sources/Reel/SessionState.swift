@@ -182,6 +182,24 @@ private final class IdleTracker: @unchecked Sendable {
 /// clock readings carry the generation they were made in, and whoever reads one from an
 /// older generation drops it. The generation lives here and nowhere else.
 struct SessionFields {
+    /// A live stream on the video clock: keeps the clock near what has arrived (nil
+    /// otherwise), and the moves it made.
+    var liveEdge: LiveEdge?
+    var liveEdgeMoves = 0
+
+    /// A live stream: a frame or a sound became ready `slack` µs ahead of the master
+    /// clock (the sound: heard ahead of it); moves the clock, and the sound with it,
+    /// when the live edge asks (see `LiveEdge`).
+    mutating func followLiveEdge(slack: Int64, at now: Int64) {
+        guard liveEdge != nil, !paused, !clocks.master.isPaused, let master = clocks.master.media(at: now),
+            let move = liveEdge!.observe(slack: slack)
+        else { return }
+        clocks.master.set(media: master + move, at: now)
+        // The sound follows at once: a cut when the clock moved forward, silence when back.
+        soundShift = (soundShift.request + 1, -move)
+        liveEdgeMoves += 1
+    }
+
     /// What the session is doing, as a user sees it.
     enum Phase: String, Sendable {
         case playing, paused, seeking, ending, stopped

@@ -37,7 +37,14 @@ final class TimelineWriter: @unchecked Sendable {
         file = opened
     }
 
-    func video(pts: Int64, shown: Int64) { write("{\"type\":\"video\",\"pts_us\":\(pts),\"shown_us\":\(shown)}\n") }
+    /// A frame shown; a live input's frame also says when its first packet was received.
+    func video(pts: Int64, shown: Int64, received: Int64? = nil) {
+        if let received {
+            write("{\"type\":\"video\",\"pts_us\":\(pts),\"shown_us\":\(shown),\"received_us\":\(received)}\n")
+        } else {
+            write("{\"type\":\"video\",\"pts_us\":\(pts),\"shown_us\":\(shown)}\n")
+        }
+    }
 
     /// A seek served: from the frame on screen to the target (`exact`: nothing before it shown).
     func seek(from: Int64, target: Int64, exact: Bool) {

@@ -7,6 +7,8 @@ struct ReadyFrame: Sendable {
     var time: Int64
     var generation: Int
     var frame: DecodedFrame
+    /// A live input's frame: when (host ns) its first packet arrived.
+    var received: Int64? = nil
 }
 
 /// The video thread: packets in, frames with media times out.
@@ -30,7 +32,14 @@ final class VideoWorker: @unchecked Sendable {
     private var heldBack: ReadyFrame?
     private(set) var framesDecoded = 0
 
-    init(decoder: VideoDecoder, state: SessionState, clock: SessionClock, decodeDelay: Int64) {
+    /// A live input's arrival time of a frame, by its timestamp in the stream's ticks.
+    private let arrival: (@Sendable (Int64) -> Int64?)?
+
+    init(
+        decoder: VideoDecoder, state: SessionState, clock: SessionClock, decodeDelay: Int64,
+        arrival: (@Sendable (Int64) -> Int64?)? = nil
+    ) {
+        self.arrival = arrival
         self.decoder = decoder
         self.state = state
         self.clock = clock
@@ -50,7 +59,8 @@ final class VideoWorker: @unchecked Sendable {
                     framesDecoded += 1
                     if decodeDelay > 0 { clock.sleep(until: clock.now() + decodeDelay * 1000) }
                     let time = mapper.map(frame.descriptor.presentationTime)
-                    pass(ReadyFrame(time: time, generation: generation, frame: frame))
+                    let received = frame.descriptor.presentationTime.flatMap { arrival?($0.ticks) }
+                    pass(ReadyFrame(time: time, generation: generation, frame: frame, received: received))
                 case .needsInput:
                     guard try feed() else { return }
                 case .waitingForSlot:
@@ -119,6 +129,10 @@ final class VideoWorker: @unchecked Sendable {
             if fields.stopping || fields.generation != frame.generation { return false }
             guard !fields.ready.isFull else { return nil }
             fields.ready.append(frame)
+            // A live stream: how far ahead of the clock the frame is ready.
+            if let master = fields.clocks.master.media(at: clock.now()) {
+                fields.followLiveEdge(slack: frame.time - master, at: clock.now())
+            }
             return true
         }
         if !queued { state.release(frame) }

@@ -16,6 +16,43 @@ public final class Packet: @unchecked Sendable {
 
     /// The index of the stream this packet belongs to.
     public var streamIndex: Int { Int(pointer.pointee.stream_index) }
+
+    /// The packets' data joined in order, with the first one's timestamps, flags and
+    /// side data (one access unit from the pieces a depacketiser put out); nil when out
+    /// of memory.
+    public static func joining(_ parts: [Packet]) -> Packet? {
+        guard let first = parts.first else { return nil }
+        if parts.count == 1 { return first }
+        let total = parts.reduce(0) { $0 + Int($1.pointer.pointee.size) }
+        guard total < Int(Int32.max), let joined = av_packet_alloc() else { return nil }
+        let result = Packet(joined)
+        guard av_new_packet(joined, Int32(total)) >= 0, av_packet_copy_props(joined, first.pointer) >= 0 else {
+            return nil
+        }
+        var offset = 0
+        for part in parts {
+            let size = Int(part.pointer.pointee.size)
+            if size > 0 { (joined.pointee.data + offset).update(from: part.pointer.pointee.data, count: size) }
+            offset += size
+            if part.isKeyframe { joined.pointee.flags |= AV_PKT_FLAG_KEY }
+        }
+        joined.pointee.stream_index = first.pointer.pointee.stream_index
+        return result
+    }
+
+    /// Gives a packet without a timestamp one (stream ticks).
+    public func setPresentationTicks(_ ticks: Int64) {
+        pointer.pointee.pts = ticks
+        if pointer.pointee.dts == FFmpegCall.noTimestamp { pointer.pointee.dts = ticks }
+    }
+
+    /// Whether the packet starts a keyframe.
+    public var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+
+    /// The presentation timestamp in the stream's time base, if it has one.
+    public var presentationTicks: Int64? {
+        pointer.pointee.pts == FFmpegCall.noTimestamp ? nil : pointer.pointee.pts
+    }
 }
 
 /// The outcome of reading the input: a packet, or the end. An input that stops
@@ -38,6 +75,9 @@ public final class Demuxer {
     public let bestVideoStream: Int?
     /// The best audio stream (related to the best video stream when there is one), if any.
     public let bestAudioStream: Int?
+    /// A live input (RTP): its datagrams come through `LiveIO`; it cannot seek.
+    public var isLive: Bool { live != nil }
+    private let live: LiveIO?
 
     /// Opens `url` and probes its streams. Throws `MediaError.cannotOpen`.
     public init(url: String) throws(MediaError) {
@@ -55,6 +95,7 @@ public final class Demuxer {
         }
         self.context = context
         self.url = url
+        live = nil
         info = Self.describe(context)
         let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         bestVideoStream = best >= 0 ? Int(best) : nil
@@ -62,9 +103,51 @@ public final class Demuxer {
         bestAudioStream = audio >= 0 ? Int(audio) : nil
     }
 
+    /// Opens an RTP session described by the SDP `description` (the text), whose
+    /// datagrams `input` receives: libavformat's `sdp` demuxer with `custom_io` keeps the
+    /// depacketisers and codec parameters, and reads nothing but what `input` hands it
+    /// (no socket, file or URL of its own; its reordering is off, `input` orders). The
+    /// streams are taken from the description without probing packets
+    /// (`avformat_find_stream_info` would cost a second and old packets). `name` is
+    /// what messages call the input.
+    public init(description: String, name: String, input: DatagramInput) throws(MediaError) {
+        guard var context = avformat_alloc_context() else { throw MediaError(.cannotOpen, "out of memory") }
+        let sdp = LiveIO.textReader(description)
+        context.pointee.pb = sdp
+        // No parsers: a parser finds the end of a picture only when the next one begins
+        // (a frame interval of delay); the caller joins each access unit's packets at its
+        // last packet, as the RTP marker bit says.
+        context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN
+        var options: OpaquePointer?
+        av_dict_set(&options, "sdp_flags", "custom_io", 0)
+        av_dict_set(&options, "max_delay", "0", 0)
+        av_dict_set(&options, "protocol_whitelist", "none", 0)
+        var opened: UnsafeMutablePointer<AVFormatContext>? = context
+        let result = avformat_open_input(&opened, name, av_find_input_format("sdp"), &options)
+        av_dict_free(&options)
+        LiveIO.free(sdp)
+        guard result >= 0, let openedContext = opened else {
+            throw MediaError(
+                .cannotOpen, "cannot open the RTP session of '\(name)'", call: "avformat_open_input", code: result)
+        }
+        context = openedContext
+        let live = LiveIO(input)
+        context.pointee.pb = live.context
+        self.context = context
+        self.live = live
+        url = name
+        info = Self.describe(context)
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        bestVideoStream = best >= 0 ? Int(best) : nil
+        let audio = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
+        bestAudioStream = audio >= 0 ? Int(audio) : nil
+    }
+
     deinit {
         var owned: UnsafeMutablePointer<AVFormatContext>? = context
         avformat_close_input(&owned)
+        // A custom I/O context is the caller's to free, after the demuxer.
+        live?.close()
     }
 
     /// The best video stream's index, or `MediaError.noVideoStream`.
@@ -125,7 +208,9 @@ public final class Demuxer {
         guard let packet = av_packet_alloc() else {
             return .endOfInput(error: MediaError(.truncated, "out of memory reading '\(url)'"))
         }
-        let result = av_read_frame(context, packet)
+        var result = av_read_frame(context, packet)
+        // A live input's demuxer says "again" after a datagram that made no packet (RTCP).
+        while result == FFmpegCall.tryAgain && live != nil { result = av_read_frame(context, packet) }
         if result >= 0 { return .packet(Packet(packet)) }
         var owned: UnsafeMutablePointer<AVPacket>? = packet
         av_packet_free(&owned)

@@ -106,12 +106,18 @@ public final class VideoDecoder {
             try FFmpegCall.check(
                 avcodec_parameters_to_context(context, codecParameters), "avcodec_parameters_to_context", .codec,
                 "cannot configure the \(codecName) decoder")
-            guard context.pointee.width > 0, context.pointee.height > 0 else {
+            let known = context.pointee.width > 0 && context.pointee.height > 0
+            // A live stream's picture size and format come with its first picture: a
+            // small pool stands in until then (replaced as on any change of size).
+            guard known || demuxer.isLive else {
                 throw MediaError(.unsupported, "\(streamName) has no picture size")
             }
-            let format = try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName)
+            let format =
+                known || context.pointee.pix_fmt != AV_PIX_FMT_NONE
+                ? try Self.pixelFormat(context.pointee.pix_fmt, stream: streamName) : .yuv420p
             let layout = Self.layout(
-                for: context, width: context.pointee.width, height: context.pointee.height, format: format)
+                for: context, width: known ? context.pointee.width : 16, height: known ? context.pointee.height : 16,
+                format: format)
             prepared = (layout, try Self.makePool(layout: layout, slots: Self.slotCount(parameters, codecID)))
         } catch {
             var ownedContext: UnsafeMutablePointer<AVCodecContext>? = context

@@ -42,9 +42,22 @@ struct PlayCommand: ParsableCommand {
             A−V offset, the dropped and repeated counts and the render rate (only when \
             stdout is a terminal). --untimed renders every frame as fast as it decodes, \
             with no clock and no sound: what `reel bench` measures.
+
+            RTP: an input named FILE.sdp, or sdp:PATH (sdp:- reads standard input), is an \
+            SDP session description (as `ffmpeg -sdp_file` writes): Reel binds its ports \
+            (on the SDP's connection address, or --bind) and plays the H.264/HEVC video and \
+            Opus/AAC sound live, following the video. Each stream locks to the first sender \
+            it hears (--rtp-source pins one); other senders, forged BYEs and garbage are \
+            dropped and counted. Packets out of order wait up to --latency ms for those \
+            before them; a frame that is still incomplete then is decoded as it is \
+            (concealed). It ends on the sender's RTCP BYE or after --rtp-timeout seconds \
+            without packets. Per stream the received, lost, duplicate, reordered, late and \
+            garbage packet counts, the jitter and the receive→present latency are printed \
+            at the end and written by --stats (timeline lines gain "received_us"). Only \
+            names ending in .sdp or starting with sdp: are opened as network sessions.
             """)
 
-    @Argument(help: "A media file or URL.")
+    @Argument(help: "A media file or URL, or an RTP session description (FILE.sdp, sdp:PATH, sdp:- for stdin).")
     var input: String
 
     @Option(
@@ -121,6 +134,8 @@ struct PlayCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Debug: make decoding each frame take this long.", valueName: "MS"))
     var decodeDelay: Int = 0
+
+    @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -219,6 +234,7 @@ struct PlayCommand: ParsableCommand {
         parameters.volume = volume
         parameters.muted = mute
         parameters.ipcPath = ipc
+        parameters.rtp = rtpOptions.receiver
         if let screenshotDir { parameters.screenshotTemplate = "\(screenshotDir)/reel-shot-%n.png" }
         let pipeline = try PlaybackPipeline(parameters: parameters)
         // Ctrl-C and a polite kill stop playback like q: threads joined, exit 0.
@@ -243,6 +259,7 @@ struct PlayCommand: ParsableCommand {
         if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
         try write(statistics)
         print(Self.status(statistics))
+        for line in Self.liveLines(statistics) { print(line) }
         try pipeline.checkValidation()
     }
 
@@ -254,6 +271,21 @@ struct PlayCommand: ParsableCommand {
         do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: stats)) } catch {
             throw CommandError("cannot write the statistics '\(stats)': \(error.localizedDescription)")
         }
+    }
+
+    /// A live input's lines after the summary: how it ended, its latency, each stream's counts.
+    static func liveLines(_ statistics: PlaybackStatistics) -> [String] {
+        var lines: [String] = []
+        if let end = statistics.inputEnd { lines.append("input ended: \(end)") }
+        if let latency = statistics.receiveToPresent {
+            var line = "receive→present \(latency.summary) over \(latency.count) frames"
+            if let first = statistics.firstPictureAfter {
+                line += String(format: "; first picture %.1f ms after the first packet", Double(first) / 1000)
+            }
+            lines.append(line)
+        }
+        lines += statistics.rtp.map { "rtp \($0.summary)" }
+        return lines
     }
 
     /// The one-line summary printed at the end.

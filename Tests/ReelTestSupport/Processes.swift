@@ -11,7 +11,10 @@ public struct SupportError: Error, CustomStringConvertible {
 public final class Child {
     public let pid: pid_t
 
-    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+    /// `output`: a file for its stdout and stderr (else /dev/null).
+    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, output: String? = nil)
+        throws
+    {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer {
@@ -21,8 +24,8 @@ public final class Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var pid: pid_t = 0
         var environmentArray = envp ?? []
         let result = argv.withUnsafeBufferPointer { arguments in

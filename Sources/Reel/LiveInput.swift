@@ -1,0 +1,188 @@
+import Foundation
+import ReelMedia
+public import ReelNet
+import Synchronization
+
+/// An RTP session as a session's packet source: the receiver (sockets, jitter buffer,
+/// statistics) feeding libavformat's depacketisers through the demuxer's custom I/O.
+///
+/// Thread-safety: `read` on the demux thread; `stop` and the statistics from any thread.
+final class LiveInput: PacketSource {
+    let demuxer: Demuxer
+    let receiver: RTPReceiver
+
+    /// Whether `input` names an SDP session description (`.sdp`, or `sdp:PATH`,
+    /// `sdp:-` for standard input). Nothing else is ever opened as a network stream,
+    /// whatever its contents.
+    static func names(_ input: String) -> Bool {
+        input.hasPrefix("sdp:") || input.lowercased().hasSuffix(".sdp")
+    }
+
+    /// Reads and checks the description, binds its ports and opens the demuxer on it.
+    init(_ input: String, options: ReceiverOptions) throws(ReelError) {
+        let path = input.hasPrefix("sdp:") ? String(input.dropFirst(4)) : input
+        let text: String
+        if path == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .unsuitable("cannot read the session description '\(path)'")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do {
+            let description = try SessionDescription(parsing: text, allowMulticast: options.allowMulticast)
+            receiver = try RTPReceiver(description: description, options: options)
+        } catch { throw .unsuitable("'\(input)': \(error.description)") }
+        do {
+            demuxer = try Demuxer(description: text, name: input, input: ReceiverInput(receiver))
+        } catch { throw .media(error) }
+    }
+
+    /// When the video frames read lately had their first packet.
+    let arrivals = ArrivalTable()
+    private var matcher = ArrivalMatcher()
+    /// The first video picture, held for its timestamp; steps to hand out before reading.
+    private var heldFirst: (packet: Packet, start: RTPReceiver.FrameStart)?
+    private var sawTimedVideo = false
+    /// Steps to hand out before reading more, and the pieces of the picture being read.
+    private var outbox: [DemuxStep] = []
+    private var unit: [Packet] = []
+
+    var isLive: Bool { true }
+    var start: Int64 { 0 }
+    var duration: Int64? { nil }
+
+    func read() -> DemuxStep {
+        while outbox.isEmpty {
+            let step = demuxer.readPacket()
+            switch step {
+            case .packet(let packet) where packet.streamIndex == demuxer.bestVideoStream:
+                // The depacketiser's pieces of one picture share its timestamp; the one
+                // made from the packet with the marker bit is its last.
+                if !unit.isEmpty && packet.presentationTicks != unit[0].presentationTicks { finishUnit() }
+                unit.append(packet)
+                if receiver.lastHandedEndsFrame(ofStream: packet.streamIndex) { finishUnit() }
+            case .packet:
+                outbox.append(step)
+            case .endOfInput(let error):
+                finishUnit()
+                if let first = heldFirst.take() { outbox.append(.packet(first.packet)) }
+                if error == nil, case .nothing = receiver.endReason {
+                    outbox.append(
+                        .endOfInput(
+                            error: MediaError(.cannotOpen, "'\(demuxer.url)': \(receiver.endReason!.description)")))
+                } else {
+                    outbox.append(step)
+                }
+            }
+        }
+        return outbox.removeFirst()
+    }
+
+    /// Joins the pieces of the picture read so far into one packet and queues it with
+    /// its arrival time recorded.
+    private func finishUnit() {
+        guard !unit.isEmpty else { return }
+        defer { unit.removeAll() }
+        guard let packet = Packet.joining(unit) else {
+            outbox.append(.endOfInput(error: MediaError(.truncated, "out of memory reading '\(demuxer.url)'")))
+            return
+        }
+        matcher.add(receiver.takeFrameStarts(ofStream: packet.streamIndex))
+        guard let ticks = packet.presentationTicks else {
+            let start = matcher.takeUntimed()
+            // A stream's first picture may come without a timestamp (before its sender
+            // report): held until the next one tells where it goes.
+            if !sawTimedVideo && heldFirst == nil, let start {
+                heldFirst = (packet, start)
+            } else {
+                outbox.append(.packet(packet))
+            }
+            return
+        }
+        sawTimedVideo = true
+        let frame = matcher.match(ticks: ticks)
+        if let frame { arrivals.record(frame.arrival, ofTicks: ticks) }
+        if let first = heldFirst.take() {
+            // The RTP timestamps tell how long before; else 1/30 s of the 90 kHz clock.
+            let before = frame.map { Int64(Int32(bitPattern: $0.timestamp &- first.start.timestamp)) } ?? 3000
+            first.packet.setPresentationTicks(ticks - before)
+            arrivals.record(first.start.arrival, ofTicks: ticks - before)
+            outbox.append(.packet(first.packet))
+        }
+        outbox.append(.packet(packet))
+    }
+
+    func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError) {
+        throw MediaError(.cannotSeek, "'\(demuxer.url)' is a live stream: it cannot seek")
+    }
+
+    /// Why the stream ended, when it ended by itself (a BYE, silence).
+    var endNotice: String? {
+        switch receiver.endReason {
+        case .bye?, .silence?: receiver.endReason!.description
+        default: nil
+        }
+    }
+}
+
+/// The receiver as the demuxer's datagram input.
+private final class ReceiverInput: DatagramInput {
+    let receiver: RTPReceiver
+    init(_ receiver: RTPReceiver) { self.receiver = receiver }
+    func next(into buffer: UnsafeMutableRawBufferPointer) -> Int? { receiver.next(into: buffer) }
+    func send(_ bytes: UnsafeRawBufferPointer) { receiver.send(bytes) }
+}
+
+/// When (host ns) the first packet of each video frame read lately arrived, by the
+/// frame's timestamp in stream ticks: the demux thread records, the video thread looks up.
+///
+/// Thread-safety: Safe.
+final class ArrivalTable: Sendable {
+    private let table = Mutex<[Int64: Int64]>([:])
+
+    func record(_ arrival: Int64, ofTicks ticks: Int64) {
+        table.withLock { table in
+            // Bounded: far more than the frames between demuxer and decoder.
+            if table.count >= 512 { table.removeAll(keepingCapacity: true) }
+            table[ticks] = arrival
+        }
+    }
+
+    func arrival(ofTicks ticks: Int64) -> Int64? { table.withLock { $0[ticks] } }
+}
+
+/// Pairs the video packets libavformat puts out with the RTP frames they came from,
+/// for their arrival times: packets come in the order of their frames, and the
+/// difference between two packets' timestamps is the difference between their
+/// frames' RTP timestamps (one clock), so a frame lost whole is stepped over.
+///
+/// Thread-safety: Confined to the demux thread.
+struct ArrivalMatcher {
+    private var pending: [RTPReceiver.FrameStart] = []
+    private var last: (ticks: Int64, timestamp: UInt32)?
+
+    /// Frames handed to libavformat since the last call, in order.
+    mutating func add(_ starts: [RTPReceiver.FrameStart]) { pending += starts }
+
+    /// The frame of the packet with `ticks`, when there is one.
+    mutating func match(ticks: Int64) -> RTPReceiver.FrameStart? {
+        guard !pending.isEmpty else { return nil }
+        var index = 0
+        if let last {
+            let expected = last.timestamp &+ UInt32(truncatingIfNeeded: ticks - last.ticks)
+            // Within two ticks: the sender-clock mapping may round.
+            if let found = pending.firstIndex(where: { Int32(bitPattern: $0.timestamp &- expected).magnitude <= 2 }) {
+                index = found
+            }
+        }
+        let frame = pending[index]
+        pending.removeFirst(index + 1)
+        last = (ticks, frame.timestamp)
+        return frame
+    }
+
+    /// The frame of a packet without a timestamp: the next one.
+    mutating func takeUntimed() -> RTPReceiver.FrameStart? { pending.isEmpty ? nil : pending.removeFirst() }
+}

@@ -1,0 +1,59 @@
+/// Keeps a live stream's pictures near the edge of what has arrived, on a video
+/// master clock.
+///
+/// A file's frames are all there: the clock starts at the first and runs. A live
+/// stream's frames come when the network brings them, and where the clock stands
+/// against them is set by chance at the start (the first frame may wait for the
+/// next one to be complete, the sender's clock mapping may move the timestamps once
+/// its first report comes). Each frame, as it becomes ready to show, says how far
+/// ahead of the clock it is (its slack). Over a window of frames the smallest slack
+/// is what the stream needs; when it strays from `margin` by more than `tolerance`,
+/// the clock is moved by the difference: forward when every frame waited longer than
+/// needed (frames already late are then dropped, counted, to catch up), back when
+/// frames came late. Latency thus stays near the network's own jitter, and never grows.
+///
+/// Pure logic. Thread-safety: Unsafe (a value type); owned by the video thread.
+public struct LiveEdge: Sendable {
+    /// How far ahead of its time (µs) a frame should be ready.
+    public let margin: Int64
+    /// How far (µs) the smallest slack may stray from `margin` before the clock moves.
+    public let tolerance: Int64
+    /// Frames per window; the first window is shorter, to settle soon after the start.
+    public let window: Int
+    public let firstWindow: Int
+    private var minimum = Int64.max
+    private var count = 0
+    /// Windows completed, and the corrections made.
+    public private(set) var windows = 0
+    public private(set) var corrections = 0
+
+    public init(margin: Int64 = 4_000, tolerance: Int64 = 8_000, window: Int = 60, firstWindow: Int = 10) {
+        self.margin = margin
+        self.tolerance = tolerance
+        self.window = window
+        self.firstWindow = firstWindow
+    }
+
+    /// A frame became ready `slack` µs before its time on the clock (negative: after).
+    /// Returns how far (µs) to move the clock forward (negative: back), at the end of a
+    /// window that calls for it.
+    public mutating func observe(slack: Int64) -> Int64? {
+        minimum = min(minimum, slack)
+        count += 1
+        guard count >= (windows == 0 ? firstWindow : window) else { return nil }
+        let correction = minimum - margin
+        minimum = .max
+        count = 0
+        windows += 1
+        guard abs(correction) > tolerance else { return nil }
+        corrections += 1
+        return correction
+    }
+
+    /// Starts over (a new generation).
+    public mutating func reset() {
+        minimum = .max
+        count = 0
+        windows = 0
+    }
+}

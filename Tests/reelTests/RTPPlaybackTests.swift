@@ -1,0 +1,269 @@
+import Foundation
+import ReelTestSupport
+import Testing
+
+/// `reel play STREAM.sdp` against a real sender (the ffmpeg CLI) on loopback, directly
+/// and through `tools/rtp-relay`, which damages the stream on purpose and reports what
+/// it did: the player's counts must equal the relay's.
+@Suite(.serialized) struct RTPPlaybackTests {
+    static let repository = URL(fileURLWithPath: fixtures).deletingLastPathComponent()
+
+    /// An RTP port (even) whose RTCP port (the next) is free too, on 127.0.0.1.
+    static func freePortPair() throws -> UInt16 {
+        for _ in 0..<200 {
+            let port = UInt16.random(in: 10_000...30_000) & ~1
+            if isFree(port) && isFree(port + 1) { return port }
+        }
+        throw SupportError("no free UDP port pair on 127.0.0.1")
+    }
+
+    static func isFree(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Waits (bounded) until something has bound UDP `port` on 127.0.0.1: the player is listening.
+    static func waitUntilBound(_ port: UInt16, timeout: Double = 30) throws {
+        let wanted = String(format: "0100007F:%04X", port)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let table = (try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)) ?? ""
+            if table.contains(wanted) { return }
+            usleep(10_000)
+        }
+        throw SupportError("nothing bound UDP port \(port) within \(timeout) s")
+    }
+
+    /// The sender's arguments: the flash/beep clip for `seconds`, H.264 (one keyframe a
+    /// second, in-band parameter sets off: they travel in the SDP) and Opus, to the ports.
+    static func senderArguments(seconds: Double, video: UInt16, audio: UInt16?) -> [String] {
+        var arguments = [
+            "-nostdin", "-v", "error", "-re", "-t", "\(seconds)", "-i", "\(fixtures)/sync-flash-beep.mp4", "-map",
+            "0:v", "-c:v", "libx264", "-tune", "zerolatency", "-g", "30", "-flags", "+global_header", "-rtpflags",
+            "send_bye", "-ssrc", "1111", "-f", "rtp", "rtp://127.0.0.1:\(video)",
+        ]
+        if let audio {
+            arguments += ["-map", "0:a", "-c:a", "libopus", "-ssrc", "2222", "-f", "rtp", "rtp://127.0.0.1:\(audio)"]
+        }
+        return arguments
+    }
+
+    /// The SDP for a session on these ports, as the sender itself writes it (a brief
+    /// run to ports nobody listens on yet).
+    static func sessionDescription(video: UInt16, audio: UInt16?, in folder: String) throws -> String {
+        let path = "\(folder)/session-\(video).sdp"
+        try ffmpeg(
+            senderArguments(seconds: 0.1, video: video, audio: audio).filter { $0 != "-re" && $0 != "-nostdin" }
+                + ["-sdp_file", path])
+        return path
+    }
+
+    struct Played {
+        var status: Int32?
+        var output: String
+        var statistics: [String: Any]
+        var streams: [[String: Any]] { statistics["rtp"] as? [[String: Any]] ?? [] }
+        var presentation: [String: Any] { statistics["presentation"] as? [String: Any] ?? [:] }
+    }
+
+    /// Starts `reel play SDP`, waits until it listens, runs `sender` (and waits for it),
+    /// then waits for the player to end by itself.
+    static func play(
+        _ sdp: String, port: UInt16, options: [String] = [], in folder: String, sender: () throws -> Void
+    ) throws -> Played {
+        let stats = "\(folder)/stats-\(UUID().uuidString).json"
+        let log = "\(folder)/play-\(UUID().uuidString).log"
+        let player = try Child(
+            ReelCLI.executable.path,
+            ["play", sdp, "--vo", "offscreen", "--ao", "null", "--stats", stats] + options,
+            environment: ProcessInfo.processInfo.environment.merging(["REEL_VULKAN_VALIDATION": "1"]) { $1 },
+            output: log)
+        try waitUntilBound(port)
+        try sender()
+        let status = player.waitForExit(timeout: 60)
+        let statistics =
+            (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats)))) as? [String: Any]
+        return Played(
+            status: status, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "",
+            statistics: statistics ?? [:])
+    }
+
+    static func int(_ value: Any?) -> Int { (value as? NSNumber)?.intValue ?? -1 }
+
+    /// A clean stream: every frame shown, nothing counted lost, the sender's BYE ends it,
+    /// and the picture is shown soon after its packets arrive.
+    @Test func cleanStreamPlaysEveryFrame() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        let sdp = try Self.sessionDescription(video: video, audio: audio, in: folder)
+        let played = try Self.play(sdp, port: video, in: folder) {
+            try ffmpeg(Self.senderArguments(seconds: 4, video: video, audio: audio))
+        }
+        print("clean stream: \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        #expect(played.output.contains("input ended: the sender ended the stream (RTCP BYE)"), "\(played.output)")
+        // 4 s at 30 fps: every frame decoded; shown unless the machine fell behind (a few).
+        let presented = Self.int(played.presentation["presented"])
+        let dropped = Self.int(played.presentation["droppedLate"])
+        #expect(Self.int(played.statistics["framesDecoded"]) == 120)
+        #expect(presented + dropped == 120 && dropped <= 3, "\(played.presentation)")
+        #expect(played.streams.count == 2)
+        for stream in played.streams {
+            #expect(Self.int(stream["lost"]) == 0 && Self.int(stream["duplicates"]) == 0, "\(stream)")
+            #expect(Self.int(stream["garbage"]) == 0 && Self.int(stream["late"]) == 0, "\(stream)")
+        }
+        #expect(Self.int(played.streams[0]["received"]) == 120)
+        let latency = try #require(played.statistics["receiveToPresent"] as? [String: Any])
+        #expect(Self.int(latency["count"]) == presented)
+        // Bounded however busy the machine (the figures are in the output above).
+        #expect(Self.int(latency["p50"]) < 250_000, "\(latency)")
+        let offset = try #require(played.statistics["avOffset"] as? [String: Any])
+        #expect(abs((offset["mean"] as? Double) ?? 1e9) < 25_000, "\(offset)")
+    }
+
+    /// Loss (single and bursts), duplicates, reordering, garbage and a forged BYE from
+    /// another port: playback runs to the sender's own BYE, and the counts are the relay's.
+    @Test func damagedStreamCountsMatchTheRelay() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        let (relayVideo, relayAudio) = (try Self.freePortPair(), try Self.freePortPair())
+        let sdp = try Self.sessionDescription(video: video, audio: audio, in: folder)
+        let report = "\(folder)/relay.json"
+        let played = try Self.play(sdp, port: video, in: folder) {
+            let relay = try Child(
+                "\(Self.repository.path)/tools/rtp-relay",
+                [
+                    "--pair", "\(relayVideo):\(video)", "--pair", "\(relayAudio):\(audio)", "--seed", "7", "--drop",
+                    "0.03", "--bursts", "0.004", "--duplicate", "0.02", "--reorder", "0.02", "--garbage", "0.01",
+                    "--forge-bye-after", "40", "--idle", "2", "--report", report,
+                ])
+            try Self.waitUntilBound(relayAudio + 1)
+            try ffmpeg(Self.senderArguments(seconds: 5, video: relayVideo, audio: relayAudio))
+            _ = relay.waitForExit(timeout: 30)
+        }
+        print("damaged stream: \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        #expect(played.output.contains("input ended: the sender ended the stream (RTCP BYE)"), "\(played.output)")
+        let truth = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let pairs = try #require(truth["pairs"] as? [[String: Any]])
+        print("relay: \(pairs)")
+        #expect(played.streams.count == 2 && pairs.count == 2)
+        for (stream, relayed) in zip(played.streams, pairs) {
+            #expect(Self.int(stream["received"]) == Self.int(relayed["relayed"]), "\(stream) \(relayed)")
+            #expect(Self.int(stream["lost"]) == Self.int(relayed["lost"]), "\(stream) \(relayed)")
+            #expect(Self.int(stream["duplicates"]) == Self.int(relayed["duplicated"]), "\(stream) \(relayed)")
+            #expect(Self.int(stream["garbage"]) == Self.int(relayed["garbage"]), "\(stream) \(relayed)")
+            #expect(abs(Self.int(stream["reordered"]) - Self.int(relayed["reordered"])) <= 1, "\(stream) \(relayed)")
+            #expect(Self.int(stream["foreignByes"]) == Self.int(relayed["forged_byes"]), "\(stream) \(relayed)")
+        }
+        // Damage costs pictures, never the order.
+        #expect(Self.int(played.presentation["presented"]) > 60, "\(played.presentation)")
+    }
+
+    /// No sender at all: after --rtp-timeout, one line and exit 1. A sender that dies
+    /// without a BYE: played until then, then ended after the timeout, exit 0.
+    @Test func silenceEndsPlayback() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let video = try Self.freePortPair()
+        let sdp = try Self.sessionDescription(video: video, audio: nil, in: folder)
+        let nothing = try ReelCLI.run(["play", sdp, "--vo", "none", "--ao", "null", "--rtp-timeout", "1"], timeout: 30)
+        #expect(nothing.status == 1)
+        #expect(nothing.stderr.contains("no RTP packets arrived in 1 s"), "\(nothing.stderr)")
+        #expect(nothing.stderr.split(separator: "\n").count == 1, "\(nothing.stderr)")
+
+        let timeline = "\(folder)/timeline.jsonl"
+        let played = try Self.play(
+            sdp, port: video, options: ["--rtp-timeout", "1", "--timeline", timeline], in: folder
+        ) {
+            let sender = try Child("/usr/bin/ffmpeg", Self.senderArguments(seconds: 20, video: video, audio: nil))
+            // Killed (no BYE) once the player has shown ten frames.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let lines = (try? String(contentsOfFile: timeline, encoding: .utf8)) ?? ""
+                if lines.components(separatedBy: "\"video\"").count > 10 { break }
+                usleep(20_000)
+            }
+            kill(sender.pid, SIGKILL)
+            _ = sender.waitForExit(timeout: 10)
+        }
+        #expect(played.status == 0, "\(played.output)")
+        #expect(played.output.contains("input ended: no packets for 1 s"), "\(played.output)")
+        #expect(Self.int(played.presentation["presented"]) > 0, "\(played.presentation)")
+    }
+
+    /// Ctrl-C while waiting for packets ends at once: the receive wait wakes on stop.
+    @Test func interruptWhileWaitingExitsAtOnce() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let video = try Self.freePortPair()
+        let sdp = try Self.sessionDescription(video: video, audio: nil, in: folder)
+        let player = try Child(ReelCLI.executable.path, ["play", sdp, "--vo", "none", "--ao", "null"])
+        try Self.waitUntilBound(video)
+        let start = Date()
+        kill(player.pid, SIGINT)
+        let status = player.waitForExit(timeout: 10)
+        let elapsed = Date().timeIntervalSince(start)
+        print("Ctrl-C while waiting for packets: exit \(status.map(String.init) ?? "none") after \(elapsed) s")
+        #expect(status == 0)
+        #expect(elapsed < 2, "exit took \(elapsed) s")
+    }
+
+    /// Each bad session description, or one that asks for what is not allowed, is one
+    /// line and exit 1, at once; a file that is not named .sdp is never a network session.
+    @Test func badSessionsAreOneLineErrors() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let port = try Self.freePortPair()
+        func write(_ text: String, _ name: String) throws -> String {
+            let path = "\(folder)/\(name)"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = "v=0\nc=IN IP4 127.0.0.1\nm=video \(port) RTP/AVP 96\na=rtpmap:96 H264/90000\n"
+        let busy = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(busy) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(busy, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        let cases: [(input: String, saying: String)] = [
+            (try write("this is not SDP\n", "garbage.sdp"), "SDP"),
+            (try write(good, "busy.sdp"), "in use"),
+            (
+                try write(good.replacingOccurrences(of: "127.0.0.1", with: "239.255.0.1"), "multicast.sdp"),
+                "--rtp-allow-multicast"
+            ),
+            (try write(good.replacingOccurrences(of: "H264", with: "VP8"), "vp8.sdp"), "VP8"),
+            (try write(good.replacingOccurrences(of: "127.0.0.1", with: "192.0.2.1"), "elsewhere.sdp"), "--bind"),
+            ("\(folder)/missing.sdp", "cannot read"),
+            (try write(good, "session.txt"), "session.txt"),
+        ]
+        for (input, saying) in cases {
+            let start = Date()
+            let result = try ReelCLI.run(["play", input, "--vo", "none", "--ao", "null"], timeout: 30)
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(result.status == 1, "\(input): \(result.stderr)")
+            #expect(result.stderr.contains(saying), "\(input): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(input): \(result.stderr)")
+            #expect(elapsed < 5, "\(input) took \(elapsed) s")
+        }
+    }
+}
