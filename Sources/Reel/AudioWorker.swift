@@ -38,6 +38,8 @@ final class AudioWorker: @unchecked Sendable {
     private var aligned: Bool
     /// The display's last sound shift applied (`SessionFields.soundShift`).
     private var shiftsApplied = 0
+    /// What is still to be cut of a move earlier than one chunk (µs, negative).
+    private var owedCut: Int64 = 0
     /// Whether this generation's first sound was written.
     private var started = false
     /// After an exact seek, the sound before this media time (µs) is cut.
@@ -121,6 +123,7 @@ final class AudioWorker: @unchecked Sendable {
             mapper.reset()
             history.removeAll()
             started = false
+            owedCut = 0
             self.generation = generation
             self.exactFrom = exactFrom
             aligned = !followsMaster
@@ -151,7 +154,8 @@ final class AudioWorker: @unchecked Sendable {
         }
         // Audio master, in a window: the first sound waits for the first picture to be
         // presented; later the display may ask for the sound to move by a few ms.
-        var lead = started || followsMaster ? 0 : latency
+        var lead = (started || followsMaster ? 0 : latency) + owedCut
+        owedCut = 0
         if shift.request != shiftsApplied {
             shiftsApplied = shift.request
             lead += shift.microseconds
@@ -160,6 +164,10 @@ final class AudioWorker: @unchecked Sendable {
         }
         started = true
         if lead != 0, let chunkStart = start {
+            // A cut longer than this chunk goes on into the next ones.
+            if lead < 0 {
+                owedCut = min(0, lead + format.microseconds(ofFrames: Int64(samples.count / format.channels)))
+            }
             guard let kept = try shiftSound(by: lead, chunkStart: chunkStart, samples, start: &start) else { return }
             samples = kept
         }

@@ -56,6 +56,7 @@ final class DemuxWorker: @unchecked Sendable {
     /// A live input's audio stream time base: its packets tell the live edge how early
     /// the sound comes (see `SessionFields.followLiveEdge`).
     var liveAudioTimeBase: Rational?
+    private var liveAudioNext: Int64?
     /// How long before its time a live sound must have arrived to be heard then
     /// (decoding, a chunk's length, the output's own delay).
     static let liveAudioLead: Int64 = 20_000
@@ -124,14 +125,17 @@ final class DemuxWorker: @unchecked Sendable {
             if packet.streamIndex == streams.video {
                 push(.packet(packet, generation: generation), to: .video)
             } else if packet.streamIndex == streams.audio {
-                if let timeBase = liveAudioTimeBase, let ticks = packet.presentationTicks {
+                // (A transport stream's audio frames after the first of a PES have no
+                // timestamp: they follow on.)
+                if let timeBase = liveAudioTimeBase, let ticks = packet.presentationTicks ?? liveAudioNext {
+                    liveAudioNext = packet.durationTicks > 0 ? ticks + packet.durationTicks : nil
                     let time = MediaTime(ticks: ticks, timeBase: timeBase).microseconds
                     let now = clock.now()
                     state.update { fields in
                         guard fields.generation == generation, let master = fields.clocks.master.media(at: now) else {
                             return
                         }
-                        fields.followLiveEdge(slack: time - master - Self.liveAudioLead, at: now)
+                        fields.followLiveEdge(slack: time - master - Self.liveAudioLead, ofSound: true, at: now)
                     }
                 }
                 push(.packet(packet, generation: generation), to: .audio)

@@ -11,32 +11,54 @@ final class LiveInput: PacketSource {
     let demuxer: Demuxer
     let receiver: RTPReceiver
 
-    /// Whether `input` names an SDP session description (`.sdp`, or `sdp:PATH`,
-    /// `sdp:-` for standard input). Nothing else is ever opened as a network stream,
-    /// whatever its contents.
+    /// Whether `input` names an RTP session: an SDP session description (`.sdp`, or
+    /// `sdp:PATH`, `sdp:-` for standard input) or `rtp://ADDRESS:PORT` (MPEG-TS over
+    /// RTP). Nothing else is ever opened as a network stream, whatever its contents.
     static func names(_ input: String) -> Bool {
-        input.hasPrefix("sdp:") || input.lowercased().hasSuffix(".sdp")
+        input.hasPrefix("sdp:") || input.lowercased().hasSuffix(".sdp") || input.hasPrefix("rtp://")
     }
+
+    /// An MPEG transport stream carried over RTP: its streams are found in the packets
+    /// (probed), and its pictures by parsers; no per-picture RTP timing.
+    let carriesTransportStream: Bool
 
     /// Reads and checks the description, binds its ports and opens the demuxer on it.
     init(_ input: String, options: ReceiverOptions) throws(ReelError) {
+        let text = try Self.sessionText(input)
+        do throws(NetError) {
+            let description = try SessionDescription(parsing: text, allowMulticast: options.allowMulticast)
+            carriesTransportStream = description.media.contains { $0.encodings.values.contains("MP2T") }
+            if carriesTransportStream && description.media.count > 1 {
+                throw NetError("an MPEG-TS (MP2T) stream must be the session's only stream")
+            }
+            receiver = try RTPReceiver(description: description, options: options)
+        } catch { throw .unsuitable("'\(input)': \(error.description)") }
+        do {
+            demuxer = try Demuxer(
+                description: text, name: input, input: ReceiverInput(receiver), probes: carriesTransportStream)
+        } catch { throw .media(error) }
+    }
+
+    /// The SDP text: read from the file or standard input, or made for an `rtp://` URL
+    /// (payload type 33, MPEG-TS, at the URL's address and port).
+    private static func sessionText(_ input: String) throws(ReelError) -> String {
+        if input.hasPrefix("rtp://") {
+            let rest = input.dropFirst(6).prefix { $0 != "?" && $0 != "/" }
+            guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0
+            else { throw .unsuitable("'\(input)' is not rtp://ADDRESS:PORT") }
+            let address = rest[..<colon]
+            return "v=0\r\no=- 0 0 IN IP4 \(address)\r\ns=\(input)\r\nc=IN IP4 \(address)\r\nt=0 0\r\n"
+                + "m=video \(port) RTP/AVP 33\r\n"
+        }
         let path = input.hasPrefix("sdp:") ? String(input.dropFirst(4)) : input
-        let text: String
         if path == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         } else {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw .unsuitable("cannot read the session description '\(path)'")
             }
-            text = String(decoding: data, as: UTF8.self)
+            return String(decoding: data, as: UTF8.self)
         }
-        do {
-            let description = try SessionDescription(parsing: text, allowMulticast: options.allowMulticast)
-            receiver = try RTPReceiver(description: description, options: options)
-        } catch { throw .unsuitable("'\(input)': \(error.description)") }
-        do {
-            demuxer = try Demuxer(description: text, name: input, input: ReceiverInput(receiver))
-        } catch { throw .media(error) }
     }
 
     /// When the video frames read lately had their first packet.
@@ -57,7 +79,7 @@ final class LiveInput: PacketSource {
         while outbox.isEmpty {
             let step = demuxer.readPacket()
             switch step {
-            case .packet(let packet) where packet.streamIndex == demuxer.bestVideoStream:
+            case .packet(let packet) where packet.streamIndex == demuxer.bestVideoStream && !carriesTransportStream:
                 // The depacketiser's pieces of one picture share its timestamp; the one
                 // made from the packet with the marker bit is its last.
                 if !unit.isEmpty && packet.presentationTicks != unit[0].presentationTicks { finishUnit() }

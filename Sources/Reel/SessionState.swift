@@ -190,13 +190,14 @@ struct SessionFields {
     /// A live stream: a frame or a sound became ready `slack` µs ahead of the master
     /// clock (the sound: heard ahead of it); moves the clock, and the sound with it,
     /// when the live edge asks (see `LiveEdge`).
-    mutating func followLiveEdge(slack: Int64, at now: Int64) {
+    mutating func followLiveEdge(slack: Int64, ofSound: Bool, at now: Int64) {
         guard liveEdge != nil, !paused, !clocks.master.isPaused, let master = clocks.master.media(at: now),
-            let move = liveEdge!.observe(slack: slack)
+            let move = liveEdge!.observe(slack: slack, ofSound: ofSound)
         else { return }
-        clocks.master.set(media: master + move, at: now)
-        // The sound follows at once: a cut when the clock moved forward, silence when back.
-        soundShift = (soundShift.request + 1, -move)
+        clocks.master.set(media: master + move.by, at: now)
+        // The sound follows at once (a cut forward, silence back) unless the clock goes
+        // back because the sound came late: then it is already there.
+        if !(move.by < 0 && move.forSound) { soundShift = (soundShift.request + 1, -move.by) }
         liveEdgeMoves += 1
     }
 

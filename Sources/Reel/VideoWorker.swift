@@ -131,7 +131,7 @@ final class VideoWorker: @unchecked Sendable {
             fields.ready.append(frame)
             // A live stream: how far ahead of the clock the frame is ready.
             if let master = fields.clocks.master.media(at: clock.now()) {
-                fields.followLiveEdge(slack: frame.time - master, at: clock.now())
+                fields.followLiveEdge(slack: frame.time - master, ofSound: false, at: clock.now())
             }
             return true
         }

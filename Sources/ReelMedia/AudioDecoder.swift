@@ -45,6 +45,10 @@ public final class AudioDecoder {
     public let output: AudioFormat
     /// Frames delivered so far.
     public private(set) var framesDelivered: Int64 = 0
+    /// Where (µs) the next chunk starts when it follows the last one without a gap: the
+    /// time of a frame that came without a timestamp (an MPEG-TS PES carries one for
+    /// several audio frames).
+    private var expectedNext: Int64?
 
     /// Opens the decoder for `demuxer`'s audio stream `streamIndex`. The output format
     /// defaults to the stream's own rate, in mono or stereo (more channels are mixed
@@ -102,6 +106,7 @@ public final class AudioDecoder {
     /// Forgets what the decoder and the resampler hold (a seek, a loop): the next
     /// packet starts afresh (wraps `avcodec_flush_buffers`).
     public func flush() {
+        expectedNext = nil
         avcodec_flush_buffers(context)
         swr_free(&resampler)
         resamplerInput = nil
@@ -161,6 +166,8 @@ public final class AudioDecoder {
 
     private func chunk(frames: Int, time: MediaTime?) -> AudioChunk {
         framesDelivered += Int64(frames)
+        let time = time ?? expectedNext.map { MediaTime(ticks: $0, timeBase: Rational(1, 1_000_000)) }
+        expectedNext = time.map { $0.microseconds + output.microseconds(ofFrames: Int64(frames)) }
         let samples = buffer.withUnsafeBufferPointer {
             UnsafeBufferPointer(rebasing: $0[0..<(frames * output.channels)])
         }

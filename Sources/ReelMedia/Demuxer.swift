@@ -46,6 +46,9 @@ public final class Packet: @unchecked Sendable {
         if pointer.pointee.dts == FFmpegCall.noTimestamp { pointer.pointee.dts = ticks }
     }
 
+    /// The packet's duration in the stream's time base (0 when unknown).
+    public var durationTicks: Int64 { pointer.pointee.duration }
+
     /// Whether the packet starts a keyframe.
     public var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
 
@@ -110,14 +113,17 @@ public final class Demuxer {
     /// streams are taken from the description without probing packets
     /// (`avformat_find_stream_info` would cost a second and old packets). `name` is
     /// what messages call the input.
-    public init(description: String, name: String, input: DatagramInput) throws(MediaError) {
+    ///
+    /// `probes`: an MPEG-TS payload says what it carries only in its packets: they are
+    /// probed (briefly), and parsers split its pictures.
+    public init(description: String, name: String, input: DatagramInput, probes: Bool = false) throws(MediaError) {
         guard var context = avformat_alloc_context() else { throw MediaError(.cannotOpen, "out of memory") }
         let sdp = LiveIO.textReader(description)
         context.pointee.pb = sdp
         // No parsers: a parser finds the end of a picture only when the next one begins
         // (a frame interval of delay); the caller joins each access unit's packets at its
         // last packet, as the RTP marker bit says.
-        context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN
+        context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO | (probes ? 0 : AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN)
         var options: OpaquePointer?
         av_dict_set(&options, "sdp_flags", "custom_io", 0)
         av_dict_set(&options, "max_delay", "0", 0)
@@ -133,6 +139,20 @@ public final class Demuxer {
         context = openedContext
         let live = LiveIO(input)
         context.pointee.pb = live.context
+        if probes {
+            // Half a second of packets at most: enough for a transport stream's tables
+            // and its first keyframe's parameters.
+            context.pointee.max_analyze_duration = 500_000
+            let probed = avformat_find_stream_info(context, nil)
+            guard probed >= 0 else {
+                var owned: UnsafeMutablePointer<AVFormatContext>? = context
+                avformat_close_input(&owned)
+                live.close()
+                throw MediaError(
+                    .cannotOpen, "no streams found in the RTP session of '\(name)'", call: "avformat_find_stream_info",
+                    code: probed)
+            }
+        }
         self.context = context
         self.live = live
         url = name

@@ -253,11 +253,14 @@ public final class RTPReceiver: @unchecked Sendable {
 
     /// Whether the last RTP packet of stream `index` handed on ended its frame (its
     /// marker bit: for video, the last packet of an access unit).
-    public func lastHandedEndsFrame(ofStream index: Int) -> Bool { lastMarker[index] }
+    public func lastHandedEndsFrame(ofStream index: Int) -> Bool {
+        lastMarker.indices.contains(index) && lastMarker[index]
+    }
 
     /// The frames of stream `index` (the description's order) whose first packet has
     /// been handed on since the last call, oldest first.
     public func takeFrameStarts(ofStream index: Int) -> [FrameStart] {
+        guard frameStartsOut.indices.contains(index) else { return [] }
         defer { frameStartsOut[index].removeAll(keepingCapacity: true) }
         return frameStartsOut[index]
     }

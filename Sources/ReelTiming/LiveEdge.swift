@@ -22,6 +22,7 @@ public struct LiveEdge: Sendable {
     public let window: Int
     public let firstWindow: Int
     private var minimum = Int64.max
+    private var minimumOfSound = false
     private var count = 0
     /// Windows completed, and the corrections made.
     public private(set) var windows = 0
@@ -34,11 +35,26 @@ public struct LiveEdge: Sendable {
         self.firstWindow = firstWindow
     }
 
-    /// A frame became ready `slack` µs before its time on the clock (negative: after).
-    /// Returns how far (µs) to move the clock forward (negative: back), at the end of a
-    /// window that calls for it.
-    public mutating func observe(slack: Int64) -> Int64? {
-        minimum = min(minimum, slack)
+    /// A move of the clock: `by` µs forward (negative: back); `forSound` when the
+    /// smallest slack was the sound's.
+    public struct Move: Equatable, Sendable {
+        public var by: Int64
+        public var forSound: Bool
+
+        public init(by: Int64, forSound: Bool) {
+            self.by = by
+            self.forSound = forSound
+        }
+    }
+
+    /// A frame (or, `ofSound`, a piece of the sound) became ready `slack` µs before its
+    /// time on the clock (negative: after). Returns how to move the clock, at the end of
+    /// a window that calls for it.
+    public mutating func observe(slack: Int64, ofSound: Bool = false) -> Move? {
+        if slack < minimum {
+            minimum = slack
+            minimumOfSound = ofSound
+        }
         count += 1
         guard count >= (windows == 0 ? firstWindow : window) else { return nil }
         let correction = minimum - margin
@@ -47,7 +63,7 @@ public struct LiveEdge: Sendable {
         windows += 1
         guard abs(correction) > tolerance else { return nil }
         corrections += 1
-        return correction
+        return Move(by: correction, forSound: minimumOfSound)
     }
 
     /// Starts over (a new generation).

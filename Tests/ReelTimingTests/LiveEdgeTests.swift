@@ -8,7 +8,7 @@ import Testing
         // Frames ready 60–75 ms ahead: after the first window, the clock moves 56 ms on.
         let slacks: [Int64] = [75_000, 60_000, 70_000, 61_000, 66_000]
         for slack in slacks { #expect(edge.observe(slack: slack) == nil) }
-        #expect(edge.observe(slack: 72_000) == 56_000)
+        #expect(edge.observe(slack: 72_000) == LiveEdge.Move(by: 56_000, forSound: false))
         // Then within tolerance of the margin: no move, window after window.
         for index in 0..<90 { #expect(edge.observe(slack: 4_000 + Int64(index % 7) * 1_000) == nil) }
         #expect(edge.corrections == 1 && edge.windows == 4)
@@ -16,8 +16,10 @@ import Testing
 
     @Test func movesBackWhenFramesComeLate() {
         var edge = LiveEdge(margin: 4_000, tolerance: 8_000, window: 10, firstWindow: 10)
-        var moves: [Int64] = []
-        for index in 0..<10 { if let move = edge.observe(slack: index == 3 ? -20_000 : 10_000) { moves.append(move) } }
-        #expect(moves == [-24_000])
+        var moves: [LiveEdge.Move] = []
+        for index in 0..<10 {
+            if let move = edge.observe(slack: index == 3 ? -20_000 : 10_000, ofSound: index == 3) { moves.append(move) }
+        }
+        #expect(moves == [LiveEdge.Move(by: -24_000, forSound: true)])
     }
 }

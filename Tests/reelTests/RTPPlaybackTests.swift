@@ -204,6 +204,51 @@ import Testing
         #expect(Self.int(played.presentation["presented"]) > 0, "\(played.presentation)")
     }
 
+    /// HEVC with AAC (MPEG4-GENERIC) through an SDP.
+    @Test func hevcWithAACPlays() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        func sender(_ seconds: Double) -> [String] {
+            Self.senderArguments(seconds: seconds, video: video, audio: audio)
+                .map { $0 == "libx264" ? "libx265" : $0 == "libopus" ? "aac" : $0 }
+                .flatMap { $0 == "zerolatency" ? ["zerolatency", "-x265-params", "log-level=none"] : [$0] }
+        }
+        let sdp = "\(folder)/hevc.sdp"
+        try ffmpeg(sender(0.1).filter { $0 != "-re" && $0 != "-nostdin" } + ["-sdp_file", sdp])
+        #expect(try String(contentsOfFile: sdp, encoding: .utf8).contains("H265/90000"))
+        let played = try Self.play(sdp, port: video, in: folder) { try ffmpeg(sender(3)) }
+        print("HEVC + AAC: \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        #expect(played.output.contains("(RTCP BYE)"), "\(played.output)")
+        #expect(Self.int(played.statistics["framesDecoded"]) == 90, "\(played.statistics)")
+        #expect(Self.int(played.statistics["audioFramesWritten"]) > 48_000 * 2, "\(played.statistics)")
+        for stream in played.streams { #expect(Self.int(stream["lost"]) == 0, "\(stream)") }
+    }
+
+    /// `reel play rtp://ADDRESS:PORT`: MPEG-TS over RTP, no SDP; it ends after the timeout.
+    @Test func transportStreamOverRTPPlays() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let port = try Self.freePortPair()
+        let played = try Self.play(
+            "rtp://127.0.0.1:\(port)", port: port, options: ["--rtp-timeout", "1"], in: folder
+        ) {
+            try ffmpeg([
+                "-nostdin", "-v", "error", "-re", "-t", "3", "-i", "\(fixtures)/sync-flash-beep.mp4", "-c:v", "libx264",
+                "-tune", "zerolatency", "-g", "30", "-c:a", "aac", "-f", "rtp_mpegts", "rtp://127.0.0.1:\(port)",
+            ])
+        }
+        print("MPEG-TS over RTP: \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        #expect(played.output.contains("input ended: no packets for 1 s"), "\(played.output)")
+        // The first picture may be before the first keyframe the probe saw: most of 90.
+        #expect(Self.int(played.statistics["framesDecoded"]) >= 80, "\(played.statistics)")
+        #expect(Self.int(played.statistics["audioFramesWritten"]) > 48_000 * 2, "\(played.statistics)")
+        let offset = try #require(played.statistics["avOffset"] as? [String: Any])
+        #expect(abs((offset["mean"] as? Double) ?? 1e9) < 40_000, "\(offset)")
+    }
+
     /// Ctrl-C while waiting for packets ends at once: the receive wait wakes on stop.
     @Test func interruptWhileWaitingExitsAtOnce() throws {
         let folder = try makeTemporaryDirectory()
