@@ -22,7 +22,8 @@ final class LiveInput: PacketSource {
     /// (probed), and its pictures by parsers; no per-picture RTP timing.
     let carriesTransportStream: Bool
 
-    /// Reads and checks the description, binds its ports and opens the demuxer on it.
+    /// Reads and checks the description and opens the demuxer on it; `listen` binds
+    /// its ports.
     init(_ input: String, options: ReceiverOptions) throws(ReelError) {
         let text = try Self.sessionText(input)
         do throws(NetError) {
@@ -32,11 +33,21 @@ final class LiveInput: PacketSource {
                 throw NetError("an MPEG-TS (MP2T) stream must be the session's only stream")
             }
             receiver = try RTPReceiver(description: description, options: options)
+            // A transport stream's streams are found by reading it (the demuxer probes).
+            if carriesTransportStream { try receiver.listen() }
+            clockRates = description.media.map(\.clockRate)
+            timeline = SessionTimeline(clockRates: clockRates)
         } catch { throw .unsuitable("'\(input)': \(error.description)") }
         do {
             demuxer = try Demuxer(
                 description: text, name: input, input: ReceiverInput(receiver), probes: carriesTransportStream)
         } catch { throw .media(error) }
+    }
+
+    /// Starts receiving (binds the ports): called once the session is ready to play, so
+    /// that nothing waits in the sockets while the outputs start.
+    func listen() throws(ReelError) {
+        do { try receiver.listen() } catch { throw .unsuitable("'\(demuxer.url)': \(error.description)") }
     }
 
     /// The SDP text: read from the file or standard input, or made for an `rtp://` URL
@@ -64,9 +75,9 @@ final class LiveInput: PacketSource {
     /// When the video frames read lately had their first packet.
     let arrivals = ArrivalTable()
     private var matcher = ArrivalMatcher()
-    /// The first video picture, held for its timestamp; steps to hand out before reading.
-    private var heldFirst: (packet: Packet, start: RTPReceiver.FrameStart)?
-    private var sawTimedVideo = false
+    /// Every stream's packets on one timeline (A/V sync), from the sender's reports.
+    private var timeline: SessionTimeline
+    private let clockRates: [Int]
     /// Steps to hand out before reading more, and the pieces of the picture being read.
     private var outbox: [DemuxStep] = []
     private var unit: [Packet] = []
@@ -85,11 +96,15 @@ final class LiveInput: PacketSource {
                 if !unit.isEmpty && packet.presentationTicks != unit[0].presentationTicks { finishUnit() }
                 unit.append(packet)
                 if receiver.lastHandedEndsFrame(ofStream: packet.streamIndex) { finishUnit() }
-            case .packet:
+            case .packet(let packet):
+                if !carriesTransportStream, let ticks = packet.presentationTicks,
+                    let placed = place(ticks, ofStream: packet.streamIndex)
+                {
+                    packet.setPresentationTicks(placed.ticks)
+                }
                 outbox.append(step)
             case .endOfInput(let error):
                 finishUnit()
-                if let first = heldFirst.take() { outbox.append(.packet(first.packet)) }
                 if error == nil, case .nothing = receiver.endReason {
                     outbox.append(
                         .endOfInput(
@@ -112,28 +127,29 @@ final class LiveInput: PacketSource {
             return
         }
         matcher.add(receiver.takeFrameStarts(ofStream: packet.streamIndex))
-        guard let ticks = packet.presentationTicks else {
-            let start = matcher.takeUntimed()
-            // A stream's first picture may come without a timestamp (before its sender
-            // report): held until the next one tells where it goes.
-            if !sawTimedVideo && heldFirst == nil, let start {
-                heldFirst = (packet, start)
-            } else {
-                outbox.append(.packet(packet))
+        // (libavformat times every RTP packet; a picture without a time follows on.)
+        if let lavTicks = packet.presentationTicks, let placed = place(lavTicks, ofStream: packet.streamIndex) {
+            packet.setPresentationTicks(placed.ticks)
+            if let frame = matcher.match(timestamp: placed.timestamp) {
+                arrivals.record(frame.arrival, ofTicks: placed.ticks)
             }
-            return
-        }
-        sawTimedVideo = true
-        let frame = matcher.match(ticks: ticks)
-        if let frame { arrivals.record(frame.arrival, ofTicks: ticks) }
-        if let first = heldFirst.take() {
-            // The RTP timestamps tell how long before; else 1/30 s of the 90 kHz clock.
-            let before = frame.map { Int64(Int32(bitPattern: $0.timestamp &- first.start.timestamp)) } ?? 3000
-            first.packet.setPresentationTicks(ticks - before)
-            arrivals.record(first.start.arrival, ofTicks: ticks - before)
-            outbox.append(.packet(first.packet))
         }
         outbox.append(.packet(packet))
+    }
+
+    /// Where a packet of `stream` with libavformat's timestamp `ticks` goes on the
+    /// session's timeline, and its RTP timestamp. libavformat, handed no sender reports,
+    /// counts a stream's ticks from its first packet's RTP timestamp (whose clock is
+    /// the stream's time base); nil when that does not hold (nothing to place by).
+    private func place(_ ticks: Int64, ofStream stream: Int) -> (ticks: Int64, timestamp: UInt32)? {
+        guard let first = receiver.firstHanded(ofStream: stream),
+            clockRates.indices.contains(stream),
+            demuxer.timeBase(ofStream: stream) == Rational(1, Int64(clockRates[stream]))
+        else { return nil }
+        if let clock = receiver.senderClock(ofStream: stream) { timeline.report(clock, ofStream: stream) }
+        let timestamp = Int64(first.timestamp) + ticks
+        let placed = timeline.ticks(ofStream: stream, timestamp: timestamp, firstArrival: first.arrival)
+        return (placed, UInt32(truncatingIfNeeded: timestamp))
     }
 
     func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError) {
@@ -176,35 +192,25 @@ final class ArrivalTable: Sendable {
 }
 
 /// Pairs the video packets libavformat puts out with the RTP frames they came from,
-/// for their arrival times: packets come in the order of their frames, and the
-/// difference between two packets' timestamps is the difference between their
-/// frames' RTP timestamps (one clock), so a frame lost whole is stepped over.
+/// for their arrival times: packets come in the order of their frames, so frames
+/// before the one matched were lost whole (or made nothing) and are stepped over.
 ///
 /// Thread-safety: Confined to the demux thread.
 struct ArrivalMatcher {
     private var pending: [RTPReceiver.FrameStart] = []
-    private var last: (ticks: Int64, timestamp: UInt32)?
 
     /// Frames handed to libavformat since the last call, in order.
-    mutating func add(_ starts: [RTPReceiver.FrameStart]) { pending += starts }
-
-    /// The frame of the packet with `ticks`, when there is one.
-    mutating func match(ticks: Int64) -> RTPReceiver.FrameStart? {
-        guard !pending.isEmpty else { return nil }
-        var index = 0
-        if let last {
-            let expected = last.timestamp &+ UInt32(truncatingIfNeeded: ticks - last.ticks)
-            // Within two ticks: the sender-clock mapping may round.
-            if let found = pending.firstIndex(where: { Int32(bitPattern: $0.timestamp &- expected).magnitude <= 2 }) {
-                index = found
-            }
-        }
-        let frame = pending[index]
-        pending.removeFirst(index + 1)
-        last = (ticks, frame.timestamp)
-        return frame
+    mutating func add(_ starts: [RTPReceiver.FrameStart]) {
+        pending += starts
+        // Bounded: far more than one picture's worth of frames.
+        if pending.count > 256 { pending.removeFirst(pending.count - 256) }
     }
 
-    /// The frame of a packet without a timestamp: the next one.
-    mutating func takeUntimed() -> RTPReceiver.FrameStart? { pending.isEmpty ? nil : pending.removeFirst() }
+    /// The frame with RTP `timestamp`, when it is pending.
+    mutating func match(timestamp: UInt32) -> RTPReceiver.FrameStart? {
+        guard let index = pending.firstIndex(where: { $0.timestamp == timestamp }) else { return nil }
+        let frame = pending[index]
+        pending.removeFirst(index + 1)
+        return frame
+    }
 }

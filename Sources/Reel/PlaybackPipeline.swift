@@ -205,6 +205,7 @@ public final class PlaybackPipeline {
         if parameters.startPaused { state.togglePause(at: start.wall) }
 
         let audio = try openAudio()
+        try live?.listen()
         var wakeCaller: @Sendable () -> Void = {}
         if window != nil { wakeCaller = { VideoWindow.wake() } }
         let display = DisplayWorker(

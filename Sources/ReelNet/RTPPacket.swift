@@ -35,7 +35,8 @@ struct RTPHeader: Equatable {
 
 /// An RTCP compound packet, checked as RFC 3550 §A.2 says (version 2, the first
 /// packet an SR or RR, the lengths adding up to the datagram), with what Reel needs
-/// from it: the sender's SSRC and whether it says BYE.
+/// from it: the sender's SSRC, its clock reading (a sender report) and whether it says
+/// BYE.
 struct RTCPPacket: Equatable {
     var senderSSRC: UInt32
     /// SSRCs said goodbye for.
@@ -43,6 +44,8 @@ struct RTCPPacket: Equatable {
     /// The SSRC reported on by the first report block of a receiver report (where
     /// libavformat's reports about a stream must go).
     var reportedSSRC: UInt32?
+    /// A sender report's clock reading.
+    var senderClock: SenderClock?
 
     init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 8, bytes[0] >> 6 == 2, (200...201).contains(bytes[1]) || bytes[1] == 203 else {
@@ -51,6 +54,7 @@ struct RTCPPacket: Equatable {
         senderSSRC = bytes.loadBigEndianUInt32(at: 4)
         byes = []
         reportedSSRC = nil
+        senderClock = nil
         var offset = 0
         while offset < bytes.count {
             guard bytes.count - offset >= 4, bytes[offset] >> 6 == 2 else { return nil }
@@ -64,8 +68,14 @@ struct RTCPPacket: Equatable {
                 }
             case 201 where count > 0 && length >= 32:
                 reportedSSRC = reportedSSRC ?? bytes.loadBigEndianUInt32(at: offset + 8)
-            case 200 where count > 0 && length >= 52:
-                reportedSSRC = reportedSSRC ?? bytes.loadBigEndianUInt32(at: offset + 28)
+            case 200 where length >= 28:
+                if offset == 0 {
+                    let ntp = UInt64(bytes.loadBigEndianUInt32(at: 8)) << 32 | UInt64(bytes.loadBigEndianUInt32(at: 12))
+                    senderClock = SenderClock(ntp: ntp, timestamp: bytes.loadBigEndianUInt32(at: 16))
+                }
+                if count > 0 && length >= 52 {
+                    reportedSSRC = reportedSSRC ?? bytes.loadBigEndianUInt32(at: offset + 28)
+                }
             default:
                 break
             }

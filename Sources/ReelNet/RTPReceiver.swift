@@ -67,20 +67,21 @@ public final class RTPReceiver: @unchecked Sendable {
         var controlPort: UInt16?
     }
 
-    /// A datagram on its way to libavformat.
+    /// An RTP packet on its way to libavformat.
     private struct Outgoing {
         var bytes: [UInt8]
         var stream: Int
-        /// RTP packets: their timestamp, the arrival of their frame's first packet, and
-        /// whether it is the frame's last (the marker bit).
-        var frame: (timestamp: UInt32, arrival: Int64, marker: Bool)?
+        /// Its timestamp, the arrival of its frame's first packet, and whether it is the
+        /// frame's last (the marker bit).
+        var frame: (timestamp: UInt32, arrival: Int64, marker: Bool)
     }
 
     private final class Stream {
         let media: SessionDescription.Media
         let index: Int
-        let rtp: Int32
-        let rtcp: Int32
+        /// The sockets, once bound (`listen`).
+        var rtp: Int32 = -1
+        var rtcp: Int32 = -1
         var lock: Lock?
         var sequences = SequenceExtender()
         var buffer: JitterBuffer<Outgoing>
@@ -89,14 +90,15 @@ public final class RTPReceiver: @unchecked Sendable {
         var lastTransit: Double?
         /// First arrival of each RTP timestamp lately seen (frame start times).
         var frameStarts: [UInt32: Int64] = [:]
-        /// A sender report that came before the first RTP packet (libavformat drops those).
-        var earlyReport: (bytes: [UInt8], address: UInt32, port: UInt16, ssrc: UInt32)?
+        /// A sender report that came before the first RTP packet: kept until that packet
+        /// shows whether it was the source's.
+        var earlyReport: (clock: SenderClock, address: UInt32, port: UInt16, ssrc: UInt32)?
+        /// The locked source's latest sender report.
+        var report: SenderClock?
 
-        init(media: SessionDescription.Media, index: Int, rtp: Int32, rtcp: Int32, latency: Int64) {
+        init(media: SessionDescription.Media, index: Int, latency: Int64) {
             self.media = media
             self.index = index
-            self.rtp = rtp
-            self.rtcp = rtcp
             buffer = JitterBuffer(latency: latency)
             statistics = RTPStatistics(stream: media.kind.rawValue)
         }
@@ -111,21 +113,22 @@ public final class RTPReceiver: @unchecked Sendable {
     private var outgoingHead = 0
     private var ended: End?
     private var lastPacket: Int64?
-    private let startedAt = HostTime.now()
+    private var startedAt = HostTime.now()
     private let shared = Mutex<(statistics: [RTPStatistics], end: End?, first: Int64?)>(([], nil, nil))
     /// Per stream: the frames (RTP timestamp, first packet's arrival) handed on since
     /// the last `takeFrameStarts`, in order.
     private var frameStartsOut: [[FrameStart]]
     private var lastHanded: [UInt32?]
+    private var firstHanded: [FrameStart?]
     private var lastMarker: [Bool]
     private var slots: [reel_datagram]
     private var storage: UnsafeMutableRawPointer
     private static let slotSize = 65536
     private static let batch = 32
 
-    /// Binds every stream's sockets. Throws a one-line `NetError` when a port is in use,
-    /// an address is not this machine's, or the description names a multicast group
-    /// without `allowMulticast`.
+    /// Checks the addresses; `listen` binds them. Throws a one-line `NetError` when an
+    /// address is not IPv4, or the description names a multicast group without
+    /// `allowMulticast`.
     public init(description: SessionDescription, options: ReceiverOptions) throws(NetError) {
         self.options = options
         if let source = options.pinnedSource {
@@ -140,25 +143,22 @@ public final class RTPReceiver: @unchecked Sendable {
         wake = reel_net_eventfd()
         guard wake >= 0 else { throw NetError("cannot create an eventfd: \(String(cString: strerror(-wake)))") }
         var streams: [Stream] = []
-        var opened: [Int32] = []
-        do throws(NetError) {
-            for (index, media) in description.media.enumerated() {
-                let address = options.bindAddress ?? media.address
-                let rtp = try Self.bind(address, port: media.port, multicast: options.allowMulticast)
-                opened.append(rtp)
-                let rtcp = try Self.bind(address, port: media.rtcpPort, multicast: options.allowMulticast)
-                opened.append(rtcp)
-                streams.append(
-                    Stream(media: media, index: index, rtp: rtp, rtcp: rtcp, latency: options.latency * 1000))
+        for (index, media) in description.media.enumerated() {
+            let address = options.bindAddress ?? media.address
+            guard let ip = IPv4(address) else {
+                close(wake)
+                throw NetError("'\(address)' is not an IPv4 address")
             }
-        } catch {
-            for fd in opened { close(fd) }
-            close(wake)
-            throw error
+            if ip.isMulticast && !options.allowMulticast {
+                close(wake)
+                throw NetError("\(address) is a multicast group; pass --rtp-allow-multicast to join it")
+            }
+            streams.append(Stream(media: media, index: index, latency: options.latency * 1000))
         }
         self.streams = streams
         frameStartsOut = Array(repeating: [], count: streams.count)
         lastHanded = Array(repeating: nil, count: streams.count)
+        firstHanded = Array(repeating: nil, count: streams.count)
         lastMarker = Array(repeating: false, count: streams.count)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.slotSize * Self.batch, alignment: 16)
         self.storage = storage
@@ -173,11 +173,26 @@ public final class RTPReceiver: @unchecked Sendable {
 
     deinit {
         for stream in streams {
-            close(stream.rtp)
-            close(stream.rtcp)
+            if stream.rtp >= 0 { close(stream.rtp) }
+            if stream.rtcp >= 0 { close(stream.rtcp) }
         }
         close(wake)
         storage.deallocate()
+    }
+
+    /// Binds every stream's sockets: packets are received (queued by the kernel) from
+    /// now on, so a session calls this once it is ready to play them. Throws a one-line
+    /// `NetError` when a port is in use or an address is not this machine's.
+    public func listen() throws(NetError) {
+        guard streams.contains(where: { $0.rtcp < 0 }) else { return }
+        for stream in streams {
+            let address = options.bindAddress ?? stream.media.address
+            if stream.rtp < 0 {
+                stream.rtp = try Self.bind(address, port: stream.media.port, multicast: options.allowMulticast)
+            }
+            stream.rtcp = try Self.bind(address, port: stream.media.rtcpPort, multicast: options.allowMulticast)
+        }
+        startedAt = HostTime.now()
     }
 
     /// A UDP socket bound to `address:port`, with arrival times and drop counts on.
@@ -257,6 +272,18 @@ public final class RTPReceiver: @unchecked Sendable {
         lastMarker.indices.contains(index) && lastMarker[index]
     }
 
+    /// The first RTP packet of stream `index` handed on: its timestamp (libavformat
+    /// counts the stream's timestamps from it) and arrival.
+    public func firstHanded(ofStream index: Int) -> FrameStart? {
+        firstHanded.indices.contains(index) ? firstHanded[index] : nil
+    }
+
+    /// The latest sender report of stream `index`'s locked source (they are not handed
+    /// to libavformat: `SessionTimeline` uses them).
+    public func senderClock(ofStream index: Int) -> SenderClock? {
+        streams.indices.contains(index) ? streams[index].report : nil
+    }
+
     /// The frames of stream `index` (the description's order) whose first packet has
     /// been handed on since the last call, oldest first.
     public func takeFrameStarts(ofStream index: Int) -> [FrameStart] {
@@ -276,8 +303,12 @@ public final class RTPReceiver: @unchecked Sendable {
                     outgoing.removeFirst(outgoingHead)
                     outgoingHead = 0
                 }
-                if let frame = item.frame { lastMarker[item.stream] = frame.marker }
-                if let frame = item.frame, lastHanded[item.stream] != frame.timestamp {
+                let frame = item.frame
+                lastMarker[item.stream] = frame.marker
+                if firstHanded[item.stream] == nil {
+                    firstHanded[item.stream] = FrameStart(timestamp: frame.timestamp, arrival: frame.arrival)
+                }
+                if lastHanded[item.stream] != frame.timestamp {
                     lastHanded[item.stream] = frame.timestamp
                     // Bounded: a reader that never takes them keeps the latest.
                     if frameStartsOut[item.stream].count >= 1024 { frameStartsOut[item.stream].removeFirst(512) }
@@ -431,13 +462,12 @@ public final class RTPReceiver: @unchecked Sendable {
             statistics.late += 1
         }
         stream.statistics = statistics
-        // A sender report that came first goes out after the stream's first packet.
+        // A sender report that came first counts once the first packet shows it was the source's.
         if !wasLocked, let report = stream.earlyReport.take(), report.address == datagram.source_address,
             report.ssrc == header.ssrc
         {
-            release(stream, at: arrival)
             stream.lock?.controlPort = report.port
-            outgoing.append(Outgoing(bytes: report.bytes, stream: stream.index, frame: nil))
+            stream.report = report.clock
         }
     }
 
@@ -448,8 +478,10 @@ public final class RTPReceiver: @unchecked Sendable {
         }
         guard let lock = stream.lock else {
             // Before the first RTP packet: a sender report waits for it; anything else goes.
-            if packet.byes.isEmpty, pinned.map({ $0.address == datagram.source_address }) ?? true {
-                stream.earlyReport = (Array(bytes), datagram.source_address, datagram.source_port, packet.senderSSRC)
+            if packet.byes.isEmpty, let clock = packet.senderClock,
+                pinned.map({ $0.address == datagram.source_address }) ?? true
+            {
+                stream.earlyReport = (clock, datagram.source_address, datagram.source_port, packet.senderSSRC)
             }
             return
         }
@@ -467,10 +499,8 @@ public final class RTPReceiver: @unchecked Sendable {
             finish(.bye)
             return
         }
-        // Sender reports place the stream on the sender's clock (A/V sync); they go in
-        // order with the media packets released so far.
-        release(stream, at: HostTime.now())
-        outgoing.append(Outgoing(bytes: Array(bytes), stream: stream.index, frame: nil))
+        // Sender reports place the stream on the sender's clock (A/V sync).
+        if let clock = packet.senderClock { stream.report = clock }
     }
 
     private func release(_ stream: Stream, at now: Int64) {

@@ -10,7 +10,10 @@
 /// is what the stream needs; when it strays from `margin` by more than `tolerance`,
 /// the clock is moved by the difference: forward when every frame waited longer than
 /// needed (frames already late are then dropped, counted, to catch up), back when
-/// frames came late. Latency thus stays near the network's own jitter, and never grows.
+/// frames came late. One that comes later than `lateAtOnce` moves the clock back at
+/// once: a sender that sends its sound in bursts (ffmpeg's AAC packs 0.7 s into one
+/// packet) would otherwise play that late, out of sync, until the window ends. Latency
+/// thus stays near the network's own jitter, and never grows.
 ///
 /// Pure logic. Thread-safety: Unsafe (a value type); owned by the video thread.
 public struct LiveEdge: Sendable {
@@ -21,6 +24,8 @@ public struct LiveEdge: Sendable {
     /// Frames per window; the first window is shorter, to settle soon after the start.
     public let window: Int
     public let firstWindow: Int
+    /// How late (µs) a frame or sound may be before the clock moves back at once.
+    public let lateAtOnce: Int64
     private var minimum = Int64.max
     private var minimumOfSound = false
     private var count = 0
@@ -28,11 +33,15 @@ public struct LiveEdge: Sendable {
     public private(set) var windows = 0
     public private(set) var corrections = 0
 
-    public init(margin: Int64 = 4_000, tolerance: Int64 = 8_000, window: Int = 60, firstWindow: Int = 10) {
+    public init(
+        margin: Int64 = 4_000, tolerance: Int64 = 8_000, window: Int = 60, firstWindow: Int = 10,
+        lateAtOnce: Int64 = 100_000
+    ) {
         self.margin = margin
         self.tolerance = tolerance
         self.window = window
         self.firstWindow = firstWindow
+        self.lateAtOnce = lateAtOnce
     }
 
     /// A move of the clock: `by` µs forward (negative: back); `forSound` when the
@@ -51,6 +60,13 @@ public struct LiveEdge: Sendable {
     /// time on the clock (negative: after). Returns how to move the clock, at the end of
     /// a window that calls for it.
     public mutating func observe(slack: Int64, ofSound: Bool = false) -> Move? {
+        if slack < -lateAtOnce {
+            // The window starts again on the moved clock.
+            minimum = .max
+            count = 0
+            corrections += 1
+            return Move(by: slack - margin, forSound: ofSound)
+        }
         if slack < minimum {
             minimum = slack
             minimumOfSound = ofSound

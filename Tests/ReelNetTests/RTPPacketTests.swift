@@ -41,6 +41,18 @@ import Testing
         #expect(broken.withUnsafeBytes { RTCPPacket($0) } == nil)
     }
 
+    @Test func readsASenderReportsClock() throws {
+        // SR from 1111 without report blocks (as ffmpeg sends): NTP 3900000000.5 s at RTP 90000.
+        let bytes: [UInt8] =
+            [0x80, 200, 0, 6] + withUnsafeBytes(of: UInt32(1111).bigEndian, Array.init)
+            + withUnsafeBytes(of: UInt32(3_900_000_000).bigEndian, Array.init) + [0x80, 0, 0, 0]
+            + withUnsafeBytes(of: UInt32(90_000).bigEndian, Array.init) + Array(repeating: 0, count: 8)
+        let packet = try #require(bytes.withUnsafeBytes { RTCPPacket($0) })
+        #expect(packet.senderSSRC == 1111 && packet.byes.isEmpty && packet.reportedSSRC == nil)
+        let clock = try #require(packet.senderClock)
+        #expect(clock.timestamp == 90_000 && clock.microseconds == 3_900_000_000 * 1_000_000 + 500_000)
+    }
+
     @Test func extendsSequenceNumbersAcrossTheWrap() {
         var extender = SequenceExtender()
         #expect(extender.extend(65534) == 65534)

@@ -22,4 +22,16 @@ import Testing
         }
         #expect(moves == [LiveEdge.Move(by: -24_000, forSound: true)])
     }
+
+    /// A sound far later than the window would wait for (a sender's burst) moves the
+    /// clock back at once, and the window starts again on the moved clock.
+    @Test func muchLaterMovesBackAtOnce() {
+        var edge = LiveEdge(margin: 4_000, tolerance: 8_000, window: 10, firstWindow: 10, lateAtOnce: 100_000)
+        #expect(edge.observe(slack: 10_000) == nil)
+        #expect(edge.observe(slack: -99_000) == nil)
+        #expect(edge.observe(slack: -700_000, ofSound: true) == LiveEdge.Move(by: -704_000, forSound: true))
+        // The -99 ms seen before the move is forgotten: ten more on time, no move.
+        for _ in 0..<10 { #expect(edge.observe(slack: 5_000) == nil) }
+        #expect(edge.corrections == 1 && edge.windows == 1)
+    }
 }

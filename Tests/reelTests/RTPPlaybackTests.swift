@@ -43,27 +43,48 @@ import Testing
         throw SupportError("nothing bound UDP port \(port) within \(timeout) s")
     }
 
-    /// The sender's arguments: the flash/beep clip for `seconds`, H.264 (one keyframe a
-    /// second, in-band parameter sets off: they travel in the SDP) and Opus, to the ports.
-    static func senderArguments(seconds: Double, video: UInt16, audio: UInt16?) -> [String] {
+    /// The flash/beep clip encoded for sending, in `folder`: H.264 (one keyframe a
+    /// second, no B-frames) and Opus unless other encoders are named.
+    ///
+    /// The sender copies it (`-c copy`) rather than encoding as it sends: ffmpeg's RTP
+    /// muxer starts each stream's clock (what its sender reports say) when that output
+    /// starts, which, encoding, is when its encoder is ready; a slow encoder start (a
+    /// second seen on a cold machine) then shows in the reports as an A/V offset of the
+    /// sender's own, which a player that follows them (as it must) plays faithfully.
+    static func encodedClip(
+        seconds: Double, video: String = "libx264", audio: String = "libopus", in folder: String
+    ) throws -> String {
+        let path = "\(folder)/clip-\(video)-\(audio)-\(seconds).mkv"
+        guard !FileManager.default.fileExists(atPath: path) else { return path }
+        var arguments = ["-t", "\(seconds)", "-i", "\(fixtures)/sync-flash-beep.mp4", "-c:v", video]
+        arguments += video == "libx265" ? ["-x265-params", "log-level=none:keyint=30:bframes=0"] : []
+        arguments += ["-tune", "zerolatency", "-g", "30", "-c:a", audio, path]
+        try ffmpeg(arguments)
+        return path
+    }
+
+    /// The sender's arguments: `clip` copied in real time, its video (SSRC 1111, with a
+    /// BYE at the end) and its audio (SSRC 2222) to the ports.
+    static func senderArguments(clip: String, video: UInt16, audio: UInt16?) -> [String] {
         var arguments = [
-            "-nostdin", "-v", "error", "-re", "-t", "\(seconds)", "-i", "\(fixtures)/sync-flash-beep.mp4", "-map",
-            "0:v", "-c:v", "libx264", "-tune", "zerolatency", "-g", "30", "-flags", "+global_header", "-rtpflags",
-            "send_bye", "-ssrc", "1111", "-f", "rtp", "rtp://127.0.0.1:\(video)",
+            "-nostdin", "-v", "error", "-re", "-i", clip, "-map", "0:v", "-c", "copy", "-rtpflags", "send_bye", "-ssrc",
+            "1111", "-f", "rtp", "rtp://127.0.0.1:\(video)",
         ]
         if let audio {
-            arguments += ["-map", "0:a", "-c:a", "libopus", "-ssrc", "2222", "-f", "rtp", "rtp://127.0.0.1:\(audio)"]
+            arguments += ["-map", "0:a", "-c", "copy", "-ssrc", "2222", "-f", "rtp", "rtp://127.0.0.1:\(audio)"]
         }
         return arguments
     }
 
-    /// The SDP for a session on these ports, as the sender itself writes it (a brief
-    /// run to ports nobody listens on yet).
-    static func sessionDescription(video: UInt16, audio: UInt16?, in folder: String) throws -> String {
+    /// The SDP for a session of `clip` on these ports, as the sender itself writes it
+    /// (a run to ports nobody listens on yet).
+    static func sessionDescription(clip: String, video: UInt16, audio: UInt16?, in folder: String) throws -> String {
         let path = "\(folder)/session-\(video).sdp"
         try ffmpeg(
-            senderArguments(seconds: 0.1, video: video, audio: audio).filter { $0 != "-re" && $0 != "-nostdin" }
-                + ["-sdp_file", path])
+            ["-t", "0.1"]
+                + senderArguments(clip: clip, video: video, audio: audio).filter {
+                    $0 != "-re" && $0 != "-nostdin"
+                } + ["-sdp_file", path])
         return path
     }
 
@@ -105,9 +126,10 @@ import Testing
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
-        let sdp = try Self.sessionDescription(video: video, audio: audio, in: folder)
+        let clip = try Self.encodedClip(seconds: 4, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
         let played = try Self.play(sdp, port: video, in: folder) {
-            try ffmpeg(Self.senderArguments(seconds: 4, video: video, audio: audio))
+            try ffmpeg(Self.senderArguments(clip: clip, video: video, audio: audio))
         }
         print("clean stream: \(played.output)")
         #expect(played.status == 0, "\(played.output)")
@@ -138,7 +160,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
         let (relayVideo, relayAudio) = (try Self.freePortPair(), try Self.freePortPair())
-        let sdp = try Self.sessionDescription(video: video, audio: audio, in: folder)
+        let clip = try Self.encodedClip(seconds: 5, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
         let report = "\(folder)/relay.json"
         let played = try Self.play(sdp, port: video, in: folder) {
             let relay = try Child(
@@ -149,7 +172,7 @@ import Testing
                     "--forge-bye-after", "40", "--idle", "2", "--report", report,
                 ])
             try Self.waitUntilBound(relayAudio + 1)
-            try ffmpeg(Self.senderArguments(seconds: 5, video: relayVideo, audio: relayAudio))
+            try ffmpeg(Self.senderArguments(clip: clip, video: relayVideo, audio: relayAudio))
             _ = relay.waitForExit(timeout: 30)
         }
         print("damaged stream: \(played.output)")
@@ -178,7 +201,8 @@ import Testing
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let video = try Self.freePortPair()
-        let sdp = try Self.sessionDescription(video: video, audio: nil, in: folder)
+        let clip = try Self.encodedClip(seconds: 20, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: nil, in: folder)
         let nothing = try ReelCLI.run(["play", sdp, "--vo", "none", "--ao", "null", "--rtp-timeout", "1"], timeout: 30)
         #expect(nothing.status == 1)
         #expect(nothing.stderr.contains("no RTP packets arrived in 1 s"), "\(nothing.stderr)")
@@ -188,7 +212,7 @@ import Testing
         let played = try Self.play(
             sdp, port: video, options: ["--rtp-timeout", "1", "--timeline", timeline], in: folder
         ) {
-            let sender = try Child("/usr/bin/ffmpeg", Self.senderArguments(seconds: 20, video: video, audio: nil))
+            let sender = try Child("/usr/bin/ffmpeg", Self.senderArguments(clip: clip, video: video, audio: nil))
             // Killed (no BYE) once the player has shown ten frames.
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
@@ -209,21 +233,21 @@ import Testing
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
-        func sender(_ seconds: Double) -> [String] {
-            Self.senderArguments(seconds: seconds, video: video, audio: audio)
-                .map { $0 == "libx264" ? "libx265" : $0 == "libopus" ? "aac" : $0 }
-                .flatMap { $0 == "zerolatency" ? ["zerolatency", "-x265-params", "log-level=none"] : [$0] }
+        let clip = try Self.encodedClip(seconds: 3, video: "libx265", audio: "aac", in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
+        let description = try String(contentsOfFile: sdp, encoding: .utf8)
+        #expect(description.contains("H265/90000") && description.contains("MPEG4-GENERIC"), "\(description)")
+        let played = try Self.play(sdp, port: video, in: folder) {
+            try ffmpeg(Self.senderArguments(clip: clip, video: video, audio: audio))
         }
-        let sdp = "\(folder)/hevc.sdp"
-        try ffmpeg(sender(0.1).filter { $0 != "-re" && $0 != "-nostdin" } + ["-sdp_file", sdp])
-        #expect(try String(contentsOfFile: sdp, encoding: .utf8).contains("H265/90000"))
-        let played = try Self.play(sdp, port: video, in: folder) { try ffmpeg(sender(3)) }
         print("HEVC + AAC: \(played.output)")
         #expect(played.status == 0, "\(played.output)")
         #expect(played.output.contains("(RTCP BYE)"), "\(played.output)")
         #expect(Self.int(played.statistics["framesDecoded"]) == 90, "\(played.statistics)")
         #expect(Self.int(played.statistics["audioFramesWritten"]) > 48_000 * 2, "\(played.statistics)")
         for stream in played.streams { #expect(Self.int(stream["lost"]) == 0, "\(stream)") }
+        let offset = try #require(played.statistics["avOffset"] as? [String: Any])
+        #expect(abs((offset["mean"] as? Double) ?? 1e9) < 25_000, "\(offset)")
     }
 
     /// `reel play rtp://ADDRESS:PORT`: MPEG-TS over RTP, no SDP; it ends after the timeout.
@@ -254,7 +278,8 @@ import Testing
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let video = try Self.freePortPair()
-        let sdp = try Self.sessionDescription(video: video, audio: nil, in: folder)
+        let clip = try Self.encodedClip(seconds: 1, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: nil, in: folder)
         let player = try Child(ReelCLI.executable.path, ["play", sdp, "--vo", "none", "--ao", "null"])
         try Self.waitUntilBound(video)
         let start = Date()
