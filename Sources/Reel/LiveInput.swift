@@ -129,6 +129,7 @@ final class LiveInput: PacketSource {
         matcher.add(receiver.takeFrameStarts(ofStream: packet.streamIndex))
         // (libavformat times every RTP packet; a picture without a time follows on.)
         if let lavTicks = packet.presentationTicks, let placed = place(lavTicks, ofStream: packet.streamIndex) {
+            if receiver.takeDamaged(placed.timestamp, ofStream: packet.streamIndex) { packet.markCorrupt() }
             packet.setPresentationTicks(placed.ticks)
             if let frame = matcher.match(timestamp: placed.timestamp) {
                 arrivals.record(frame.arrival, ofTicks: placed.ticks)

@@ -55,6 +55,11 @@ public struct PlaybackParameters: Sendable {
     public var ipcPath: String?
     /// How an RTP session (an `.sdp` input) is received: latency, timeout, addresses.
     public var rtp = ReceiverOptions()
+    /// A live stream's damaged pictures: shown concealed, or frozen until a keyframe.
+    public var damagedPictures = DamagedPictures.concealed
+    /// A live stream joined between keyframes: its pictures are shown at once (broken
+    /// until the next keyframe) instead of from the first keyframe.
+    public var showsPicturesBeforeKeyframe = false
     /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
     public var screenshotTemplate = "reel-shot-%n.png"
 

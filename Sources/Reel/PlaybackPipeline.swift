@@ -97,7 +97,9 @@ public final class PlaybackPipeline {
                     parameters: DecoderParameters(
                         // Live: frame threads would hold back a picture per thread.
                         threadCount: live != nil ? 1 : 0,
-                        consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2, poolSlots: poolSlots))
+                        consumerSlots: Self.readyFrames + OffscreenRenderer.framesInFlight + 2, poolSlots: poolSlots,
+                        damaged: live != nil ? parameters.damagedPictures : .concealed,
+                        startsAtKeyframe: live != nil && !parameters.showsPicturesBeforeKeyframe, live: live != nil))
             } else {
                 videoDecoder = nil
             }
@@ -238,6 +240,7 @@ public final class PlaybackPipeline {
         var statistics = display.statistics
         statistics.missedTicks = vsync.missedTicks
         statistics.framesDecoded = workers.video?.framesDecoded ?? 0
+        statistics.damagedPictures = videoDecoder?.damage ?? DamageCounts()
         statistics.audioFramesWritten = state.read { $0.audioFramesWritten }
         statistics.audioFramesAligned = audio.worker?.framesAligned ?? 0
         statistics.audioFramesStretched = audio.worker?.framesStretched ?? 0

@@ -68,6 +68,8 @@ public struct PlaybackStatistics: Sendable, Codable {
     public var wallSeconds = 0.0
     public var cpuSeconds = 0.0
     public var framesDecoded = 0
+    /// Pictures decoded from a damaged live stream, by what became of them.
+    public var damagedPictures = DamageCounts()
     public var audioFramesWritten: Int64 = 0
     /// The master clock used: "audio", "video", "external", or "none" (untimed).
     public var sync: String = ""

@@ -46,6 +46,13 @@ public final class Packet: @unchecked Sendable {
         if pointer.pointee.dts == FFmpegCall.noTimestamp { pointer.pointee.dts = ticks }
     }
 
+    /// Marks the packet as damaged (parts of it lost: `AV_PKT_FLAG_CORRUPT`): the
+    /// decoder counts its picture damaged, and may keep it from being shown.
+    public func markCorrupt() { pointer.pointee.flags |= AV_PKT_FLAG_CORRUPT }
+
+    /// Whether the packet is known to be damaged.
+    public var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
+
     /// The packet's duration in the stream's time base (0 when unknown).
     public var durationTicks: Int64 { pointer.pointee.duration }
 

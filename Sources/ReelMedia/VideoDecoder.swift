@@ -27,6 +27,27 @@ public enum DecodeStep: Sendable {
     case endOfStream
 }
 
+/// What becomes of a picture decoded from a damaged stream (packets of it, or of a
+/// picture it refers to, were lost).
+public enum DamagedPictures: String, Sendable, CaseIterable {
+    /// Shown as libavcodec conceals the missing parts (from the picture before).
+    case concealed = "conceal"
+    /// Not shown: the picture before stays on screen until the next keyframe.
+    case frozen = "freeze"
+}
+
+/// Pictures decoded from a damaged stream, by what became of them.
+public struct DamageCounts: Sendable, Equatable, Codable {
+    /// Shown with the missing parts concealed.
+    public var concealed = 0
+    /// Not shown: damaged, or after a damaged one before the next keyframe.
+    public var frozen = 0
+    /// Not shown: before the stream's first keyframe (joined mid-GOP).
+    public var beforeKeyframe = 0
+
+    public init() {}
+}
+
 /// How a decoder is set up.
 public struct DecoderParameters: Sendable {
     /// libavcodec threads; 0 lets it choose (one per core, plus one).
@@ -38,11 +59,27 @@ public struct DecoderParameters: Sendable {
     /// Let libavcodec write pictures straight into pool slots (`get_buffer2`).
     public var decodesIntoPool: Bool
 
-    public init(threadCount: Int = 0, consumerSlots: Int = 4, poolSlots: Int? = nil, decodesIntoPool: Bool = true) {
+    /// What becomes of damaged pictures.
+    public var damaged: DamagedPictures
+    /// Whether pictures before the first keyframe are kept back (a live stream joined
+    /// between keyframes: they refer to pictures never received).
+    public var startsAtKeyframe: Bool
+    /// A live stream: every picture comes out of libavcodec, flagged when it is not
+    /// recovered (before the first keyframe), and `damaged` and `startsAtKeyframe`
+    /// decide what is shown.
+    public var live: Bool
+
+    public init(
+        threadCount: Int = 0, consumerSlots: Int = 4, poolSlots: Int? = nil, decodesIntoPool: Bool = true,
+        damaged: DamagedPictures = .concealed, startsAtKeyframe: Bool = false, live: Bool = false
+    ) {
+        self.live = live
         self.threadCount = threadCount
         self.consumerSlots = consumerSlots
         self.poolSlots = poolSlots
         self.decodesIntoPool = decodesIntoPool
+        self.damaged = damaged
+        self.startsAtKeyframe = startsAtKeyframe
     }
 }
 
@@ -83,6 +120,13 @@ public final class VideoDecoder {
     /// Packets or pictures the decoder rejected as invalid, and the first such error.
     public private(set) var rejectedPackets = 0
     public private(set) var firstPacketError: MediaError?
+    /// Damaged pictures, by what became of them.
+    public private(set) var damage = DamageCounts()
+    /// The timestamps of packets marked damaged, until their pictures come out.
+    private var damagedTimes: Set<Int64> = []
+    /// Pictures are kept back until the next keyframe (frozen, or not yet started).
+    private var awaitingKeyframe: Bool
+    private var seenKeyframe = false
 
     /// Opens the decoder for `demuxer`'s stream `streamIndex`, with frame threads, and
     /// creates its pool. Throws `MediaError.codec`, `.unsupported` or `.resources`.
@@ -130,6 +174,7 @@ public final class VideoDecoder {
         self.context = context
         self.frame = frame
         self.parameters = parameters
+        awaitingKeyframe = parameters.startsAtKeyframe
         self.codecID = codecID
         self.streamIndex = streamIndex
         self.streamName = streamName
@@ -139,6 +184,10 @@ public final class VideoDecoder {
         context.pointee.pkt_timebase = stream.pointee.time_base
         context.pointee.thread_count = Int32(parameters.threadCount)
         context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        if parameters.live {  // see `DecoderParameters.live`
+            context.pointee.flags |= AV_CODEC_FLAG_OUTPUT_CORRUPT
+            context.pointee.flags2 |= AV_CODEC_FLAG2_SHOW_ALL
+        }
         decodesIntoPool = parameters.decodesIntoPool && codec.pointee.capabilities & AV_CODEC_CAP_DR1 != 0
         installAllocator()
         try FFmpegCall.check(
@@ -214,6 +263,11 @@ public final class VideoDecoder {
     /// damaged input still yields every picture that can be decoded.
     public func send(_ packet: Packet) throws(MediaError) {
         guard packet.streamIndex == streamIndex else { return }
+        if packet.isCorrupt, let ticks = packet.presentationTicks {
+            // Bounded: a picture comes out within a few packets of its own.
+            if damagedTimes.count > 64 { damagedTimes.removeAll(keepingCapacity: true) }
+            damagedTimes.insert(ticks)
+        }
         let result = avcodec_send_packet(context, packet.pointer)
         if result == reel_AVERROR_INVALIDDATA {
             recordCorruption(result, call: "avcodec_send_packet")
@@ -252,6 +306,10 @@ public final class VideoDecoder {
                 continue
             }
             try FFmpegCall.check(result, "avcodec_receive_frame", .codec, "decoding \(streamName) failed")
+            if keepsBack() {
+                av_frame_unref(frame)
+                continue
+            }
             holdsFrame = true
         }
         let format = try Self.pixelFormat(AVPixelFormat(frame.pointee.format), stream: streamName)
@@ -284,6 +342,24 @@ public final class VideoDecoder {
         av_frame_unref(frame)
         holdsFrame = false
         return .frame(DecodedFrame(pool: pool, slot: slot, descriptor: descriptor))
+    }
+
+    /// Whether the picture just decoded is kept back, as `damaged` and
+    /// `startsAtKeyframe` ask; counts it in `damage`.
+    private func keepsBack() -> Bool {
+        let damaged =
+            frame.pointee.decode_error_flags != 0 || frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0
+            || damagedTimes.remove(frame.pointee.pts) != nil
+        let keyframe = frame.pointee.key_frame != 0 && !damaged
+        if keyframe { seenKeyframe = true }
+        if awaitingKeyframe && keyframe { awaitingKeyframe = false }
+        if damaged && parameters.damaged == .frozen { awaitingKeyframe = true }
+        guard awaitingKeyframe else {
+            if damaged { damage.concealed += 1 }
+            return false
+        }
+        if seenKeyframe { damage.frozen += 1 } else { damage.beforeKeyframe += 1 }
+        return true
     }
 
     private func recordCorruption(_ code: Int32, call: String) {

@@ -42,24 +42,26 @@ struct JitterBuffer<Payload> {
         return .accepted(reordered: reordered)
     }
 
-    /// The packets that may go out at `now`, in order; `skipped` counts the sequence
-    /// numbers given up on.
-    mutating func release(at now: Int64, skipped: inout Int64, into out: (Payload) -> Void) {
+    /// The packets that may go out at `now`, in order, each saying whether packets
+    /// before it were given up on (`afterGap`); `skipped` counts those sequence numbers.
+    mutating func release(at now: Int64, skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void)
+    {
         while let first = held.first, let expected = next {
-            if first.sequence != expected {
+            let gap = first.sequence - expected
+            if gap != 0 {
                 // A gap: wait for it until the first packet behind it has waited long enough.
                 guard now - first.arrival >= latency else { return }
-                skipped += first.sequence - expected
+                skipped += gap
             }
             held.removeFirst()
             sent.insert(first.sequence)
             next = first.sequence + 1
-            out(first.payload)
+            out(first.payload, gap != 0)
         }
     }
 
     /// Everything held goes out in order, gaps and all (the end of the stream).
-    mutating func flush(skipped: inout Int64, into out: (Payload) -> Void) {
+    mutating func flush(skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void) {
         release(at: .max / 2, skipped: &skipped, into: out)
     }
 

@@ -74,6 +74,8 @@ public final class RTPReceiver: @unchecked Sendable {
         /// Its timestamp, the arrival of its frame's first packet, and whether it is the
         /// frame's last (the marker bit).
         var frame: (timestamp: UInt32, arrival: Int64, marker: Bool)
+        /// Whether packets before it were given up on (lost).
+        var afterGap = false
     }
 
     private final class Stream {
@@ -120,6 +122,8 @@ public final class RTPReceiver: @unchecked Sendable {
     private var frameStartsOut: [[FrameStart]]
     private var lastHanded: [UInt32?]
     private var firstHanded: [FrameStart?]
+    /// Per stream: the frames (RTP timestamps) handed on with packets missing.
+    private var damaged: [Set<UInt32>]
     private var lastMarker: [Bool]
     private var slots: [reel_datagram]
     private var storage: UnsafeMutableRawPointer
@@ -159,6 +163,7 @@ public final class RTPReceiver: @unchecked Sendable {
         frameStartsOut = Array(repeating: [], count: streams.count)
         lastHanded = Array(repeating: nil, count: streams.count)
         firstHanded = Array(repeating: nil, count: streams.count)
+        damaged = Array(repeating: [], count: streams.count)
         lastMarker = Array(repeating: false, count: streams.count)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.slotSize * Self.batch, alignment: 16)
         self.storage = storage
@@ -284,6 +289,21 @@ public final class RTPReceiver: @unchecked Sendable {
         streams.indices.contains(index) ? streams[index].report : nil
     }
 
+    /// Whether the frame of stream `index` with RTP `timestamp` was handed on with
+    /// packets missing (asked once: the answer is forgotten).
+    public func takeDamaged(_ timestamp: UInt32, ofStream index: Int) -> Bool {
+        damaged.indices.contains(index) && damaged[index].remove(timestamp) != nil
+    }
+
+    /// Packets before the one about to go out with `timestamp` were lost: its frame is
+    /// damaged, and so is the frame before when its last packet (the marker) had not come.
+    private func markDamaged(_ timestamp: UInt32, ofStream index: Int) {
+        // Bounded: frames are asked about as they are read, a few behind at most.
+        if damaged[index].count > 256 { damaged[index].removeAll(keepingCapacity: true) }
+        damaged[index].insert(timestamp)
+        if let last = lastHanded[index], last != timestamp, !lastMarker[index] { damaged[index].insert(last) }
+    }
+
     /// The frames of stream `index` (the description's order) whose first packet has
     /// been handed on since the last call, oldest first.
     public func takeFrameStarts(ofStream index: Int) -> [FrameStart] {
@@ -304,6 +324,7 @@ public final class RTPReceiver: @unchecked Sendable {
                     outgoingHead = 0
                 }
                 let frame = item.frame
+                if item.afterGap { markDamaged(frame.timestamp, ofStream: item.stream) }
                 lastMarker[item.stream] = frame.marker
                 if firstHanded[item.stream] == nil {
                     firstHanded[item.stream] = FrameStart(timestamp: frame.timestamp, arrival: frame.arrival)
@@ -485,9 +506,12 @@ public final class RTPReceiver: @unchecked Sendable {
             }
             return
         }
+        // The source's RTCP port is the first that sent a report; until one has, only
+        // RFC 3550's RTP port + 1 may say BYE (one forged from another port must not
+        // end the session, nor become the source's RTCP port).
+        let port = lock.controlPort ?? (packet.byes.isEmpty ? datagram.source_port : lock.port &+ 1)
         let fromSource =
-            lock.address == datagram.source_address && packet.senderSSRC == lock.ssrc
-            && (lock.controlPort ?? datagram.source_port) == datagram.source_port
+            lock.address == datagram.source_address && packet.senderSSRC == lock.ssrc && port == datagram.source_port
         guard fromSource else {
             stream.statistics.foreign += 1
             if !packet.byes.isEmpty { stream.statistics.foreignByes += 1 }
@@ -505,7 +529,11 @@ public final class RTPReceiver: @unchecked Sendable {
 
     private func release(_ stream: Stream, at now: Int64) {
         var skipped = stream.statistics.skipped
-        stream.buffer.release(at: now, skipped: &skipped) { outgoing.append($0) }
+        stream.buffer.release(at: now, skipped: &skipped) { item, afterGap in
+            var item = item
+            item.afterGap = afterGap
+            outgoing.append(item)
+        }
         stream.statistics.skipped = skipped
     }
 
@@ -514,7 +542,11 @@ public final class RTPReceiver: @unchecked Sendable {
         if end != .stopped {
             for stream in streams {
                 var skipped = stream.statistics.skipped
-                stream.buffer.flush(skipped: &skipped) { outgoing.append($0) }
+                stream.buffer.flush(skipped: &skipped) { item, afterGap in
+                    var item = item
+                    item.afterGap = afterGap
+                    outgoing.append(item)
+                }
                 stream.statistics.skipped = skipped
             }
         } else {

@@ -50,9 +50,13 @@ struct PlayCommand: ParsableCommand {
             it hears (--rtp-source pins one); other senders, forged BYEs and garbage are \
             dropped and counted. Packets out of order wait up to --latency ms for those \
             before them; a frame that is still incomplete then is decoded as it is \
-            (concealed). It ends on the sender's RTCP BYE or after --rtp-timeout seconds \
+            (concealed), or, with --rtp-loss freeze, not shown: the picture before stays \
+            until the next keyframe. Joined between keyframes, the first picture is the \
+            first keyframe (--rtp-show-corrupt: at once). rtp://ADDR:PORT receives MPEG-TS \
+            over RTP without an SDP. It ends on the sender's RTCP BYE or after --rtp-timeout seconds \
             without packets. Per stream the received, lost, duplicate, reordered, late and \
-            garbage packet counts, the jitter and the receive→present latency are printed \
+            garbage packet counts, the jitter, the damaged pictures (concealed, frozen) and \
+            the receive→present latency are printed \
             at the end and written by --stats (timeline lines gain "received_us"). Only \
             names ending in .sdp or starting with sdp: are opened as network sessions.
             """)
@@ -235,6 +239,8 @@ struct PlayCommand: ParsableCommand {
         parameters.muted = mute
         parameters.ipcPath = ipc
         parameters.rtp = rtpOptions.receiver
+        parameters.damagedPictures = rtpOptions.damagedPictures
+        parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
         if let screenshotDir { parameters.screenshotTemplate = "\(screenshotDir)/reel-shot-%n.png" }
         let pipeline = try PlaybackPipeline(parameters: parameters)
         // Ctrl-C and a polite kill stop playback like q: threads joined, exit 0.
@@ -285,6 +291,12 @@ struct PlayCommand: ParsableCommand {
             lines.append(line)
         }
         lines += statistics.rtp.map { "rtp \($0.summary)" }
+        let damage = statistics.damagedPictures
+        if damage != DamageCounts() {
+            lines.append(
+                "damaged pictures: \(damage.concealed) concealed, \(damage.frozen) frozen, "
+                    + "\(damage.beforeKeyframe) before the first keyframe")
+        }
         return lines
     }
 

@@ -30,8 +30,24 @@ struct RTPOptions: ParsableArguments {
     @Flag(name: .customLong("rtp-allow-multicast"), help: "RTP: join the multicast group the SDP names.")
     var rtpAllowMulticast = false
 
+    @Option(
+        name: .customLong("rtp-loss"),
+        help: ArgumentHelp(
+            "RTP: a picture with packets lost is shown with the gaps concealed (conceal), or the picture "
+                + "before stays until the next keyframe (freeze).",
+            valueName: "conceal|freeze"))
+    var rtpLoss: String = "conceal"
+
+    @Flag(
+        name: .customLong("rtp-show-corrupt"),
+        help: "RTP: joined between keyframes, show pictures at once instead of from the first keyframe.")
+    var rtpShowCorrupt = false
+
     func validate() throws {
         if !(0...10_000).contains(latency) { throw ValidationError("--latency must be from 0 to 10000 ms") }
+        if DamagedPictures(rawValue: rtpLoss) == nil {
+            throw ValidationError("--rtp-loss must be conceal or freeze, not '\(rtpLoss)'")
+        }
         if !(rtpTimeout > 0 && rtpTimeout <= 86_400) {
             throw ValidationError("--rtp-timeout must be more than 0 and at most 86400 s")
         }
@@ -46,4 +62,7 @@ struct RTPOptions: ParsableArguments {
         options.allowMulticast = rtpAllowMulticast
         return options
     }
+
+    /// What becomes of damaged pictures.
+    var damagedPictures: DamagedPictures { DamagedPictures(rawValue: rtpLoss) ?? .concealed }
 }

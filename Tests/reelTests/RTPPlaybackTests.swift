@@ -155,7 +155,9 @@ import Testing
 
     /// Loss (single and bursts), duplicates, reordering, garbage and a forged BYE from
     /// another port: playback runs to the sender's own BYE, and the counts are the relay's.
-    @Test func damagedStreamCountsMatchTheRelay() throws {
+    /// Damaged pictures are shown concealed, or (freeze) not at all until a keyframe;
+    /// either way no picture is shown out of order.
+    @Test(arguments: ["conceal", "freeze"]) func damagedStreamCountsMatchTheRelay(loss: String) throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
@@ -163,7 +165,9 @@ import Testing
         let clip = try Self.encodedClip(seconds: 5, in: folder)
         let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
         let report = "\(folder)/relay.json"
-        let played = try Self.play(sdp, port: video, in: folder) {
+        let timeline = "\(folder)/timeline.jsonl"
+        let options = ["--rtp-loss", loss, "--timeline", timeline]
+        let played = try Self.play(sdp, port: video, options: options, in: folder) {
             let relay = try Child(
                 "\(Self.repository.path)/tools/rtp-relay",
                 [
@@ -175,7 +179,7 @@ import Testing
             try ffmpeg(Self.senderArguments(clip: clip, video: relayVideo, audio: relayAudio))
             _ = relay.waitForExit(timeout: 30)
         }
-        print("damaged stream: \(played.output)")
+        print("damaged stream (\(loss)): \(played.output)decoded \(Self.int(played.statistics["framesDecoded"]))")
         #expect(played.status == 0, "\(played.output)")
         #expect(played.output.contains("input ended: the sender ended the stream (RTCP BYE)"), "\(played.output)")
         let truth = try #require(
@@ -192,7 +196,59 @@ import Testing
             #expect(Self.int(stream["foreignByes"]) == Self.int(relayed["forged_byes"]), "\(stream) \(relayed)")
         }
         // Damage costs pictures, never the order.
-        #expect(Self.int(played.presentation["presented"]) > 60, "\(played.presentation)")
+        let shown = try TimelineEntry.read(timeline).filter { $0.type == "video" }.compactMap(\.pts)
+        #expect(shown == shown.sorted() && Set(shown).count == shown.count, "\(shown)")
+        let damage = try #require(played.statistics["damagedPictures"] as? [String: Any])
+        let (concealed, frozen) = (Self.int(damage["concealed"]), Self.int(damage["frozen"]))
+        let presented = Self.int(played.presentation["presented"])
+        if loss == "conceal" {
+            #expect(concealed > 0 && frozen == 0, "\(damage)")
+            #expect(presented > 100, "\(played.presentation)")
+        } else {
+            #expect(concealed == 0 && frozen > 0, "\(damage)")
+            // Frozen pictures never leave the decoder; the others are all shown.
+            let dropped = Self.int(played.presentation["droppedLate"])
+            #expect(presented > 20 && presented + dropped == Self.int(played.statistics["framesDecoded"]))
+        }
+    }
+
+    /// Joined between keyframes (the relay passes nothing of the first 40 packets, nor
+    /// the sender's first report): the first picture shown is the next keyframe, within
+    /// a GOP of joining; with --rtp-show-corrupt the pictures before it are shown too. A
+    /// BYE forged from another port before the sender's first report ends nothing.
+    @Test(arguments: [false, true]) func joinBetweenKeyframes(showCorrupt: Bool) throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let video = try Self.freePortPair()
+        let relayVideo = try Self.freePortPair()
+        let clip = try Self.encodedClip(seconds: 3, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: nil, in: folder)
+        let played = try Self.play(sdp, port: video, options: showCorrupt ? ["--rtp-show-corrupt"] : [], in: folder) {
+            let relay = try Child(
+                "\(Self.repository.path)/tools/rtp-relay",
+                ["--pair", "\(relayVideo):\(video)", "--join-after", "40", "--forge-bye-after", "50", "--idle", "2"])
+            try Self.waitUntilBound(relayVideo + 1)
+            try ffmpeg(Self.senderArguments(clip: clip, video: relayVideo, audio: nil))
+            _ = relay.waitForExit(timeout: 30)
+        }
+        print("joined between keyframes (show corrupt: \(showCorrupt)): \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        // A BYE forged from another port before any report from the sender ends nothing.
+        #expect(played.output.contains("input ended: the sender ended the stream (RTCP BYE)"), "\(played.output)")
+        #expect(Self.int(played.streams.first?["foreignByes"]) == 1, "\(played.streams)")
+        let damage = try #require(played.statistics["damagedPictures"] as? [String: Any])
+        let before = Self.int(damage["beforeKeyframe"])
+        let decoded = Self.int(played.statistics["framesDecoded"])
+        let received = Self.int(played.streams.first?["received"])
+        // 90 pictures, one keyframe every 30: joined at about picture 40, the next is 60.
+        if showCorrupt {
+            #expect(before == 0 && decoded >= received - 2, "\(damage) \(decoded) of \(received)")
+        } else {
+            #expect((5...25).contains(before) && decoded + before >= received - 2, "\(damage) \(decoded)")
+            #expect(decoded >= 25, "\(decoded)")
+            // The first picture is at most a GOP (1 s) and a little after the first packet.
+            #expect(Self.int(played.statistics["firstPictureAfter"]) < 1_500_000, "\(played.statistics)")
+        }
     }
 
     /// No sender at all: after --rtp-timeout, one line and exit 1. A sender that dies
