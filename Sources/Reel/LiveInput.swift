@@ -11,12 +11,8 @@ final class LiveInput: PacketSource {
     let demuxer: Demuxer
     let receiver: RTPReceiver
 
-    /// Whether `input` names an RTP session: an SDP session description (`.sdp`, or
-    /// `sdp:PATH`, `sdp:-` for standard input) or `rtp://ADDRESS:PORT` (MPEG-TS over
-    /// RTP). Nothing else is ever opened as a network stream, whatever its contents.
-    static func names(_ input: String) -> Bool {
-        input.hasPrefix("sdp:") || input.lowercased().hasSuffix(".sdp") || input.hasPrefix("rtp://")
-    }
+    /// Whether `input` names an RTP session (see `SessionDescription.names`).
+    static func names(_ input: String) -> Bool { SessionDescription.names(input) }
 
     /// An MPEG transport stream carried over RTP: its streams are found in the packets
     /// (probed), and its pictures by parsers; no per-picture RTP timing.
@@ -25,7 +21,8 @@ final class LiveInput: PacketSource {
     /// Reads and checks the description and opens the demuxer on it; `listen` binds
     /// its ports.
     init(_ input: String, options: ReceiverOptions) throws(ReelError) {
-        let text = try Self.sessionText(input)
+        let text: String
+        do { text = try SessionDescription.text(of: input) } catch { throw .unsuitable(error.description) }
         do throws(NetError) {
             let description = try SessionDescription(parsing: text, allowMulticast: options.allowMulticast)
             carriesTransportStream = description.media.contains { $0.encodings.values.contains("MP2T") }
@@ -48,28 +45,6 @@ final class LiveInput: PacketSource {
     /// that nothing waits in the sockets while the outputs start.
     func listen() throws(ReelError) {
         do { try receiver.listen() } catch { throw .unsuitable("'\(demuxer.url)': \(error.description)") }
-    }
-
-    /// The SDP text: read from the file or standard input, or made for an `rtp://` URL
-    /// (payload type 33, MPEG-TS, at the URL's address and port).
-    private static func sessionText(_ input: String) throws(ReelError) -> String {
-        if input.hasPrefix("rtp://") {
-            let rest = input.dropFirst(6).prefix { $0 != "?" && $0 != "/" }
-            guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0
-            else { throw .unsuitable("'\(input)' is not rtp://ADDRESS:PORT") }
-            let address = rest[..<colon]
-            return "v=0\r\no=- 0 0 IN IP4 \(address)\r\ns=\(input)\r\nc=IN IP4 \(address)\r\nt=0 0\r\n"
-                + "m=video \(port) RTP/AVP 33\r\n"
-        }
-        let path = input.hasPrefix("sdp:") ? String(input.dropFirst(4)) : input
-        if path == "-" {
-            return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw .unsuitable("cannot read the session description '\(path)'")
-            }
-            return String(decoding: data, as: UTF8.self)
-        }
     }
 
     /// When the video frames read lately had their first packet.

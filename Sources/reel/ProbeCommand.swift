@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import ReelMedia
+import ReelNet
 
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
         abstract: "Show an input's container and streams: codec, size, pixel format, frame rate, duration, colour.")
 
-    @Argument(help: "A media file or URL.")
+    @Argument(help: "A media file or URL, or an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT).")
     var input: String
 
     @Flag(help: "Print JSON instead of text.")
@@ -15,6 +16,10 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         FFmpegLog.configure(verbose: false)
+        if SessionDescription.names(input) {
+            try describeSession()
+            return
+        }
         let info = try Demuxer(url: input).info
         if json {
             let encoder = JSONEncoder()
@@ -44,6 +49,48 @@ struct ProbeCommand: ParsableCommand {
             if let duration = stream.durationMicroseconds { line += ", \(seconds(duration)) s" }
             if stream.frameCount > 0 { line += ", \(stream.frameCount) frames" }
             print(line)
+        }
+    }
+
+    /// An RTP session: what its description says, without opening a socket (the
+    /// pictures' size and the sound's layout come with the stream itself).
+    private func describeSession() throws {
+        let description: SessionDescription
+        do {
+            description = try SessionDescription(parsing: try SessionDescription.text(of: input), allowMulticast: true)
+        } catch { throw CommandError(error.description) }
+        struct Stream: Encodable {
+            var index: Int
+            var kind: String
+            var encoding: String
+            var clockRate: Int
+            var payloadType: Int
+            var address: String
+            var port: Int
+            var rtcpPort: Int
+        }
+        let streams = description.media.enumerated().map { index, media in
+            let type = media.payloadTypes.first ?? 0
+            return Stream(
+                index: index, kind: media.kind.rawValue, encoding: media.encodings[type] ?? "?",
+                clockRate: media.clockRate, payloadType: Int(type), address: media.address, port: Int(media.port),
+                rtcpPort: Int(media.rtcpPort))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            struct Session: Encodable {
+                var format = "rtp"
+                var streams: [Stream]
+            }
+            print(String(decoding: try encoder.encode(Session(streams: streams)), as: UTF8.self))
+            return
+        }
+        print("\(input): RTP session, \(streams.count) stream\(streams.count == 1 ? "" : "s")")
+        for stream in streams {
+            print(
+                "  #\(stream.index) \(stream.kind): \(stream.encoding)/\(stream.clockRate) (payload type "
+                    + "\(stream.payloadType)) on \(stream.address):\(stream.port), RTCP \(stream.rtcpPort)")
         }
     }
 

@@ -329,6 +329,27 @@ import Testing
         #expect(abs((offset["mean"] as? Double) ?? 1e9) < 40_000, "\(offset)")
     }
 
+    /// `reel probe` on a session says what its description says, without a socket; a
+    /// missing one is a one-line error.
+    @Test func probeDescribesASessionWithoutListening() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        let clip = try Self.encodedClip(seconds: 1, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
+        let text = try ReelCLI.run(["probe", sdp], timeout: 30)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("#0 video: H264/90000 (payload type 96) on 127.0.0.1:\(video)"), "\(text.stdout)")
+        #expect(text.stdout.contains("#1 audio: OPUS/48000"), "\(text.stdout)")
+        // Nothing was bound: the ports are still free.
+        #expect(Self.isFree(video) && Self.isFree(audio))
+        let json = try ReelCLI.run(["probe", "rtp://127.0.0.1:\(video)", "--json"], timeout: 30)
+        #expect(json.status == 0 && json.stdout.contains("\"encoding\" : \"MP2T\""), "\(json.stdout)")
+        let missing = try ReelCLI.run(["probe", "\(folder)/missing.sdp"], timeout: 30)
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read"), "\(missing.stderr)")
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+    }
+
     /// Ctrl-C while waiting for packets ends at once: the receive wait wakes on stop.
     @Test func interruptWhileWaitingExitsAtOnce() throws {
         let folder = try makeTemporaryDirectory()
