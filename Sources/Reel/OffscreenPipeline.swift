@@ -1,6 +1,7 @@
 public import ReelCore
 import ReelFramePool
 public import ReelMedia
+public import ReelNet
 public import ReelVulkan
 
 /// What an offscreen run should do.
@@ -24,6 +25,13 @@ public struct OffscreenParameters: Sendable {
     public var device: DeviceParameters
     /// Decoder threads and frame-pool options.
     public var decoder: DecoderParameters
+    /// How an RTP session (an SDP or `rtp://` input) is received.
+    public var rtp: ReceiverOptions
+    /// An RTP session's damaged pictures: rendered concealed, or left out until a keyframe.
+    public var damagedPictures = DamagedPictures.concealed
+    /// An RTP session joined between keyframes: its pictures are rendered at once
+    /// (broken until the next keyframe) instead of from the first keyframe.
+    public var showsPicturesBeforeKeyframe = false
 
     /// Renders per `renderOnly` run when no frame limit is given.
     public static let defaultRenderOnlyFrames = 300
@@ -31,8 +39,9 @@ public struct OffscreenParameters: Sendable {
     public init(
         input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
         renderOnly: Bool = false, readback: Bool = true, device: DeviceParameters = DeviceParameters(),
-        decoder: DecoderParameters = DecoderParameters()
+        decoder: DecoderParameters = DecoderParameters(), rtp: ReceiverOptions = ReceiverOptions()
     ) {
+        self.rtp = rtp
         self.input = input
         self.frameLimit = frameLimit
         self.outputSize = outputSize
@@ -82,12 +91,18 @@ public struct PipelineStatistics: Sendable, Codable {
 
 /// Decodes a file and renders every frame offscreen as fast as it can, in order:
 /// demux → decode into a frame-pool slot → Vulkan YCbCr → RGB → RGBA in host memory.
-/// One frame is in flight on the GPU while the next is decoded.
+/// One frame is in flight on the GPU while the next is decoded. An RTP session (an
+/// SDP or `rtp://` input) is rendered as it arrives, from its first keyframe, until
+/// the sender's BYE, the receive timeout or the frame limit.
 ///
-/// Thread-safety: Unsafe; create, run and drop it on one thread.
-public final class OffscreenPipeline {
+/// Thread-safety: Unsafe; create, run and drop it on one thread (`stopReceiving` and
+/// `rtpStatistics` from any).
+public final class OffscreenPipeline: @unchecked Sendable {
     public let parameters: OffscreenParameters
     private let demuxer: Demuxer
+    /// Where packets come from: the demuxer, or the RTP session feeding it.
+    private let source: PacketSource
+    private let live: LiveInput?
     private let decoder: VideoDecoder
     private var pool: FramePool { decoder.pool }
     private let renderer: OffscreenRenderer?
@@ -101,16 +116,42 @@ public final class OffscreenPipeline {
     /// Opens the input, its decoder, the pool and (unless `decodeOnly`) the renderer.
     public init(parameters: OffscreenParameters) throws(ReelError) {
         self.parameters = parameters
+        let live = LiveInput.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
+        self.live = live
+        var decoderParameters = parameters.decoder
+        if live != nil {
+            // As the player: frame threads would hold back a picture per thread.
+            decoderParameters.threadCount = 1
+            decoderParameters.live = true
+            decoderParameters.damaged = parameters.damagedPictures
+            decoderParameters.startsAtKeyframe = !parameters.showsPicturesBeforeKeyframe
+        }
         do {
-            demuxer = try Demuxer(url: parameters.input)
+            if let live { demuxer = live.demuxer } else { demuxer = try Demuxer(url: parameters.input) }
             decoder = try VideoDecoder(
-                demuxer: demuxer, streamIndex: try demuxer.requireVideoStream(), parameters: parameters.decoder)
+                demuxer: demuxer, streamIndex: try demuxer.requireVideoStream(), parameters: decoderParameters)
         } catch { throw .media(error) }
+        source = live ?? demuxer
         do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
             throw .render(error)
         }
         renderer?.readsBack = parameters.readback
+        // Ready: the session's packets may come now.
+        try live?.listen()
     }
+
+    /// Whether the input is an RTP session.
+    public var isLive: Bool { live != nil }
+
+    /// An RTP session's statistics per stream (empty for a file).
+    public var rtpStatistics: [RTPStatistics] { live?.receiver.statistics ?? [] }
+
+    /// Why an RTP session ended, when it ended by itself (a BYE, silence).
+    public var inputEnd: String? { live?.endNotice }
+
+    /// Ends an RTP session's receiving at once, from any thread (a Ctrl-C): the run then
+    /// finishes with what it has.
+    public func stopReceiving() { live?.receiver.stop() }
 
     /// Runs to the end of the input (or the frame limit), calling `onFrame` for each
     /// rendered frame. A damaged input yields every frame that could be decoded and
@@ -149,7 +190,7 @@ public final class OffscreenPipeline {
                 }
                 inFlight = (ticket, frame)
             case .needsInput:
-                switch demuxer.readPacket() {
+                switch source.read() {
                 case .packet(let packet): try decoder.send(packet)
                 case .endOfInput(let error):
                     inputError = error
@@ -177,7 +218,9 @@ public final class OffscreenPipeline {
         statistics.poolSlots = pool.slotCount
         statistics.poolSlotBytes = pool.layout.slotSize
         statistics.poolBytes = pool.byteCount
-        if statistics.framesDecoded < limit && !parameters.renderOnly {
+        // A live session that never started (no packets) says so; one that ended is done.
+        if live != nil, let inputError { throw ReelError.media(inputError) }
+        if statistics.framesDecoded < limit && !parameters.renderOnly && live == nil {
             let shortfall = decoder.lastPictureEnd.flatMap {
                 demuxer.checkComplete(endedAt: $0)
             }

@@ -321,8 +321,17 @@ public final class PlaybackPipeline {
                     remote.run { answers.answer($0, reply: $1) }
                 })
         }
+        // A live session's counts go with each report.
+        var reporting = onProgress
+        if let onProgress, let receiver = live?.receiver {
+            reporting = { progress, final in
+                var progress = progress
+                progress.rtp = receiver.statistics
+                onProgress(progress, final)
+            }
+        }
         let observer = SessionObserver(
-            state: state, monitor: monitor, timeline: timeline, events: events, onProgress: onProgress)
+            state: state, monitor: monitor, timeline: timeline, events: events, onProgress: reporting)
         workers.all.append(Worker(name: "reel.observe") { observer.run() })
         return workers
     }

@@ -101,6 +101,8 @@ public struct PlaybackProgress: Sendable {
     public var avOffset: Int64?
     /// Renders finished so far (shown, repeated and untimed ones).
     public var rendered = 0
+    /// An RTP session's counts per stream so far (empty for a file).
+    public var rtp: [RTPStatistics] = []
     /// The generation of the frame on screen (a seek starts a new one).
     var generation = -1
 }

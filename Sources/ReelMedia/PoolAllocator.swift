@@ -1,4 +1,5 @@
 internal import CFFmpeg
+import ReelCore
 import ReelFramePool
 
 /// Gives libavcodec its picture buffers from frame-pool slots (its `get_buffer2`),
@@ -6,8 +7,13 @@ import ReelFramePool
 ///
 /// Each buffer holds one reference to its slot, dropped when libavcodec frees the
 /// buffer (it may keep it as a reference picture long after output). When no slot
-/// is free, or a picture does not fit the pool's layout, libavcodec's default
-/// allocator is used instead: decoding never waits on the pool.
+/// is free, or a picture does not fit the pool's layout (a live stream's first
+/// picture, before its size is known), the picture gets a buffer of its own, laid out
+/// as a slot of its size would be: decoding never waits on the pool, and every picture
+/// of a size has the same strides wherever it lies. That matters: H.264 predicts from
+/// reference pictures with the current picture's strides, and libavcodec's default
+/// allocator pads rows differently (384 bytes for 320 pixels where a slot has 320),
+/// which garbled every picture after a live stream's first keyframe until the next.
 /// Thread-safety: Safe; libavcodec's frame threads call it concurrently.
 final class PoolAllocator: @unchecked Sendable {
     let pool: FramePool
@@ -32,7 +38,7 @@ final class PoolAllocator: @unchecked Sendable {
         context.pointee.get_buffer2 = { context, frame, flags in
             guard let context, let frame, let opaque = context.pointee.opaque else { return reel_AVERROR_ENOMEM }
             let allocator = Unmanaged<PoolAllocator>.fromOpaque(opaque).takeUnretainedValue()
-            if allocator.allocate(frame) { return 0 }
+            if allocator.allocate(frame) || allocator.allocateAside(frame, for: context) { return 0 }
             return avcodec_default_get_buffer2(context, frame, flags)
         }
     }
@@ -77,6 +83,36 @@ final class PoolAllocator: @unchecked Sendable {
             return false
         }
         frame.pointee.buf.0 = buffer
+        Self.point(frame, at: base, layout: layout)
+        return true
+    }
+
+    /// Fills `frame`'s planes and buffer from memory of its own, laid out as a slot for
+    /// a picture of its size and format would be (`VideoDecoder`'s layout: the size
+    /// aligned as `avcodec_align_dimensions2` says); false for a format the pool does
+    /// not know.
+    private func allocateAside(
+        _ frame: UnsafeMutablePointer<AVFrame>, for context: UnsafeMutablePointer<AVCodecContext>
+    ) -> Bool {
+        guard let known = PixelFormat.from(AVPixelFormat(frame.pointee.format)), frame.pointee.width > 0,
+            frame.pointee.height > 0
+        else { return false }
+        var (width, height) = (frame.pointee.width, frame.pointee.height)
+        var strideAlignment = [Int32](repeating: 0, count: Int(reel_AV_NUM_DATA_POINTERS))
+        avcodec_align_dimensions2(context, &width, &height, &strideAlignment)
+        let layout = SlotLayout(
+            format: known.format, width: Int(frame.pointee.width), height: Int(frame.pointee.height),
+            allocatedWidth: Int(width), allocatedHeight: Int(height))
+        guard let buffer = av_buffer_allocz(layout.slotSize) else { return false }
+        frame.pointee.buf.0 = buffer
+        Self.point(frame, at: buffer.pointee.data, layout: layout)
+        return true
+    }
+
+    /// Sets `frame`'s plane pointers and strides to `layout`'s planes at `base`.
+    private static func point(
+        _ frame: UnsafeMutablePointer<AVFrame>, at base: UnsafeMutablePointer<UInt8>, layout: SlotLayout
+    ) {
         withUnsafeMutableBytes(of: &frame.pointee.data) { data in
             withUnsafeMutableBytes(of: &frame.pointee.linesize) { lines in
                 for (index, plane) in layout.planes.enumerated() {
@@ -92,6 +128,5 @@ final class PoolAllocator: @unchecked Sendable {
         let dataOffset = MemoryLayout<AVFrame>.offset(of: \AVFrame.data)!
         frame.pointee.extended_data = (UnsafeMutableRawPointer(frame) + dataOffset)
             .assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
-        return true
     }
 }

@@ -18,9 +18,13 @@ struct BenchCommand: ParsableCommand {
             Measured from the first packet read to the last frame finished; opening the input \
             and creating the Vulkan device are reported separately as setup. CPU is user + \
             system time of all threads (getrusage), so cores used = CPU / wall.
+
+            An RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT) is decoded and \
+            rendered as it arrives, until the sender's BYE, --rtp-timeout or --frames: \
+            frames/s is then the stream's rate, and CPU per frame the cost of keeping up.
             """)
 
-    @Argument(help: "A media file or URL.")
+    @Argument(help: "A media file or URL, or an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT).")
     var input: String
 
     @Option(name: .long, help: "Stop after N frames.")
@@ -45,6 +49,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
+
     func validate() throws {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if decodeOnly && renderOnly { throw ValidationError("--decode-only and --render-only exclude each other") }
@@ -54,11 +60,15 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         FFmpegLog.configure(verbose: deviceOptions.verbose)
         let start = ResourceSample.now()
-        let pipeline = try OffscreenPipeline(
-            parameters: OffscreenParameters(
-                input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
-                decodeOnly: decodeOnly, renderOnly: renderOnly, readback: !noReadback, device: deviceOptions.parameters)
-        )
+        var parameters = OffscreenParameters(
+            input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
+            decodeOnly: decodeOnly, renderOnly: renderOnly, readback: !noReadback, device: deviceOptions.parameters,
+            rtp: rtpOptions.receiver)
+        parameters.damagedPictures = rtpOptions.damagedPictures
+        parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
+        // An RTP session arrives in real time: the figures are then the cost per picture
+        // of keeping up with it, not a top speed.
+        let pipeline = try OffscreenPipeline(parameters: parameters)
         let ready = ResourceSample.now()
         var outputSize: PixelSize?
         let statistics = try pipeline.run { frame in outputSize = frame.image.size }

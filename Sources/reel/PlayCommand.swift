@@ -365,14 +365,21 @@ final class ProgressReporter: @unchecked Sendable {
         drawn = true
     }
 
-    /// "0:12.3 / 0:31.0  A−V −0.7 ms  dropped 0  repeated 12  60.0 fps".
+    /// "0:12.3 / 0:31.0  A−V −0.7 ms  dropped 0  repeated 12  60.0 fps", and for an RTP
+    /// session "  video lost 3 late 0 jitter 2.1 ms" per stream.
     static func text(_ progress: PlaybackProgress, renderRate: Double) -> String {
         let p = progress.presentation
         var line = "\(clock(progress.position)) / \(clock(progress.duration))"
         if let offset = progress.avOffset { line += String(format: "  A−V %+.1f ms", Double(offset) / 1000) }
         line += "  dropped \(p.droppedLate)  repeated \(p.repeated)"
         if p.skipped > 0 { line += "  skipped \(p.skipped)" }
-        return line + String(format: "  %.1f fps", renderRate)
+        line += String(format: "  %.1f fps", renderRate)
+        // A live session: what the network did so far, per stream.
+        for stream in progress.rtp {
+            line += "  \(stream.stream) lost \(stream.lost) late \(stream.late)"
+            line += String(format: " jitter %.1f ms", stream.jitter / 1000)
+        }
+        return line
     }
 
     /// Media time as m:ss.s ("--" when unknown).

@@ -14,9 +14,12 @@ struct RenderCommand: ParsableCommand {
             video's display size (coded size stretched by its sample aspect ratio) unless
             --size says otherwise; the picture keeps its aspect, with black bars.
             A damaged input: every frame that decodes is written, then the command fails.
+            An RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT; see `reel play \
+            --help`) is written as it arrives, from its first keyframe, until the \
+            sender's BYE, --rtp-timeout without packets, --frames, or Ctrl-C.
             """)
 
-    @Argument(help: "A media file or URL.")
+    @Argument(help: "A media file or URL, or an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT).")
     var input: String
 
     @Option(
@@ -32,6 +35,8 @@ struct RenderCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
+
     func validate() throws {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
@@ -40,10 +45,21 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         FFmpegLog.configure(verbose: deviceOptions.verbose)
         try makeDirectory(out)
-        let pipeline = try OffscreenPipeline(
-            parameters: OffscreenParameters(
-                input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
-                device: deviceOptions.parameters))
+        var parameters = OffscreenParameters(
+            input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
+            device: deviceOptions.parameters, rtp: rtpOptions.receiver)
+        parameters.damagedPictures = rtpOptions.damagedPictures
+        parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
+        let pipeline = try OffscreenPipeline(parameters: parameters)
+        // Ctrl-C ends a live session's receiving: what arrived is written, then it ends.
+        let interrupts = (pipeline.isLive ? [SIGINT, SIGTERM] : []).map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [pipeline] in pipeline.stopReceiving() }
+            source.resume()
+            return source
+        }
+        defer { for source in interrupts { source.cancel() } }
         let writer = try PNGWriter()
         var written = 0
         defer { print("wrote \(written) frame(s) to \(out)") }
@@ -53,6 +69,8 @@ struct RenderCommand: ParsableCommand {
             written += 1
         }
         try pipeline.checkValidation()
+        if let end = pipeline.inputEnd { print("input ended: \(end)") }
+        for stream in pipeline.rtpStatistics { print("rtp \(stream.summary)") }
     }
 
     /// Creates `path` and any missing parents, like `mkdir -p`; each failure names the

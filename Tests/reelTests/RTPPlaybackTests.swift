@@ -1,4 +1,5 @@
 import Foundation
+import ReelMedia
 import ReelTestSupport
 import Testing
 
@@ -329,6 +330,84 @@ import Testing
         #expect(abs((offset["mean"] as? Double) ?? 1e9) < 40_000, "\(offset)")
     }
 
+    /// `reel render STREAM.sdp` writes the pictures as they arrive, the same as a render
+    /// of the file the sender sends (at 40 dB or more; in fact identical). `reel bench`
+    /// on a session counts its frames.
+    @Test func renderAndBenchTakeASession() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        // A moving test pattern with detail everywhere (the flash clip is mostly flat).
+        let clip = "\(folder)/pattern.mkv"
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2",
+            "-c:v", "libx264", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "libopus", clip,
+        ])
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
+        let out = "\(folder)/frames"
+        let log = "\(folder)/render.log"
+        let render = try Child(
+            ReelCLI.executable.path, ["render", sdp, "--out", out],
+            environment: ProcessInfo.processInfo.environment.merging(["REEL_VULKAN_VALIDATION": "1"]) { $1 },
+            output: log)
+        try Self.waitUntilBound(video)
+        try ffmpeg(Self.senderArguments(clip: clip, video: video, audio: audio))
+        let status = render.waitForExit(timeout: 60)
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        print("render of a session: \(output)")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("wrote 60 frame(s)") && output.contains("(RTCP BYE)"), "\(output)")
+        // The sender's file rendered by Reel (whose conversion the renderer's tests hold
+        // to libswscale's): the same pictures, bit for bit, P-pictures of the first GOP
+        // included (they were garbled while the first picture lay outside the pool).
+        let file = try ReelCLI.run(["render", clip, "--out", "\(folder)/file"], timeout: 60)
+        #expect(file.status == 0, "\(file.stderr)")
+        for index in [1, 2, 15, 30, 31, 45, 60] {
+            let name = "frame-\(String(format: "%06d", index)).png"
+            let expected = try ImageReader.readRGBA("\(folder)/file/\(name)")
+            let picture = try ImageReader.readRGBA("\(out)/\(name)")
+            #expect(picture.size == expected.size)
+            let quality = psnr(picture.pixels, expected.pixels)
+            #expect(quality >= 40, "picture \(index): \(quality) dB")
+        }
+        // A neighbour differs (the pattern moves): the match is the right picture's.
+        let first = try ImageReader.readRGBA("\(folder)/file/frame-000001.png")
+        let second = try ImageReader.readRGBA("\(out)/frame-000002.png")
+        #expect(psnr(first.pixels, second.pixels) < 35)
+
+        let bench = try Child(
+            ReelCLI.executable.path, ["bench", sdp, "--json"], output: "\(folder)/bench.json")
+        try Self.waitUntilBound(video)
+        try ffmpeg(Self.senderArguments(clip: clip, video: video, audio: audio))
+        #expect(bench.waitForExit(timeout: 60) == 0)
+        let report = try String(contentsOfFile: "\(folder)/bench.json", encoding: .utf8)
+        #expect(report.contains("\"framesRendered\" : 60"), "\(report)")
+    }
+
+    /// On a terminal, the status line shows what the network did, per stream.
+    @Test func statusLineShowsTheStreamsCounts() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        let clip = try Self.encodedClip(seconds: 4, in: folder)
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
+        let socket = "reel-rtp-test-\(getpid())"
+        let command = "\(ReelCLI.executable.path) play \(sdp) --vo offscreen --ao null; sleep 10"
+        defer { _ = try? Child("/usr/bin/tmux", ["-L", socket, "kill-server"]).waitForExit(timeout: 10) }
+        let started = try Child("/usr/bin/tmux", ["-L", socket, "new-session", "-d", "-x", "200", "-y", "5", command])
+        #expect(started.waitForExit(timeout: 10) == 0)
+        try Self.waitUntilBound(video)
+        let sender = try Child("/usr/bin/ffmpeg", Self.senderArguments(clip: clip, video: video, audio: audio))
+        defer { _ = sender.waitForExit(timeout: 30) }
+        var line: Substring?
+        for _ in 0..<100 where line == nil {
+            usleep(50_000)
+            let screen = try ReelCLI.runProgram("/usr/bin/tmux", ["-L", socket, "capture-pane", "-p"]).stdout
+            line = screen.split(separator: "\n").first { $0.contains("video lost") && $0.contains("audio lost") }
+        }
+        #expect(line?.contains("video lost 0 late 0 jitter") == true, "\(line ?? "")")
+    }
+
     /// `reel probe` on a session says what its description says, without a socket; a
     /// missing one is a one-line error.
     @Test func probeDescribesASessionWithoutListening() throws {
@@ -365,7 +444,8 @@ import Testing
         let elapsed = Date().timeIntervalSince(start)
         print("Ctrl-C while waiting for packets: exit \(status.map(String.init) ?? "none") after \(elapsed) s")
         #expect(status == 0)
-        #expect(elapsed < 2, "exit took \(elapsed) s")
+        // (200 ms asked; a busy machine gets some room.)
+        #expect(elapsed < 1, "exit took \(elapsed) s")
     }
 
     /// Each bad session description, or one that asks for what is not allowed, is one
