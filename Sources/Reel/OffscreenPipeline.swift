@@ -95,9 +95,9 @@ public struct PipelineStatistics: Sendable, Codable {
 /// SDP or `rtp://` input) is rendered as it arrives, from its first keyframe, until
 /// the sender's BYE, the receive timeout or the frame limit.
 ///
-/// Thread-safety: Unsafe; create, run and drop it on one thread (`stopReceiving` and
-/// `rtpStatistics` from any).
-public final class OffscreenPipeline: @unchecked Sendable {
+/// Thread-safety: Unsafe; create, run and drop it on one thread (`receivingStopper`
+/// may be called from any).
+public final class OffscreenPipeline {
     public let parameters: OffscreenParameters
     private let demuxer: Demuxer
     /// Where packets come from: the demuxer, or the RTP session feeding it.
@@ -149,9 +149,13 @@ public final class OffscreenPipeline: @unchecked Sendable {
     /// Why an RTP session ended, when it ended by itself (a BYE, silence).
     public var inputEnd: String? { live?.endNotice }
 
-    /// Ends an RTP session's receiving at once, from any thread (a Ctrl-C): the run then
-    /// finishes with what it has.
-    public func stopReceiving() { live?.receiver.stop() }
+    /// What ends an RTP session's receiving at once, from any thread (a Ctrl-C): the run
+    /// then finishes with what it has. It holds the receiver only, never the pipeline, so
+    /// that a signal handler keeping it cannot make the pipeline (and its Vulkan device)
+    /// end on another thread while the process exits.
+    public var receivingStopper: @Sendable () -> Void {
+        { [receiver = live?.receiver] in receiver?.stop() }
+    }
 
     /// Runs to the end of the input (or the frame limit), calling `onFrame` for each
     /// rendered frame. A damaged input yields every frame that could be decoded and

@@ -55,7 +55,7 @@ struct RenderCommand: ParsableCommand {
         let interrupts = (pipeline.isLive ? [SIGINT, SIGTERM] : []).map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [pipeline] in pipeline.stopReceiving() }
+            source.setEventHandler(handler: pipeline.receivingStopper)
             source.resume()
             return source
         }

@@ -436,16 +436,24 @@ import Testing
         let video = try Self.freePortPair()
         let clip = try Self.encodedClip(seconds: 1, in: folder)
         let sdp = try Self.sessionDescription(clip: clip, video: video, audio: nil, in: folder)
-        let player = try Child(ReelCLI.executable.path, ["play", sdp, "--vo", "none", "--ao", "null"])
-        try Self.waitUntilBound(video)
-        let start = Date()
-        kill(player.pid, SIGINT)
-        let status = player.waitForExit(timeout: 10)
-        let elapsed = Date().timeIntervalSince(start)
-        print("Ctrl-C while waiting for packets: exit \(status.map(String.init) ?? "none") after \(elapsed) s")
-        #expect(status == 0)
-        // (200 ms asked; a busy machine gets some room.)
-        #expect(elapsed < 1, "exit took \(elapsed) s")
+        // `play`, and `render` (which writes what came, here nothing).
+        for arguments in [["play", sdp, "--vo", "none", "--ao", "null"], ["render", sdp, "--out", "\(folder)/out"]] {
+            let child = try Child(ReelCLI.executable.path, arguments)
+            try Self.waitUntilBound(video)
+            let start = Date()
+            kill(child.pid, SIGINT)
+            let status = child.waitForExit(timeout: 10)
+            let elapsed = Date().timeIntervalSince(start)
+            print(
+                "Ctrl-C while waiting for packets (\(arguments[0])): exit \(status.map(String.init) ?? "none") after \(elapsed) s"
+            )
+            #expect(status == 0, "\(arguments[0])")
+            // (200 ms asked; a busy machine gets some room.)
+            #expect(elapsed < 1, "\(arguments[0]): exit took \(elapsed) s")
+            // Unbound again before the next.
+            let deadline = Date().addingTimeInterval(10)
+            while !Self.isFree(video) && Date() < deadline { usleep(10_000) }
+        }
     }
 
     /// Each bad session description, or one that asks for what is not allowed, is one
