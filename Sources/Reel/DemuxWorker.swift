@@ -126,15 +126,16 @@ final class DemuxWorker: @unchecked Sendable {
                 push(.packet(packet, generation: generation), to: .video)
             } else if packet.streamIndex == streams.audio {
                 // (A transport stream's audio frames after the first of a PES have no
-                // timestamp: they follow on.)
+                // timestamp: they follow on. One that waited behind a lost packet is late
+                // on purpose: the live edge does not follow it.)
+                let held = source.takeHeld(packet)
                 if let timeBase = liveAudioTimeBase, let ticks = packet.presentationTicks ?? liveAudioNext {
                     liveAudioNext = packet.durationTicks > 0 ? ticks + packet.durationTicks : nil
                     let time = MediaTime(ticks: ticks, timeBase: timeBase).microseconds
                     let now = clock.now()
                     state.update { fields in
-                        guard fields.generation == generation, let master = fields.clocks.master.media(at: now) else {
-                            return
-                        }
+                        guard !held, fields.generation == generation, let master = fields.clocks.master.media(at: now)
+                        else { return }
                         fields.followLiveEdge(slack: time - master - Self.liveAudioLead, ofSound: true, at: now)
                     }
                 }

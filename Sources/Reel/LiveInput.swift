@@ -53,6 +53,22 @@ final class LiveInput: PacketSource {
     /// Every stream's packets on one timeline (A/V sync), from the sender's reports.
     private var timeline: SessionTimeline
     private let clockRates: [Int]
+    /// Packets (other than pictures) that waited in the jitter buffer behind a gap, until
+    /// the demux thread asks (`takeHeld`).
+    private struct Held: Hashable {
+        var stream: Int
+        var ticks: Int64
+    }
+    private var heldPackets: Set<Held> = []
+
+    /// Whether `packet` waited in the jitter buffer behind a gap it gave up on: it comes
+    /// late by up to the latency budget, and the live edge does not follow it.
+    func takeHeld(_ packet: Packet) -> Bool {
+        guard let ticks = packet.presentationTicks else { return false }
+        if heldPackets.count > 256 { heldPackets.removeAll(keepingCapacity: true) }
+        return heldPackets.remove(Held(stream: packet.streamIndex, ticks: ticks)) != nil
+    }
+
     /// Steps to hand out before reading more, and the pieces of the picture being read.
     private var outbox: [DemuxStep] = []
     private var unit: [Packet] = []
@@ -76,6 +92,9 @@ final class LiveInput: PacketSource {
                     let placed = place(ticks, ofStream: packet.streamIndex)
                 {
                     packet.setPresentationTicks(placed.ticks)
+                    if receiver.takeHeld(placed.timestamp, ofStream: packet.streamIndex) {
+                        heldPackets.insert(Held(stream: packet.streamIndex, ticks: placed.ticks))
+                    }
                 }
                 outbox.append(step)
             case .endOfInput(let error):
@@ -107,7 +126,8 @@ final class LiveInput: PacketSource {
             if receiver.takeDamaged(placed.timestamp, ofStream: packet.streamIndex) { packet.markCorrupt() }
             packet.setPresentationTicks(placed.ticks)
             if let frame = matcher.match(timestamp: placed.timestamp) {
-                arrivals.record(frame.arrival, ofTicks: placed.ticks)
+                let held = receiver.takeHeld(placed.timestamp, ofStream: packet.streamIndex)
+                arrivals.record(FrameArrival(first: frame.arrival, held: held), ofTicks: placed.ticks)
             }
         }
         outbox.append(.packet(packet))
@@ -149,14 +169,21 @@ private final class ReceiverInput: DatagramInput {
     func send(_ bytes: UnsafeRawBufferPointer) { receiver.send(bytes) }
 }
 
-/// When (host ns) the first packet of each video frame read lately arrived, by the
-/// frame's timestamp in stream ticks: the demux thread records, the video thread looks up.
+/// When (host ns) a video frame's first packet arrived, and whether its packets waited
+/// in the jitter buffer behind a gap it gave up on (late, by up to the latency budget).
+struct FrameArrival: Sendable {
+    var first: Int64
+    var held: Bool
+}
+
+/// The arrivals of the video frames read lately, by the frame's timestamp in stream
+/// ticks: the demux thread records, the video thread looks up.
 ///
 /// Thread-safety: Safe.
 final class ArrivalTable: Sendable {
-    private let table = Mutex<[Int64: Int64]>([:])
+    private let table = Mutex<[Int64: FrameArrival]>([:])
 
-    func record(_ arrival: Int64, ofTicks ticks: Int64) {
+    func record(_ arrival: FrameArrival, ofTicks ticks: Int64) {
         table.withLock { table in
             // Bounded: far more than the frames between demuxer and decoder.
             if table.count >= 512 { table.removeAll(keepingCapacity: true) }
@@ -164,7 +191,7 @@ final class ArrivalTable: Sendable {
         }
     }
 
-    func arrival(ofTicks ticks: Int64) -> Int64? { table.withLock { $0[ticks] } }
+    func arrival(ofTicks ticks: Int64) -> FrameArrival? { table.withLock { $0[ticks] } }
 }
 
 /// Pairs the video packets libavformat puts out with the RTP frames they came from,

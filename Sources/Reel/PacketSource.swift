@@ -19,6 +19,9 @@ protocol PacketSource: AnyObject {
     func read() -> DemuxStep
     /// Moves to the keyframe nearest `target` (µs) within `range`.
     func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError)
+    /// Whether `packet` (read from this source) came late on purpose: a live input's
+    /// packet that waited in its jitter buffer behind a lost one. Asked once per packet.
+    func takeHeld(_ packet: Packet) -> Bool
 }
 
 extension Demuxer: PacketSource {
@@ -26,4 +29,5 @@ extension Demuxer: PacketSource {
     var start: Int64 { startTime ?? 0 }
     var duration: Int64? { info.durationMicroseconds }
     func read() -> DemuxStep { readPacket() }
+    func takeHeld(_ packet: Packet) -> Bool { false }
 }

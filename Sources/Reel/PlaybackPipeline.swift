@@ -286,7 +286,7 @@ public final class PlaybackPipeline {
         // go first (the audio one before the display's).
         if let audio { workers.all.append(counted("reel.audio", priority: .deadline(level: 12)) { audio.run() }) }
         if let videoDecoder {
-            var arrival: (@Sendable (Int64) -> Int64?)?
+            var arrival: (@Sendable (Int64) -> FrameArrival?)?
             if let arrivals = live?.arrivals { arrival = { arrivals.arrival(ofTicks: $0) } }
             let video = VideoWorker(
                 decoder: videoDecoder, state: state, clock: clock, decodeDelay: parameters.decodeDelay,

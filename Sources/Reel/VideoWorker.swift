@@ -9,6 +9,10 @@ struct ReadyFrame: Sendable {
     var frame: DecodedFrame
     /// A live input's frame: when (host ns) its first packet arrived.
     var received: Int64? = nil
+    /// A live input's frame that waited in the jitter buffer behind a lost packet: late
+    /// by up to the latency budget on purpose, so the live edge does not follow it
+    /// (shown if still in time, else dropped and counted).
+    var held = false
 }
 
 /// The video thread: packets in, frames with media times out.
@@ -32,12 +36,12 @@ final class VideoWorker: @unchecked Sendable {
     private var heldBack: ReadyFrame?
     private(set) var framesDecoded = 0
 
-    /// A live input's arrival time of a frame, by its timestamp in the stream's ticks.
-    private let arrival: (@Sendable (Int64) -> Int64?)?
+    /// A live input's arrival of a frame, by its timestamp in the stream's ticks.
+    private let arrival: (@Sendable (Int64) -> FrameArrival?)?
 
     init(
         decoder: VideoDecoder, state: SessionState, clock: SessionClock, decodeDelay: Int64,
-        arrival: (@Sendable (Int64) -> Int64?)? = nil
+        arrival: (@Sendable (Int64) -> FrameArrival?)? = nil
     ) {
         self.arrival = arrival
         self.decoder = decoder
@@ -60,7 +64,10 @@ final class VideoWorker: @unchecked Sendable {
                     if decodeDelay > 0 { clock.sleep(until: clock.now() + decodeDelay * 1000) }
                     let time = mapper.map(frame.descriptor.presentationTime)
                     let received = frame.descriptor.presentationTime.flatMap { arrival?($0.ticks) }
-                    pass(ReadyFrame(time: time, generation: generation, frame: frame, received: received))
+                    pass(
+                        ReadyFrame(
+                            time: time, generation: generation, frame: frame, received: received?.first,
+                            held: received?.held ?? false))
                 case .needsInput:
                     guard try feed() else { return }
                 case .waitingForSlot:
@@ -130,7 +137,7 @@ final class VideoWorker: @unchecked Sendable {
             guard !fields.ready.isFull else { return nil }
             fields.ready.append(frame)
             // A live stream: how far ahead of the clock the frame is ready.
-            if let master = fields.clocks.master.media(at: clock.now()) {
+            if !frame.held, let master = fields.clocks.master.media(at: clock.now()) {
                 fields.followLiveEdge(slack: frame.time - master, ofSound: false, at: clock.now())
             }
             return true

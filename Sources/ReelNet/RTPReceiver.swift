@@ -76,6 +76,8 @@ public final class RTPReceiver: @unchecked Sendable {
         var frame: (timestamp: UInt32, arrival: Int64, marker: Bool)
         /// Whether packets before it were given up on (lost).
         var afterGap = false
+        /// Whether it waited behind such a gap: released at the gap's deadline, late.
+        var held = false
     }
 
     private final class Stream {
@@ -122,8 +124,10 @@ public final class RTPReceiver: @unchecked Sendable {
     private var frameStartsOut: [[FrameStart]]
     private var lastHanded: [UInt32?]
     private var firstHanded: [FrameStart?]
-    /// Per stream: the frames (RTP timestamps) handed on with packets missing.
+    /// Per stream: the frames (RTP timestamps) handed on with packets missing, and those
+    /// held back behind a gap the jitter buffer waited for.
     private var damaged: [Set<UInt32>]
+    private var held: [Set<UInt32>]
     private var lastMarker: [Bool]
     private var slots: [reel_datagram]
     private var storage: UnsafeMutableRawPointer
@@ -164,6 +168,7 @@ public final class RTPReceiver: @unchecked Sendable {
         lastHanded = Array(repeating: nil, count: streams.count)
         firstHanded = Array(repeating: nil, count: streams.count)
         damaged = Array(repeating: [], count: streams.count)
+        held = Array(repeating: [], count: streams.count)
         lastMarker = Array(repeating: false, count: streams.count)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.slotSize * Self.batch, alignment: 16)
         self.storage = storage
@@ -295,6 +300,13 @@ public final class RTPReceiver: @unchecked Sendable {
         damaged.indices.contains(index) && damaged[index].remove(timestamp) != nil
     }
 
+    /// Whether packets of the frame of stream `index` with RTP `timestamp` waited in the
+    /// jitter buffer behind a gap it gave up on (they come late by up to the latency
+    /// budget: the live edge does not follow them). Asked once.
+    public func takeHeld(_ timestamp: UInt32, ofStream index: Int) -> Bool {
+        held.indices.contains(index) && held[index].remove(timestamp) != nil
+    }
+
     /// Packets before the one about to go out with `timestamp` were lost: its frame is
     /// damaged, and so is the frame before when its last packet (the marker) had not come.
     private func markDamaged(_ timestamp: UInt32, ofStream index: Int) {
@@ -325,6 +337,11 @@ public final class RTPReceiver: @unchecked Sendable {
                 }
                 let frame = item.frame
                 if item.afterGap { markDamaged(frame.timestamp, ofStream: item.stream) }
+                if item.held {
+                    // Bounded as `damaged`.
+                    if held[item.stream].count > 256 { held[item.stream].removeAll(keepingCapacity: true) }
+                    held[item.stream].insert(frame.timestamp)
+                }
                 lastMarker[item.stream] = frame.marker
                 if firstHanded[item.stream] == nil {
                     firstHanded[item.stream] = FrameStart(timestamp: frame.timestamp, arrival: frame.arrival)
@@ -529,9 +546,13 @@ public final class RTPReceiver: @unchecked Sendable {
 
     private func release(_ stream: Stream, at now: Int64) {
         var skipped = stream.statistics.skipped
+        // What goes out after a gap given up on in this release waited for its deadline.
+        var behindGap = false
         stream.buffer.release(at: now, skipped: &skipped) { item, afterGap in
             var item = item
             item.afterGap = afterGap
+            behindGap = behindGap || afterGap
+            item.held = behindGap
             outgoing.append(item)
         }
         stream.statistics.skipped = skipped
