@@ -285,6 +285,32 @@ import Testing
         #expect(Self.int(played.presentation["presented"]) > 0, "\(played.presentation)")
     }
 
+    /// An SDP without the parameter sets (no sprop-parameter-sets), the stream carrying
+    /// them in band before each keyframe: every picture decodes all the same.
+    @Test func parameterSetsInBandOnly() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (video, audio) = (try Self.freePortPair(), try Self.freePortPair())
+        // A transport stream keeps SPS and PPS in band (no global header).
+        let clip = "\(folder)/inband.ts"
+        try ffmpeg([
+            "-t", "3", "-i", "\(fixtures)/sync-flash-beep.mp4", "-c:v", "libx264", "-tune", "zerolatency", "-g", "30",
+            "-c:a", "libopus", "-f", "mpegts", clip,
+        ])
+        let sdp = try Self.sessionDescription(clip: clip, video: video, audio: audio, in: folder)
+        let text = try String(contentsOfFile: sdp, encoding: .utf8)
+        let stripped = text.replacingOccurrences(
+            of: " sprop-parameter-sets=[^;]*;", with: "", options: .regularExpression)
+        #expect(text.contains("sprop-parameter-sets") && !stripped.contains("sprop-parameter-sets"))
+        try stripped.write(toFile: sdp, atomically: true, encoding: .utf8)
+        let played = try Self.play(sdp, port: video, in: folder) {
+            try ffmpeg(Self.senderArguments(clip: clip, video: video, audio: audio))
+        }
+        print("parameter sets in band only: \(played.output)")
+        #expect(played.status == 0, "\(played.output)")
+        #expect(Self.int(played.statistics["framesDecoded"]) == 90, "\(played.statistics)")
+    }
+
     /// HEVC with AAC (MPEG4-GENERIC) through an SDP.
     @Test func hevcWithAACPlays() throws {
         let folder = try makeTemporaryDirectory()
