@@ -11,9 +11,6 @@ final class LiveInput: PacketSource {
     let demuxer: Demuxer
     let receiver: RTPReceiver
 
-    /// Whether `input` names an RTP session (see `SessionDescription.names`).
-    static func names(_ input: String) -> Bool { SessionDescription.names(input) }
-
     /// An MPEG transport stream carried over RTP: its streams are found in the packets
     /// (probed), and its pictures by parsers; no per-picture RTP timing.
     let carriesTransportStream: Bool

@@ -116,7 +116,8 @@ public final class OffscreenPipeline {
     /// Opens the input, its decoder, the pool and (unless `decodeOnly`) the renderer.
     public init(parameters: OffscreenParameters) throws(ReelError) {
         self.parameters = parameters
-        let live = LiveInput.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
+        let live =
+            SessionDescription.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
         self.live = live
         var decoderParameters = parameters.decoder
         if live != nil {

@@ -3,6 +3,7 @@ import ReelAudio
 import ReelCore
 import ReelFramePool
 import ReelMedia
+import ReelNet
 public import ReelTiming
 import ReelVulkan
 import ReelWindow
@@ -74,7 +75,8 @@ public final class PlaybackPipeline {
     ) throws(ReelError) {
         self.parameters = parameters
         // An RTP session (an SDP) is received by Reel itself; anything else is a file or URL.
-        let live = LiveInput.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
+        let live =
+            SessionDescription.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
         self.live = live
         do throws(MediaError) {
             if let live {
