@@ -114,8 +114,10 @@ public final class PlaybackPipeline {
         let hasVideo = videoDecoder != nil
         (window, renderer, sink) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
         // A live stream follows its video by default: the sound is aligned to it, and
-        // little of it is buffered.
-        sync = parameters.sync ?? (live != nil ? .video : .automatic(hasAudio: audioDecoder != nil))
+        // little of it is buffered. Without a picture, a video or external clock would
+        // have nothing to start from: the sound is the master then (as in ffplay).
+        let asked = parameters.sync ?? (live != nil ? .video : .automatic(hasAudio: audioDecoder != nil))
+        sync = !hasVideo && audioDecoder != nil && !parameters.untimed ? .audio : asked
         if parameters.sync == .audio && parameters.untimed {
             throw .unsuitable("--untimed plays without a clock; it cannot follow --sync audio")
         }

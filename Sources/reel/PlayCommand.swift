@@ -81,7 +81,9 @@ struct PlayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Audio output: pulse, null, or wav:PATH.", valueName: "AO"))
     var ao = "pulse"
 
-    @Option(name: .long, help: ArgumentHelp("Master clock: audio, video or external.", valueName: "SOURCE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Master clock: audio, video or external (without a picture: audio).", valueName: "SOURCE"))
     var sync: String?
 
     @Option(

@@ -114,15 +114,21 @@ import Testing
         #expect((played.statistics["presentation"] as? [String: Any])?["presented"] as? Int == shown.count)
     }
 
-    /// Sound only: played to its end, with or without a picture output.
-    @Test(arguments: ["none", "offscreen"])
-    func audioOnlyFilePlays(vo: String) throws {
+    /// Sound only: played to its end, with or without a picture output, and when asked
+    /// to follow a video or external clock (without a picture the sound is the master;
+    /// those clocks, never started, hung it).
+    @Test(arguments: [
+        ["--vo", "none"], ["--vo", "offscreen"], ["--vo", "none", "--sync", "video"], ["--sync", "external"],
+    ])
+    func audioOnlyFilePlays(options: [String]) throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let wav = "\(folder)/out.wav"
         let result = try ReelCLI.run(
-            ["play", "\(fixtures)/audio-only.m4a", "--vo", vo, "--ao", "wav:\(wav)", "--stats", "\(folder)/s.json"])
+            ["play", "\(fixtures)/audio-only.m4a", "--ao", "wav:\(wav)", "--stats", "\(folder)/s.json"] + options,
+            timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(sync audio)"), "\(result.stdout)")
         // 0.5 s of a tone (24 000 frames at 48 kHz, 16-bit), with the decoder's priming.
         let data = try Data(contentsOf: URL(fileURLWithPath: wav))
         let channels = Int(data[22]) | Int(data[23]) << 8

@@ -311,6 +311,38 @@ import Testing
         #expect(Self.int(played.statistics["framesDecoded"]) == 90, "\(played.statistics)")
     }
 
+    /// Sound only, the SDP on standard input (`sdp:-`): the sound is the master (a video
+    /// clock would never start) and the sender's BYE ends it.
+    @Test func soundOnlyFromStandardInput() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let audio = try Self.freePortPair()
+        let clip = try Self.encodedClip(seconds: 2, in: folder)
+        let sdp = "\(folder)/sound.sdp"
+        let sender = [
+            "-nostdin", "-v", "error", "-re", "-i", clip, "-map", "0:a", "-c", "copy", "-rtpflags", "send_bye", "-f",
+            "rtp", "rtp://127.0.0.1:\(audio)",
+        ]
+        try ffmpeg(["-t", "0.1"] + sender.filter { $0 != "-re" && $0 != "-nostdin" } + ["-sdp_file", sdp])
+        let stats = "\(folder)/stats.json"
+        let log = "\(folder)/play.log"
+        let player = try Child(
+            "/bin/sh",
+            ["-c", "exec '\(ReelCLI.executable.path)' play sdp:- --vo none --ao null --stats '\(stats)' < '\(sdp)'"],
+            output: log)
+        try Self.waitUntilBound(audio)
+        try ffmpeg(sender)
+        let status = player.waitForExit(timeout: 60)
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        print("sound only: \(output)")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("(sync audio)") && output.contains("(RTCP BYE)"), "\(output)")
+        let statistics = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any])
+        // 2 s at 48 kHz.
+        #expect(abs(Self.int(statistics["audioFramesWritten"]) - 96_000) < 4_800, "\(statistics)")
+    }
+
     /// HEVC with AAC (MPEG4-GENERIC) through an SDP.
     @Test func hevcWithAACPlays() throws {
         let folder = try makeTemporaryDirectory()
