@@ -346,8 +346,10 @@ public final class RTPReceiver: @unchecked Sendable {
                 if firstHanded[item.stream] == nil {
                     firstHanded[item.stream] = FrameStart(timestamp: frame.timestamp, arrival: frame.arrival)
                 }
-                if lastHanded[item.stream] != frame.timestamp {
-                    lastHanded[item.stream] = frame.timestamp
+                let startsFrame = lastHanded[item.stream] != frame.timestamp
+                lastHanded[item.stream] = frame.timestamp
+                // (Only video frames' starts are asked for: the sound's would only pile up.)
+                if startsFrame && streams[item.stream].media.kind == .video {
                     // Bounded: a reader that never takes them keeps the latest.
                     if frameStartsOut[item.stream].count >= 1024 { frameStartsOut[item.stream].removeFirst(512) }
                     frameStartsOut[item.stream].append(FrameStart(timestamp: frame.timestamp, arrival: frame.arrival))

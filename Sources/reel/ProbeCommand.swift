@@ -22,9 +22,7 @@ struct ProbeCommand: ParsableCommand {
         }
         let info = try Demuxer(url: input).info
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(info), as: UTF8.self))
+            try printJSON(info)
             return
         }
         print(
@@ -55,10 +53,13 @@ struct ProbeCommand: ParsableCommand {
     /// An RTP session: what its description says, without opening a socket (the
     /// pictures' size and the sound's layout come with the stream itself).
     private func describeSession() throws {
+        // The same words as play's: the file's own failure, else the input named.
+        let text: String
+        do { text = try SessionDescription.text(of: input) } catch { throw CommandError(error.description) }
         let description: SessionDescription
-        do {
-            description = try SessionDescription(parsing: try SessionDescription.text(of: input), allowMulticast: true)
-        } catch { throw CommandError(error.description) }
+        do { description = try SessionDescription(parsing: text, allowMulticast: true) } catch {
+            throw CommandError("'\(input)': \(error.description)")
+        }
         struct Stream: Encodable {
             var index: Int
             var kind: String
@@ -77,13 +78,11 @@ struct ProbeCommand: ParsableCommand {
                 rtcpPort: Int(media.rtcpPort))
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Session: Encodable {
                 var format = "rtp"
                 var streams: [Stream]
             }
-            print(String(decoding: try encoder.encode(Session(streams: streams)), as: UTF8.self))
+            try printJSON(Session(streams: streams))
             return
         }
         print("\(input): RTP session, \(streams.count) stream\(streams.count == 1 ? "" : "s")")
@@ -92,6 +91,13 @@ struct ProbeCommand: ParsableCommand {
                 "  #\(stream.index) \(stream.kind): \(stream.encoding)/\(stream.clockRate) (payload type "
                     + "\(stream.payloadType)) on \(stream.address):\(stream.port), RTCP \(stream.rtcpPort)")
         }
+    }
+
+    /// Prints `value` as JSON, keys sorted, indented.
+    private func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     private func seconds(_ microseconds: Int64) -> String {
