@@ -19,7 +19,9 @@ let package = Package(
         // C libraries: module maps and shim headers only.
         .systemLibrary(
             name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+            providers: [
+                .apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])
+            ]),
         .systemLibrary(
             name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan",
             providers: [.apt(["libvulkan-dev"])]),
@@ -48,12 +50,16 @@ let package = Package(
         .target(
             name: "Reel",
             dependencies: [
-                "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow", "ReelNet",
+                "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow",
+                "ReelNet",
             ]
         ),
         .executableTarget(
             name: "reel",
-            dependencies: ["Reel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow",
+                "ReelNet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Build tools.
         .plugin(name: "ShaderCompiler", capability: .buildTool()),
@@ -68,7 +74,12 @@ let package = Package(
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
         .testTarget(
             name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
-        .testTarget(name: "ReelTests", dependencies: ["Reel", "ReelTestSupport"]),
+        .testTarget(
+            name: "ReelTests",
+            dependencies: [
+                "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelNet",
+                "ReelTestSupport",
+            ]),
         .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
     ]
 )

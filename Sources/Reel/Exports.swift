@@ -1,9 +1,11 @@
-// The Reel library is what applications embed: it re-exports the value types and
-// stage parameters that appear in its API, so one `import Reel` is enough.
-@_exported public import ReelAudio
-@_exported public import ReelCore
-@_exported public import ReelMedia
-@_exported public import ReelNet
-@_exported public import ReelTiming
-@_exported public import ReelVulkan
-@_exported public import ReelWindow
+@_exported public import enum ReelCore.ChromaLocation
+@_exported public import struct ReelCore.ColorDescription
+@_exported public import enum ReelCore.ColorMatrix
+@_exported public import enum ReelCore.ColorRange
+// What `import Reel` shows of the stage modules: the value types its API is made of.
+// The stages themselves are implementation; the CLI and the tests, in this package,
+// import them directly.
+@_exported public import struct ReelCore.MediaTime
+@_exported public import enum ReelCore.PixelFormat
+@_exported public import struct ReelCore.PixelSize
+@_exported public import struct ReelCore.Rational

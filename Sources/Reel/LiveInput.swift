@@ -1,6 +1,6 @@
 import Foundation
 import ReelMedia
-public import ReelNet
+import ReelNet
 import Synchronization
 
 /// An RTP session as a session's packet source: the receiver (sockets, jitter buffer,

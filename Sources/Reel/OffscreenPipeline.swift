@@ -1,42 +1,42 @@
-public import ReelCore
+import ReelCore
 import ReelFramePool
-public import ReelMedia
-public import ReelNet
-public import ReelVulkan
+import ReelMedia
+import ReelNet
+import ReelVulkan
 
 /// What an offscreen run should do.
-public struct OffscreenParameters: Sendable {
+package struct OffscreenParameters: Sendable {
     /// A file path or URL FFmpeg can open.
-    public var input: String
+    package var input: String
     /// Stop after this many frames (all when nil).
-    public var frameLimit: Int?
+    package var frameLimit: Int?
     /// Output size; the video's display size when nil. The picture keeps its aspect.
-    public var outputSize: PixelSize?
+    package var outputSize: PixelSize?
     /// Decode into the pool but do not render: the peer that isolates decode cost.
-    public var decodeOnly: Bool
+    package var decodeOnly: Bool
     /// Decode the first frame only and render it `frameLimit` times (default 300): the
     /// render stage's own cost, without the decoder competing for the cores.
-    public var renderOnly: Bool
+    package var renderOnly: Bool
     /// End each frame with its RGBA pixels in host memory (the default, as the peers
     /// `bench` is compared with do). When false the pixels stay on the device and
     /// `RenderedFrame.image` has none.
-    public var readback: Bool
+    package var readback: Bool
     /// Device choice and validation.
-    public var device: DeviceParameters
+    package var device: DeviceParameters
     /// Decoder threads and frame-pool options.
-    public var decoder: DecoderParameters
+    package var decoder: DecoderParameters
     /// How an RTP session (an SDP or `rtp://` input) is received.
-    public var rtp: ReceiverOptions
+    package var rtp: ReceiverOptions
     /// An RTP session's damaged pictures: rendered concealed, or left out until a keyframe.
-    public var damagedPictures = DamagedPictures.concealed
+    package var damagedPictures = DamagedPictures.concealed
     /// An RTP session joined between keyframes: its pictures are rendered at once
     /// (broken until the next keyframe) instead of from the first keyframe.
-    public var showsPicturesBeforeKeyframe = false
+    package var showsPicturesBeforeKeyframe = false
 
     /// Renders per `renderOnly` run when no frame limit is given.
-    public static let defaultRenderOnlyFrames = 300
+    package static let defaultRenderOnlyFrames = 300
 
-    public init(
+    package init(
         input: String, frameLimit: Int? = nil, outputSize: PixelSize? = nil, decodeOnly: Bool = false,
         renderOnly: Bool = false, readback: Bool = true, device: DeviceParameters = DeviceParameters(),
         decoder: DecoderParameters = DecoderParameters(), rtp: ReceiverOptions = ReceiverOptions()
@@ -56,37 +56,37 @@ public struct OffscreenParameters: Sendable {
 /// One rendered frame, handed to the caller's callback on the pipeline's thread.
 ///
 /// The pixels are valid only during the callback; copy them to keep them.
-public struct RenderedFrame {
+package struct RenderedFrame {
     /// 0-based position in decode (presentation) order.
-    public let index: Int
-    public let presentationTime: MediaTime?
-    public let image: RenderedImage
+    package let index: Int
+    package let presentationTime: MediaTime?
+    package let image: RenderedImage
 }
 
 /// Counters of one run.
-public struct PipelineStatistics: Sendable, Codable {
-    public var framesDecoded = 0
-    public var framesRendered = 0
+package struct PipelineStatistics: Sendable, Codable {
+    package var framesDecoded = 0
+    package var framesRendered = 0
     /// Bytes the CPU copied on the video input path (decoder → pool → GPU).
-    public var inputBytesCopied = 0
+    package var inputBytesCopied = 0
     /// Of those, the decoder → pool copy and the pool → GPU upload.
-    public var decoderToPoolBytes = 0
-    public var poolToGPUBytes = 0
+    package var decoderToPoolBytes = 0
+    package var poolToGPUBytes = 0
     /// Pictures libavcodec wrote straight into pool slots, and pictures copied there.
-    public var framesDecodedInPlace = 0
-    public var framesCopiedToPool = 0
+    package var framesDecodedInPlace = 0
+    package var framesCopiedToPool = 0
     /// Times the picture size or format changed mid-stream (each makes a new pool).
-    public var poolChanges = 0
+    package var poolChanges = 0
     /// RGBA bytes the GPU wrote into host-visible memory (the output; not an input copy;
     /// 0 without readback).
-    public var readbackBytes = 0
+    package var readbackBytes = 0
     /// How frames reached the GPU ("host-import" or "staging"; nil without rendering),
     /// and why importing failed when it could have worked.
-    public var inputPath: InputPath?
-    public var importFailure: String?
-    public var poolSlots = 0
-    public var poolSlotBytes = 0
-    public var poolBytes = 0
+    package var inputPath: InputPath?
+    package var importFailure: String?
+    package var poolSlots = 0
+    package var poolSlotBytes = 0
+    package var poolBytes = 0
 }
 
 /// Decodes a file and renders every frame offscreen as fast as it can, in order:
@@ -97,8 +97,8 @@ public struct PipelineStatistics: Sendable, Codable {
 ///
 /// Thread-safety: Unsafe; create, run and drop it on one thread (`receivingStopper`
 /// may be called from any).
-public final class OffscreenPipeline {
-    public let parameters: OffscreenParameters
+package final class OffscreenPipeline {
+    package let parameters: OffscreenParameters
     private let demuxer: Demuxer
     /// Where packets come from: the demuxer, or the RTP session feeding it.
     private let source: PacketSource
@@ -107,14 +107,14 @@ public final class OffscreenPipeline {
     private var pool: FramePool { decoder.pool }
     private let renderer: OffscreenRenderer?
     /// The input as probed.
-    public var info: MediaInfo { demuxer.info }
+    package var info: MediaInfo { demuxer.info }
     /// The name of the Vulkan device in use (nil with `decodeOnly`).
-    public var deviceName: String? { renderer?.device.name }
+    package var deviceName: String? { renderer?.device.name }
     /// Validation errors reported so far (empty unless validation is on).
-    public var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
+    package var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
     /// Opens the input, its decoder, the pool and (unless `decodeOnly`) the renderer.
-    public init(parameters: OffscreenParameters) throws(ReelError) {
+    package init(parameters: OffscreenParameters) throws(ReelError) {
         self.parameters = parameters
         let live =
             SessionDescription.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
@@ -142,19 +142,19 @@ public final class OffscreenPipeline {
     }
 
     /// Whether the input is an RTP session.
-    public var isLive: Bool { live != nil }
+    package var isLive: Bool { live != nil }
 
     /// An RTP session's statistics per stream (empty for a file).
-    public var rtpStatistics: [RTPStatistics] { live?.receiver.statistics ?? [] }
+    package var rtpStatistics: [RTPStatistics] { live?.receiver.statistics ?? [] }
 
     /// Why an RTP session ended, when it ended by itself (a BYE, silence).
-    public var inputEnd: String? { live?.endNotice }
+    package var inputEnd: String? { live?.endNotice }
 
     /// What ends an RTP session's receiving at once, from any thread (a Ctrl-C): the run
     /// then finishes with what it has. It holds the receiver only, never the pipeline, so
     /// that a signal handler keeping it cannot make the pipeline (and its Vulkan device)
     /// end on another thread while the process exits.
-    public var receivingStopper: @Sendable () -> Void {
+    package var receivingStopper: @Sendable () -> Void {
         { [receiver = live?.receiver] in receiver?.stop() }
     }
 
@@ -162,7 +162,7 @@ public final class OffscreenPipeline {
     /// rendered frame. A damaged input yields every frame that could be decoded and
     /// then throws `ReelError.media` with kind `.truncated`. Errors thrown by
     /// `onFrame` end the run and are rethrown (a `MediaError` as `ReelError.media`).
-    public func run(onFrame: (RenderedFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
+    package func run(onFrame: (RenderedFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
         do {
             return try decodeAndRender(onFrame: onFrame)
         } catch let error as MediaError {
@@ -290,7 +290,7 @@ public final class OffscreenPipeline {
 
 extension RenderedImage {
     /// Writes the image as a PNG file with `writer`.
-    public func writePNG(with writer: PNGWriter, to path: String) throws(MediaError) {
+    package func writePNG(with writer: PNGWriter, to path: String) throws(MediaError) {
         try writer.write(rgba: pixels, size: size, rowBytes: rowBytes, to: path)
     }
 }

@@ -11,7 +11,7 @@ import ReelTiming
 /// fine (`--pause`, `--start`).
 ///
 /// Thread-safety: Safe; call from any thread.
-public final class PlaybackControls: Sendable {
+package final class PlaybackControls: Sendable {
     let state: SessionState
     private let clock: SessionClock
     /// Wakes the display when it waits for a tick that a stop makes moot.
@@ -32,7 +32,7 @@ public final class PlaybackControls: Sendable {
     }
 
     /// Stops playback: `run` returns soon after, the sound still queued dropped.
-    public func stop() {
+    package func stop() {
         state.update { fields in
             if !fields.stopping { fields.stoppedByUser = true }
             fields.stopping = true
@@ -41,7 +41,7 @@ public final class PlaybackControls: Sendable {
     }
 
     /// Pauses a playing playback or resumes a paused one.
-    public func togglePause() {
+    package func togglePause() {
         let now = clock.now()
         let paused = state.update { fields in
             fields.togglePause(at: now)
@@ -51,7 +51,7 @@ public final class PlaybackControls: Sendable {
     }
 
     /// Pauses or resumes; nothing happens when it already is as asked.
-    public func setPaused(_ paused: Bool) {
+    package func setPaused(_ paused: Bool) {
         let now = clock.now()
         let changed = state.update { fields in
             guard fields.paused != paused else { return false }
@@ -61,11 +61,11 @@ public final class PlaybackControls: Sendable {
         if changed { events.post(.pause(paused)) }
     }
 
-    public var isPaused: Bool { state.read { $0.paused } }
+    package var isPaused: Bool { state.read { $0.paused } }
 
     /// Seeks `delta` µs from the frame on screen; repeated requests before the first
     /// is served add up. Exact: shows the frame at the time itself, not a keyframe.
-    public func seek(by delta: Int64, exact: Bool) {
+    package func seek(by delta: Int64, exact: Bool) {
         state.update { fields in
             if case .relative(let pending, _) = fields.pendingSeek {
                 fields.pendingSeek = .relative(pending + delta, exact: exact)
@@ -76,25 +76,25 @@ public final class PlaybackControls: Sendable {
     }
 
     /// Seeks to media time `time` (µs).
-    public func seek(to time: Int64, exact: Bool) {
+    package func seek(to time: Int64, exact: Bool) {
         state.update { $0.pendingSeek = .absolute(time, exact: exact) }
     }
 
     /// The volume in percent (0–100) applied to the sound, on a cubic curve as mpv's
     /// software volume: 50 % is 1/8 of the amplitude, about −18 dB.
-    public var volume: Int {
+    package var volume: Int {
         get { state.read { $0.volume } }
         set { state.update { $0.volume = min(100, max(0, newValue)) } }
     }
 
-    public var isMuted: Bool {
+    package var isMuted: Bool {
         get { state.read { $0.muted } }
         set { state.update { $0.muted = newValue } }
     }
 
     /// Asks for the next picture rendered to be kept as a screenshot; `run` writes it
     /// as a PNG named after `PlaybackParameters.screenshotTemplate`.
-    public func takeScreenshot() { state.update { $0.screenshotsWanted.append(ScreenshotRequest()) } }
+    package func takeScreenshot() { state.update { $0.screenshotsWanted.append(ScreenshotRequest()) } }
 
     /// Asks for the next picture rendered to be written as a PNG at `path`; `done` is
     /// called (on the caller's thread of `run`, or at once when there is no picture to

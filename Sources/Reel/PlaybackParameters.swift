@@ -1,12 +1,13 @@
 import Foundation
-public import ReelAudio
-public import ReelCore
-public import ReelNet
-public import ReelTiming
-public import ReelVulkan
+import ReelAudio
+import ReelCore
+import ReelMedia
+import ReelNet
+import ReelTiming
+import ReelVulkan
 
 /// Where video goes (`--vo`).
-public enum VideoOutputChoice: Sendable, Equatable {
+package enum VideoOutputChoice: Sendable, Equatable {
     /// Rendered into host memory at each tick (tests, headless machines).
     case offscreen
     /// A window with a Vulkan swapchain; nil mode: mailbox when offered, else FIFO.
@@ -16,54 +17,54 @@ public enum VideoOutputChoice: Sendable, Equatable {
 }
 
 /// What a timed playback should do.
-public struct PlaybackParameters: Sendable {
-    public var input: String
-    public var video: VideoOutputChoice
+package struct PlaybackParameters: Sendable {
+    package var input: String
+    package var video: VideoOutputChoice
     /// Where sound goes; nil plays no sound even when the input has some.
-    public var audio: AudioOutputChoice?
+    package var audio: AudioOutputChoice?
     /// The PulseAudio server for `.pulse` (nil: the default one).
-    public var pulseServer: String?
+    package var pulseServer: String?
     /// The clock the others follow; nil: audio when there is audio, else video.
-    public var sync: SyncSource?
+    package var sync: SyncSource?
     /// The virtual display's refresh rate.
-    public var displayRate: Rational
+    package var displayRate: Rational
     /// Stop after this many frames have been shown.
-    public var frameLimit: Int?
+    package var frameLimit: Int?
     /// Write one JSON line per presented frame and per audio chunk here.
-    public var timelinePath: String?
+    package var timelinePath: String?
     /// Render every frame as soon as it is decoded, with no clock and no sound: the
     /// pipeline's own speed (what `bench` measures).
-    public var untimed: Bool
+    package var untimed: Bool
     /// Debug: spend this long (µs) in every render, to show frames being dropped.
-    public var renderDelay: Int64
+    package var renderDelay: Int64
     /// Debug: spend this long (µs) after decoding each frame, to show frames repeated.
-    public var decodeDelay: Int64
-    public var device: DeviceParameters
+    package var decodeDelay: Int64
+    package var device: DeviceParameters
     /// Where playback starts (µs on the media timeline); nil: the beginning. Exact: the
     /// frame at that time is the first shown.
-    public var startTime: Int64?
+    package var startTime: Int64?
     /// Start paused (`--pause`): the first frame is shown and held.
-    public var startPaused = false
+    package var startPaused = false
     /// Start again at the end (`--loop`), until stopped.
-    public var loop = false
+    package var loop = false
     /// Whether the window's seek keys seek exactly (`--hr-seek`) rather than to a keyframe.
-    public var exactSeeks = false
+    package var exactSeeks = false
     /// Volume in percent (0–100) and mute at the start; the keys change them.
-    public var volume = 100
-    public var muted = false
+    package var volume = 100
+    package var muted = false
     /// Listen for remote-control JSON lines on a Unix socket here (`--ipc`); see `RemoteCommand`.
-    public var ipcPath: String?
+    package var ipcPath: String?
     /// How an RTP session (an `.sdp` input) is received: latency, timeout, addresses.
-    public var rtp = ReceiverOptions()
+    package var rtp = ReceiverOptions()
     /// A live stream's damaged pictures: shown concealed, or frozen until a keyframe.
-    public var damagedPictures = DamagedPictures.concealed
+    package var damagedPictures = DamagedPictures.concealed
     /// A live stream joined between keyframes: its pictures are shown at once (broken
     /// until the next keyframe) instead of from the first keyframe.
-    public var showsPicturesBeforeKeyframe = false
+    package var showsPicturesBeforeKeyframe = false
     /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
-    public var screenshotTemplate = "reel-shot-%n.png"
+    package var screenshotTemplate = "reel-shot-%n.png"
 
-    public init(
+    package init(
         input: String, video: VideoOutputChoice = .offscreen, audio: AudioOutputChoice? = .pulse,
         pulseServer: String? = nil, sync: SyncSource? = nil,
         displayRate: Rational = Rational(60, 1), frameLimit: Int? = nil, timelinePath: String? = nil,

@@ -4,7 +4,7 @@ import ReelCore
 import ReelFramePool
 import ReelMedia
 import ReelNet
-public import ReelTiming
+import ReelTiming
 import ReelVulkan
 import ReelWindow
 
@@ -23,8 +23,8 @@ import ReelWindow
 ///
 /// Thread-safety: Unsafe; create, run and drop it on one thread (`controls` and
 /// `monitor` are Safe from any thread).
-public final class PlaybackPipeline {
-    public let parameters: PlaybackParameters
+package final class PlaybackPipeline {
+    package let parameters: PlaybackParameters
     private let demuxer: Demuxer
     /// An RTP session's receiver and demuxer (nil for a file).
     private let live: LiveInput?
@@ -38,11 +38,11 @@ public final class PlaybackPipeline {
     private let sink: VideoSink?
     private let timeline: TimelineWriter?
     /// The master clock's source, chosen from the parameters and the input.
-    public let sync: SyncSource
+    package let sync: SyncSource
     /// The progress while `run` runs; read it from any thread.
-    public let monitor = PlaybackMonitor()
+    package let monitor = PlaybackMonitor()
     /// Pause, seek, volume, screenshots, stop: from any thread, before or during `run`.
-    public let controls: PlaybackControls
+    package let controls: PlaybackControls
     let state: SessionState
     private let clock: SessionClock
     private let vsync: VsyncSource
@@ -52,16 +52,16 @@ public final class PlaybackPipeline {
     /// Listening on `parameters.ipcPath`, when given.
     private let remote: RemoteControl?
     /// The counters of the last `run`, also when it threw (what played before the error).
-    public private(set) var statistics: PlaybackStatistics?
+    package private(set) var statistics: PlaybackStatistics?
     /// Validation errors reported so far (empty unless validation is on).
-    public var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
+    package var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
     /// Frames the decoder may have ready ahead of the display.
     static let readyFrames = 6
     /// Packets the demux thread may read ahead, per stream.
     package static let defaultQueuedPackets = 1024
 
-    public convenience init(parameters: PlaybackParameters) throws(ReelError) {
+    package convenience init(parameters: PlaybackParameters) throws(ReelError) {
         try self.init(parameters: parameters, virtualTime: false)
     }
 
@@ -201,7 +201,7 @@ public final class PlaybackPipeline {
     ///
     /// A damaged or truncated input plays every frame and sample that decodes, then
     /// throws `ReelError.media` (kind `.truncated`), unless playback was stopped first.
-    public func run(
+    package func run(
         onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in },
         onProgress: (@Sendable (_ progress: PlaybackProgress, _ final: Bool) -> Void)? = nil
     ) throws -> PlaybackStatistics {

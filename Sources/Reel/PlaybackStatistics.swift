@@ -1,15 +1,16 @@
 import Foundation
-public import ReelNet
-public import ReelTiming
+import ReelMedia
+import ReelNet
+import ReelTiming
 import Synchronization
 
 /// A summary of A−V offsets (video shown minus audio heard, µs) at presentation.
-public struct OffsetSummary: Sendable, Codable, Equatable {
-    public var count: Int
-    public var mean: Double
-    public var p50: Int64
-    public var p95: Int64
-    public var maxMagnitude: Int64
+package struct OffsetSummary: Sendable, Codable, Equatable {
+    package var count: Int
+    package var mean: Double
+    package var p50: Int64
+    package var p95: Int64
+    package var maxMagnitude: Int64
 
     init?(_ offsets: [Int64]) {
         guard !offsets.isEmpty else { return nil }
@@ -23,12 +24,12 @@ public struct OffsetSummary: Sendable, Codable, Equatable {
 }
 
 /// Percentiles of a latency, in µs.
-public struct LatencySummary: Sendable, Codable, Equatable {
-    public var count: Int
-    public var p50: Int64
-    public var p95: Int64
-    public var p99: Int64
-    public var max: Int64
+package struct LatencySummary: Sendable, Codable, Equatable {
+    package var count: Int
+    package var p50: Int64
+    package var p95: Int64
+    package var p99: Int64
+    package var max: Int64
 
     /// From latencies in ns.
     init?(_ latencies: [Int64]) {
@@ -43,66 +44,66 @@ public struct LatencySummary: Sendable, Codable, Equatable {
     }
 
     /// "p50 12.3, p95 …, p99 …, max … ms".
-    public var summary: String {
+    package var summary: String {
         [("p50", p50), ("p95", p95), ("p99", p99), ("max", max)]
             .map { "\($0.0) \(String(format: "%.1f", Double($0.1) / 1000))" }.joined(separator: ", ") + " ms"
     }
 }
 
 /// Counters of one timed playback.
-public struct PlaybackStatistics: Sendable, Codable {
-    public var presentation = PresentationStatistics()
+package struct PlaybackStatistics: Sendable, Codable {
+    package var presentation = PresentationStatistics()
     /// Display ticks the scheduler thread woke too late for.
-    public var missedTicks = 0
+    package var missedTicks = 0
     /// Renders not made because the window had no swapchain image free (or was being
     /// resized or minimized).
-    public var imagesUnavailable = 0
+    package var imagesUnavailable = 0
     /// Video frames shown minus the audio clock at the tick that showed them (minus the
     /// master clock when there is no audio).
-    public var avOffset: OffsetSummary?
+    package var avOffset: OffsetSummary?
     /// Frames added to (positive) or removed from the sound to keep it on a video or
     /// external master: silence or a cut at the start, then libswresample's stretch.
-    public var audioFramesAligned: Int64 = 0
-    public var audioFramesStretched: Int64 = 0
+    package var audioFramesAligned: Int64 = 0
+    package var audioFramesStretched: Int64 = 0
     /// Wall time of `run` and the process's CPU time (all threads) during it, seconds.
-    public var wallSeconds = 0.0
-    public var cpuSeconds = 0.0
-    public var framesDecoded = 0
+    package var wallSeconds = 0.0
+    package var cpuSeconds = 0.0
+    package var framesDecoded = 0
     /// Pictures decoded from a damaged live stream, by what became of them.
-    public var damagedPictures = DamageCounts()
-    public var audioFramesWritten: Int64 = 0
+    package var damagedPictures = DamageCounts()
+    package var audioFramesWritten: Int64 = 0
     /// The master clock used: "audio", "video", "external", or "none" (untimed).
-    public var sync: String = ""
+    package var sync: String = ""
     /// Why sound went to the null output instead of the device, if it did.
-    public var audioWarning: String?
+    package var audioWarning: String?
     /// The screenshots written, in order.
-    public var screenshots: [String] = []
+    package var screenshots: [String] = []
     /// Per stream of an RTP session: what the network did (empty for a file).
-    public var rtp: [RTPStatistics] = []
+    package var rtp: [RTPStatistics] = []
     /// Why a live input ended by itself (a BYE, silence).
-    public var inputEnd: String?
+    package var inputEnd: String?
     /// A live input's frames: from the arrival of a frame's first packet to the frame
     /// on screen (its tick, or its presentation in a window).
-    public var receiveToPresent: LatencySummary?
+    package var receiveToPresent: LatencySummary?
     /// A live input: from its first packet to its first picture on screen (µs).
-    public var firstPictureAfter: Int64?
+    package var firstPictureAfter: Int64?
     /// When (host ns) the first frame was shown.
     var firstShown: Int64?
 }
 
 /// What a playback is doing now: for a status line.
-public struct PlaybackProgress: Sendable {
+package struct PlaybackProgress: Sendable {
     /// Media time (µs) of the frame on screen.
-    public var position: Int64?
+    package var position: Int64?
     /// The input's duration (µs), when its container states one.
-    public var duration: Int64?
-    public var presentation = PresentationStatistics()
+    package var duration: Int64?
+    package var presentation = PresentationStatistics()
     /// A−V (µs) of the latest frame shown.
-    public var avOffset: Int64?
+    package var avOffset: Int64?
     /// Renders finished so far (shown, repeated and untimed ones).
-    public var rendered = 0
+    package var rendered = 0
     /// An RTP session's counts per stream so far (empty for a file).
-    public var rtp: [RTPStatistics] = []
+    package var rtp: [RTPStatistics] = []
     /// The generation of the frame on screen (a seek starts a new one).
     var generation = -1
 }
@@ -111,15 +112,15 @@ public struct PlaybackProgress: Sendable {
 ///
 /// Thread-safety: Safe; the display thread writes it once a tick, the caller's thread
 /// posts messages.
-public final class PlaybackMonitor: Sendable {
+package final class PlaybackMonitor: Sendable {
     private let state = Mutex(PlaybackProgress())
     private let messages = Mutex<[String]>([])
-    public var progress: PlaybackProgress { state.withLock { $0 } }
+    package var progress: PlaybackProgress { state.withLock { $0 } }
     func update(_ body: (inout PlaybackProgress) -> Void) { state.withLock { body(&$0) } }
 
     /// Takes the notes posted since the last call (a screenshot written, one that
     /// failed), oldest first: for the user, one line each.
-    public func takeMessages() -> [String] {
+    package func takeMessages() -> [String] {
         messages.withLock { posted in
             defer { posted.removeAll() }
             return posted

@@ -60,7 +60,7 @@ final class Worker {
 
     deinit { assert(joined, "the thread \(name) was never joined") }
 
-    /// What the new thread runs: a private box, so no public object crosses as a C context.
+    /// What the new thread runs: a private box, so no package object crosses as a C context.
     private final class Body {
         let name: String
         let run: @Sendable () -> Void

@@ -1,9 +1,9 @@
-public import ReelCore
+import ReelCore
 
 /// Why an audio output failed: one line, for the user.
-public struct AudioError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct AudioError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Where decoded audio goes: the sound device, nowhere at the real rate, or a file.
@@ -12,7 +12,7 @@ public struct AudioError: Error, CustomStringConvertible, Sendable {
 /// the output's buffer is full, so the thread is paced by the output. The audio clock
 /// is the media time of the last frame written minus `queuedFrames(at:)`.
 /// Thread-safety: Confined to the audio thread.
-public protocol AudioOutput: AnyObject {
+package protocol AudioOutput: AnyObject {
     var format: AudioFormat { get }
     /// Hands `samples` (whole frames) to the output, waiting for room as needed.
     func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError)
@@ -28,16 +28,16 @@ public protocol AudioOutput: AnyObject {
 }
 
 /// The time source a paced output runs on: the monotonic clock, or a simulated one in tests.
-public protocol OutputClock: AnyObject {
+package protocol OutputClock: AnyObject {
     func now() -> Int64
     func sleep(until deadline: Int64)
 }
 
 /// The host's monotonic clock.
-public final class MonotonicClock: OutputClock {
-    public init() {}
-    public func now() -> Int64 { HostTime.now() }
-    public func sleep(until deadline: Int64) { HostTime.sleep(until: deadline) }
+package final class MonotonicClock: OutputClock {
+    package init() {}
+    package func now() -> Int64 { HostTime.now() }
+    package func sleep(until deadline: Int64) { HostTime.sleep(until: deadline) }
 }
 
 /// An output that consumes samples at the real rate on a clock, like a sound card
@@ -45,15 +45,15 @@ public final class MonotonicClock: OutputClock {
 /// Samples are heard the moment they leave the buffer (no extra device latency).
 ///
 /// Thread-safety: Confined to the audio thread.
-public class PacedOutput: AudioOutput {
-    public let format: AudioFormat
+package class PacedOutput: AudioOutput {
+    package let format: AudioFormat
     private let clock: OutputClock
     private let bufferFrames: Int64
     /// Host time (ns) at which playback started, and frames written since.
     private var start: Int64?
     private var written: Int64 = 0
 
-    public init(format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()) {
+    package init(format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()) {
         self.format = format
         self.clock = clock
         bufferFrames = max(1, bufferDuration * Int64(format.sampleRate) / 1_000_000)
@@ -68,9 +68,9 @@ public class PacedOutput: AudioOutput {
         return min(written, heard)
     }
 
-    public func queuedFrames(at now: Int64) -> Int64 { written - played(at: now) }
+    package func queuedFrames(at now: Int64) -> Int64 { written - played(at: now) }
 
-    public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {
+    package func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {
         let frames = Int64(samples.count / format.channels)
         let now = clock.now()
         if start == nil || queuedFrames(at: now) == 0 {
@@ -84,18 +84,18 @@ public class PacedOutput: AudioOutput {
         written += frames
     }
 
-    public func drain() throws(AudioError) {
+    package func drain() throws(AudioError) {
         if start != nil { clock.sleep(until: time(ofFrame: written)) }
     }
 
-    public func flush() -> Int64 {
+    package func flush() -> Int64 {
         let dropped = queuedFrames(at: clock.now())
         written -= dropped
         discard(frames: dropped)
         return dropped
     }
 
-    public func finish() throws(AudioError) {
+    package func finish() throws(AudioError) {
         try drain()
         try close()
     }
@@ -117,4 +117,4 @@ public class PacedOutput: AudioOutput {
 }
 
 /// `--ao null`: samples consumed at the real rate, and dropped.
-public final class NullOutput: PacedOutput {}
+package final class NullOutput: PacedOutput {}

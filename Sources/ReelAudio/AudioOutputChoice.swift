@@ -1,15 +1,15 @@
-public import ReelCore
+import ReelCore
 
 /// The `--ao` choice: `pulse`, `null` or `wav:PATH`.
 ///
 /// Thread-safety: Safe (a value type).
-public enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
+package enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
     case pulse
     case null
     case wav(path: String)
 
     /// Parses `pulse`, `null` or `wav:PATH`; nil for anything else.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         switch text {
         case "pulse": self = .pulse
         case "null": self = .null
@@ -19,7 +19,7 @@ public enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .pulse: "pulse"
         case .null: "null"
@@ -32,7 +32,7 @@ public enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
     /// written is an error (the user asked for that file).
     /// `clock` paces the null and WAV outputs (a test's virtual time); a sound server
     /// keeps its own.
-    public func open(
+    package func open(
         format: AudioFormat, pulseServer: String? = nil, clock: OutputClock = MonotonicClock()
     ) throws(AudioError) -> (output: AudioOutput, warning: String?) {
         switch self {

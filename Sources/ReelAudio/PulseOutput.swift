@@ -1,19 +1,19 @@
 internal import CPulse
-public import ReelCore
+import ReelCore
 
 /// `--ao pulse`: plays through PulseAudio (PipeWire desktops serve the same API),
 /// with its blocking simple API: `write` waits while the server's buffer is full, and
 /// the queued frames come from the server's own latency report.
 ///
 /// Thread-safety: Confined to the audio thread.
-public final class PulseOutput: AudioOutput {
-    public let format: AudioFormat
+package final class PulseOutput: AudioOutput {
+    package let format: AudioFormat
     private var connection: OpaquePointer?
 
     /// Connects to `server` (nil: the default, from the environment), asking for a
     /// buffer of about `bufferDuration` µs. Throws when there is no server or it
     /// refuses the stream; the player then falls back to the null output.
-    public init(format: AudioFormat, server: String? = nil, bufferDuration: Int64 = 100_000) throws(AudioError) {
+    package init(format: AudioFormat, server: String? = nil, bufferDuration: Int64 = 100_000) throws(AudioError) {
         self.format = format
         var spec = pa_sample_spec(
             format: PA_SAMPLE_S16LE, rate: UInt32(format.sampleRate), channels: UInt8(format.channels))
@@ -43,7 +43,7 @@ public final class PulseOutput: AudioOutput {
 
     deinit { if let connection { pa_simple_free(connection) } }
 
-    public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {
+    package func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {
         guard let connection, let base = samples.baseAddress else { return }
         var error: Int32 = 0
         if pa_simple_write(connection, base, samples.count * 2, &error) < 0 {
@@ -53,7 +53,7 @@ public final class PulseOutput: AudioOutput {
 
     /// What the server reports it still holds (its buffer and the device's latency).
     /// The report is for the moment of the call; `now` is not needed.
-    public func queuedFrames(at now: Int64) -> Int64 {
+    package func queuedFrames(at now: Int64) -> Int64 {
         guard let connection else { return 0 }
         var error: Int32 = 0
         let latency = pa_simple_get_latency(connection, &error)
@@ -61,7 +61,7 @@ public final class PulseOutput: AudioOutput {
         return Int64(latency) * Int64(format.sampleRate) / 1_000_000
     }
 
-    public func drain() throws(AudioError) {
+    package func drain() throws(AudioError) {
         guard let connection else { return }
         var error: Int32 = 0
         if pa_simple_drain(connection, &error) < 0 {
@@ -71,14 +71,14 @@ public final class PulseOutput: AudioOutput {
 
     /// Drops the server's buffer (wraps `pa_simple_flush`). What the device itself
     /// already holds, a few milliseconds, still plays.
-    public func flush() -> Int64 {
+    package func flush() -> Int64 {
         guard let connection else { return 0 }
         let queued = queuedFrames(at: 0)
         var error: Int32 = 0
         return pa_simple_flush(connection, &error) < 0 ? 0 : queued
     }
 
-    public func finish() throws(AudioError) {
+    package func finish() throws(AudioError) {
         guard let connection else { return }
         var error: Int32 = 0
         let drained = pa_simple_drain(connection, &error)

@@ -1,20 +1,20 @@
 import Glibc
-public import ReelCore
+import ReelCore
 
 /// `--ao wav:PATH`: writes exactly the samples that would be played, paced like the
 /// null output, to a 16-bit PCM WAV file. The header's sizes are filled in at
 /// `finish`; a file that was not finished says so by its zero sizes.
 ///
 /// Thread-safety: Confined to the audio thread.
-public final class WAVOutput: PacedOutput {
-    public let path: String
+package final class WAVOutput: PacedOutput {
+    package let path: String
     private var file: UnsafeMutablePointer<FILE>?
     private var dataBytes: Int64 = 0
     /// Whether frames were taken back, so that the file may hold stale bytes past the
     /// data to cut off at the end.
     private var discardedTail = false
 
-    public init(
+    package init(
         path: String, format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()
     ) throws(AudioError) {
         self.path = path

@@ -2,23 +2,23 @@
 /// samples at `sampleRate`, `channels` per frame (a frame is one sample per channel).
 ///
 /// Thread-safety: Safe (a value type).
-public struct AudioFormat: Hashable, Sendable, CustomStringConvertible {
-    public var sampleRate: Int
-    public var channels: Int
+package struct AudioFormat: Hashable, Sendable, CustomStringConvertible {
+    package var sampleRate: Int
+    package var channels: Int
 
-    public init(sampleRate: Int, channels: Int) {
+    package init(sampleRate: Int, channels: Int) {
         precondition(sampleRate > 0 && channels > 0, "audio format must have a rate and channels")
         self.sampleRate = sampleRate
         self.channels = channels
     }
 
     /// Bytes per frame.
-    public var frameBytes: Int { channels * 2 }
+    package var frameBytes: Int { channels * 2 }
 
     /// Microseconds that `frames` frames last, rounded to nearest.
-    public func microseconds(ofFrames frames: Int64) -> Int64 {
+    package func microseconds(ofFrames frames: Int64) -> Int64 {
         (frames * 1_000_000 + Int64(sampleRate) / 2) / Int64(sampleRate)
     }
 
-    public var description: String { "\(sampleRate) Hz, \(channels) ch, s16" }
+    package var description: String { "\(sampleRate) Hz, \(channels) ch, s16" }
 }

@@ -4,9 +4,9 @@ import Glibc
 /// deadlines and every timeline entry use.
 ///
 /// Thread-safety: Safe.
-public enum HostTime {
+package enum HostTime {
     /// Now, on `CLOCK_MONOTONIC`.
-    public static func now() -> Int64 {
+    package static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
@@ -14,13 +14,13 @@ public enum HostTime {
 
     /// Sleeps until the absolute monotonic time `deadline` (ns): no drift from
     /// adding up relative sleeps.
-    public static func sleep(until deadline: Int64) {
+    package static func sleep(until deadline: Int64) {
         var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
     }
 
     /// CPU time (ns) this process has used so far, all threads, user and system.
-    public static func processCPU() -> Int64 {
+    package static func processCPU() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

@@ -1,14 +1,14 @@
 /// Where one plane of a picture lies inside a frame-pool slot.
-public struct PlaneLayout: Hashable, Sendable {
+package struct PlaneLayout: Hashable, Sendable {
     /// Byte offset of the plane's first row from the start of the slot.
-    public var offset: Int
+    package var offset: Int
     /// Bytes from one row to the next.
-    public var stride: Int
+    package var stride: Int
     /// Samples per row and rows in this plane.
-    public var width: Int
-    public var height: Int
+    package var width: Int
+    package var height: Int
 
-    public init(offset: Int, stride: Int, width: Int, height: Int) {
+    package init(offset: Int, stride: Int, width: Int, height: Int) {
         self.offset = offset
         self.stride = stride
         self.width = width
@@ -20,19 +20,19 @@ public struct PlaneLayout: Hashable, Sendable {
 /// geometry, plane layout inside its pool slot, colour, and time.
 ///
 /// Thread-safety: Safe (a value type).
-public struct VideoFrameDescriptor: Hashable, Sendable {
-    public var format: PixelFormat
+package struct VideoFrameDescriptor: Hashable, Sendable {
+    package var format: PixelFormat
     /// Coded picture size in luma samples.
-    public var width: Int
-    public var height: Int
+    package var width: Int
+    package var height: Int
     /// Pixel (sample) aspect ratio; 1/1 for square pixels.
-    public var sampleAspectRatio: Rational
-    public var planes: [PlaneLayout]
-    public var color: ColorDescription
+    package var sampleAspectRatio: Rational
+    package var planes: [PlaneLayout]
+    package var color: ColorDescription
     /// Presentation time in the stream's time base, if the stream gave one.
-    public var presentationTime: MediaTime?
+    package var presentationTime: MediaTime?
 
-    public init(
+    package init(
         format: PixelFormat, width: Int, height: Int, sampleAspectRatio: Rational = Rational(1, 1),
         planes: [PlaneLayout], color: ColorDescription, presentationTime: MediaTime?
     ) {
@@ -47,7 +47,7 @@ public struct VideoFrameDescriptor: Hashable, Sendable {
 
     /// The size at which the picture is meant to be shown: the coded width
     /// stretched by the sample aspect ratio, rounded to an even number.
-    public var displaySize: PixelSize {
+    package var displaySize: PixelSize {
         PixelSize.display(width: width, height: height, sampleAspectRatio: sampleAspectRatio)
     }
 }

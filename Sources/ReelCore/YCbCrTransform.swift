@@ -5,13 +5,13 @@
 /// quantisation per range: limited luma spans 219·2^(n−8) codes from 16·2^(n−8),
 /// limited chroma 224·2^(n−8) around 128·2^(n−8); full range spans 2^n − 1.
 /// Thread-safety: Safe (a value type).
-public struct YCbCrTransform: Hashable, Sendable {
+package struct YCbCrTransform: Hashable, Sendable {
     /// Rows for R, G and B: coefficients of Y, Cb, Cr and a constant term.
-    public var red: SIMD4<Float>
-    public var green: SIMD4<Float>
-    public var blue: SIMD4<Float>
+    package var red: SIMD4<Float>
+    package var green: SIMD4<Float>
+    package var blue: SIMD4<Float>
 
-    public init(matrix: ColorMatrix, range: ColorRange, bitDepth: Int) {
+    package init(matrix: ColorMatrix, range: ColorRange, bitDepth: Int) {
         let kr = matrix.kr
         let kb = matrix.kb
         let kg = 1 - kr - kb
@@ -51,7 +51,7 @@ public struct YCbCrTransform: Hashable, Sendable {
 
     /// The same transform for a picture with no chroma: Cb and Cr are taken as the
     /// neutral mid-code and folded into the constant terms, so chroma may read as 0.
-    public func foldingNeutralChroma(bitDepth: Int) -> YCbCrTransform {
+    package func foldingNeutralChroma(bitDepth: Int) -> YCbCrTransform {
         let mid = Float(128 << (bitDepth - 8))
         func fold(_ row: SIMD4<Float>) -> SIMD4<Float> { SIMD4(row.x, 0, 0, row.w + (row.y + row.z) * mid) }
         var folded = self
@@ -62,7 +62,7 @@ public struct YCbCrTransform: Hashable, Sendable {
     }
 
     /// Applies the transform to one sample, for tests and CPU reference checks.
-    public func apply(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
+    package func apply(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
         func evaluate(_ row: SIMD4<Float>) -> Double {
             Double(row.x) * y + Double(row.y) * cb + Double(row.z) * cr + Double(row.w)
         }

@@ -1,21 +1,21 @@
 internal import CLinux
 import Glibc
-public import ReelCore
+import ReelCore
 import Synchronization
 
 /// Why the pool could not be created.
-public struct FramePoolError: Error, CustomStringConvertible, Sendable {
+package struct FramePoolError: Error, CustomStringConvertible, Sendable {
     /// The system call that failed and its `errno`.
-    public let call: String
-    public let code: Int32
+    package let call: String
+    package let code: Int32
 
-    public var description: String {
+    package var description: String {
         "frame pool: \(call) failed: \(String(cString: strerror(code)))"
     }
 }
 
 /// The outcome of asking for a free slot: running out is flow control, not an error.
-public enum PoolAcquire: Sendable, Equatable {
+package enum PoolAcquire: Sendable, Equatable {
     case slot(Int)
     case exhausted
 }
@@ -29,21 +29,21 @@ public enum PoolAcquire: Sendable, Equatable {
 /// slot. In debug builds a freed slot is filled with `poison` so a use after
 /// release shows. The memfd can be given to another process, which maps the same bytes.
 /// Thread-safety: Safe; slot bytes are owned by whoever holds the slot.
-public final class FramePool: @unchecked Sendable {
-    public let layout: SlotLayout
-    public let slotCount: Int
+package final class FramePool: @unchecked Sendable {
+    package let layout: SlotLayout
+    package let slotCount: Int
     /// Size of the whole mapping in bytes: `slotCount × layout.slotSize`.
-    public let byteCount: Int
+    package let byteCount: Int
     /// The memfd behind the mapping; owned by the pool, closed in `deinit`.
     package let fileDescriptor: Int32
     private let base: UnsafeMutableRawPointer
     /// Holders of each slot; 0 means free.
     private let holders: Mutex<[Int]>
     /// The byte a freed slot is filled with in debug builds.
-    public static let poison: UInt8 = 0xA5
+    package static let poison: UInt8 = 0xA5
 
     /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
-    public init(layout: SlotLayout, slotCount: Int) throws(FramePoolError) {
+    package init(layout: SlotLayout, slotCount: Int) throws(FramePoolError) {
         precondition(slotCount > 0, "a pool needs at least one slot")
         self.layout = layout
         self.slotCount = slotCount
@@ -73,7 +73,7 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// Takes a free slot for writing, with one reference, or reports that none is free.
-    public func acquire() -> PoolAcquire {
+    package func acquire() -> PoolAcquire {
         holders.withLock { holders in
             guard let index = holders.firstIndex(of: 0) else { return .exhausted }
             holders[index] = 1
@@ -83,7 +83,7 @@ public final class FramePool: @unchecked Sendable {
 
     /// Takes a free slot only if more than `reserve` are free, keeping `reserve` slots
     /// for others: a decoder allocating reference pictures must leave the receiver room.
-    public func acquire(leavingFree reserve: Int) -> PoolAcquire {
+    package func acquire(leavingFree reserve: Int) -> PoolAcquire {
         holders.withLock { holders in
             guard holders.count(where: { $0 == 0 }) > reserve, let index = holders.firstIndex(of: 0) else {
                 return .exhausted
@@ -94,7 +94,7 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// Adds a holder to a slot that is in use.
-    public func retain(_ slot: Int) {
+    package func retain(_ slot: Int) {
         holders.withLock { holders in
             precondition(holders[slot] > 0, "slot \(slot) retained while free")
             holders[slot] += 1
@@ -102,7 +102,7 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// Drops one holder; the last one frees the slot, after which no one may touch its bytes.
-    public func release(_ slot: Int) {
+    package func release(_ slot: Int) {
         holders.withLock { holders in
             precondition(holders[slot] > 0, "slot \(slot) released while free")
             holders[slot] -= 1
@@ -114,10 +114,10 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// Whether `slot` has no holder.
-    public func isFree(_ slot: Int) -> Bool { holders.withLock { $0[slot] == 0 } }
+    package func isFree(_ slot: Int) -> Bool { holders.withLock { $0[slot] == 0 } }
 
     /// Number of slots currently free.
-    public var freeCount: Int { holders.withLock { $0.count { $0 == 0 } } }
+    package var freeCount: Int { holders.withLock { $0.count { $0 == 0 } } }
 
     /// Whether every byte of `slot` is `poison` (what a freed slot holds in debug builds).
     package func isPoisoned(_ slot: Int) -> Bool {
@@ -145,7 +145,7 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// A descriptor for a frame stored in `slot` with this pool's layout.
-    public func descriptor(
+    package func descriptor(
         color: ColorDescription, sampleAspectRatio: Rational, presentationTime: MediaTime?
     ) -> VideoFrameDescriptor {
         VideoFrameDescriptor(

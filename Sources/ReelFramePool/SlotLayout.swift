@@ -1,4 +1,4 @@
-public import ReelCore
+import ReelCore
 
 /// How one frame's planes are laid out inside a pool slot.
 ///
@@ -7,28 +7,29 @@ public import ReelCore
 /// `slotAlignment` (the device's `minImportedHostPointerAlignment`, 4096 on lavapipe),
 /// so each slot's base can be imported into Vulkan on its own.
 /// Thread-safety: Safe (a value type).
-public struct SlotLayout: Hashable, Sendable {
-    public static let strideAlignment = 64
-    public static let slotAlignment = 4096
+package struct SlotLayout: Hashable, Sendable {
+    package static let strideAlignment = 64
+    package static let slotAlignment = 4096
     /// Bytes left after the last plane: decoders may over-read or over-write by
     /// up to this much (libavcodec's `AV_INPUT_BUFFER_PADDING_SIZE` is 64).
-    public static let tailPadding = 64
+    package static let tailPadding = 64
 
-    public let format: PixelFormat
-    public let width: Int
-    public let height: Int
-    public let planes: [PlaneLayout]
+    package let format: PixelFormat
+    package let width: Int
+    package let height: Int
+    package let planes: [PlaneLayout]
     /// The largest coded picture a slot has room for (at least `width`×`height`).
-    public let allocatedWidth: Int
-    public let allocatedHeight: Int
+    package let allocatedWidth: Int
+    package let allocatedHeight: Int
     /// Bytes per slot, a multiple of `slotAlignment`.
-    public let slotSize: Int
+    package let slotSize: Int
 
     /// Lays out a `width`×`height` picture. A decoder writing straight into the slot
     /// may need room for a larger coded picture (`allocatedWidth`×`allocatedHeight`,
     /// e.g. H.264's 16-pixel macroblocks): strides and plane sizes follow that, while
     /// the planes' `width` and `height` stay those of the visible picture.
-    public init(format: PixelFormat, width: Int, height: Int, allocatedWidth: Int? = nil, allocatedHeight: Int? = nil) {
+    package init(format: PixelFormat, width: Int, height: Int, allocatedWidth: Int? = nil, allocatedHeight: Int? = nil)
+    {
         precondition(width > 0 && height > 0, "frame size must be positive")
         self.format = format
         self.width = width
@@ -57,7 +58,7 @@ public struct SlotLayout: Hashable, Sendable {
     }
 
     /// Rounds `value` up to a multiple of `alignment` (a power of two).
-    public static func align(_ value: Int, to alignment: Int) -> Int {
+    package static func align(_ value: Int, to alignment: Int) -> Int {
         (value + alignment - 1) & ~(alignment - 1)
     }
 }

@@ -1,22 +1,22 @@
 internal import CFFmpeg
-public import ReelCore
+import ReelCore
 
 /// One run of decoded, resampled audio: interleaved 16-bit PCM in the decoder's
 /// output format. The samples belong to the decoder and stay valid until its next
 /// `receive`.
-public struct AudioChunk {
+package struct AudioChunk {
     /// Media time of the chunk's first frame, if the stream gave timestamps: the
     /// decoded frame's best-effort timestamp, less what the resampler still held from
     /// earlier frames (in microseconds).
-    public let presentationTime: MediaTime?
+    package let presentationTime: MediaTime?
     /// Frames (one sample per channel) in the chunk.
-    public let frames: Int
+    package let frames: Int
     /// `frames × channels` samples, interleaved.
-    public let samples: UnsafeBufferPointer<Int16>
+    package let samples: UnsafeBufferPointer<Int16>
 }
 
 /// What `AudioDecoder.receive` produced.
-public enum AudioStep {
+package enum AudioStep {
     case chunk(AudioChunk)
     /// Send another packet.
     case needsInput
@@ -29,7 +29,7 @@ public enum AudioStep {
 /// count. A change of the stream's own format mid-way reconfigures the resampler.
 ///
 /// Thread-safety: Confined to the audio thread.
-public final class AudioDecoder {
+package final class AudioDecoder {
     private let context: UnsafeMutablePointer<AVCodecContext>
     private let frame: UnsafeMutablePointer<AVFrame>
     private var resampler: OpaquePointer?
@@ -40,11 +40,11 @@ public final class AudioDecoder {
     private let timeBase: Rational
     private let streamName: String
     /// The stream this decoder reads.
-    public let streamIndex: Int
+    package let streamIndex: Int
     /// The format chunks come out in.
-    public let output: AudioFormat
+    package let output: AudioFormat
     /// Frames delivered so far.
-    public private(set) var framesDelivered: Int64 = 0
+    package private(set) var framesDelivered: Int64 = 0
     /// Where (µs) the next chunk starts when it follows the last one without a gap: the
     /// time of a frame that came without a timestamp (an MPEG-TS PES carries one for
     /// several audio frames).
@@ -53,7 +53,7 @@ public final class AudioDecoder {
     /// Opens the decoder for `demuxer`'s audio stream `streamIndex`. The output format
     /// defaults to the stream's own rate, in mono or stereo (more channels are mixed
     /// down to two). Throws `MediaError.unsupported` or `.codec`.
-    public init(demuxer: Demuxer, streamIndex: Int, output: AudioFormat? = nil) throws(MediaError) {
+    package init(demuxer: Demuxer, streamIndex: Int, output: AudioFormat? = nil) throws(MediaError) {
         let stream = demuxer.stream(streamIndex)
         let parameters = stream.pointee.codecpar!
         let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
@@ -96,7 +96,7 @@ public final class AudioDecoder {
 
     /// Feeds one packet; packets of other streams are ignored. Invalid packets are
     /// skipped (a damaged stream still plays what decodes).
-    public func send(_ packet: Packet) throws(MediaError) {
+    package func send(_ packet: Packet) throws(MediaError) {
         guard packet.streamIndex == streamIndex else { return }
         let result = avcodec_send_packet(context, packet.pointer)
         if result == reel_AVERROR_INVALIDDATA { return }
@@ -105,7 +105,7 @@ public final class AudioDecoder {
 
     /// Forgets what the decoder and the resampler hold (a seek, a loop): the next
     /// packet starts afresh (wraps `avcodec_flush_buffers`).
-    public func flush() {
+    package func flush() {
         expectedNext = nil
         avcodec_flush_buffers(context)
         swr_free(&resampler)
@@ -114,14 +114,14 @@ public final class AudioDecoder {
     }
 
     /// Tells the decoder no more packets come.
-    public func sendEndOfInput() throws(MediaError) {
+    package func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)
         guard result != FFmpegCall.endOfFile else { return }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
     }
 
     /// The next chunk of converted samples.
-    public func receive() throws(MediaError) -> AudioStep {
+    package func receive() throws(MediaError) -> AudioStep {
         while true {
             let result = avcodec_receive_frame(context, frame)
             if result == FFmpegCall.tryAgain { return .needsInput }
@@ -157,7 +157,7 @@ public final class AudioDecoder {
     /// frames, spread over the next `distance` frames: libswresample's compensation,
     /// for an audio stream following another clock. Does nothing before the first
     /// chunk (no resampler yet).
-    public func compensate(by frames: Int, over distance: Int) throws(MediaError) {
+    package func compensate(by frames: Int, over distance: Int) throws(MediaError) {
         guard let resampler, distance > 0 else { return }
         try FFmpegCall.check(
             swr_set_compensation(resampler, Int32(frames), Int32(distance)), "swr_set_compensation", .codec,

@@ -1,10 +1,10 @@
 internal import CFFmpeg
-public import ReelCore
+import ReelCore
 
 /// One compressed packet read from the input. Owns its `AVPacket`.
 ///
 /// Thread-safety: Unsafe; hand it from the demuxer to one decoder.
-public final class Packet: @unchecked Sendable {
+package final class Packet: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<AVPacket>
 
     init(_ pointer: UnsafeMutablePointer<AVPacket>) { self.pointer = pointer }
@@ -15,12 +15,12 @@ public final class Packet: @unchecked Sendable {
     }
 
     /// The index of the stream this packet belongs to.
-    public var streamIndex: Int { Int(pointer.pointee.stream_index) }
+    package var streamIndex: Int { Int(pointer.pointee.stream_index) }
 
     /// The packets' data joined in order, with the first one's timestamps, flags and
     /// side data (one access unit from the pieces a depacketiser put out); nil when out
     /// of memory.
-    public static func joining(_ parts: [Packet]) -> Packet? {
+    package static func joining(_ parts: [Packet]) -> Packet? {
         guard let first = parts.first else { return nil }
         if parts.count == 1 { return first }
         let total = parts.reduce(0) { $0 + Int($1.pointer.pointee.size) }
@@ -41,33 +41,33 @@ public final class Packet: @unchecked Sendable {
     }
 
     /// Gives a packet without a timestamp one (stream ticks).
-    public func setPresentationTicks(_ ticks: Int64) {
+    package func setPresentationTicks(_ ticks: Int64) {
         pointer.pointee.pts = ticks
         if pointer.pointee.dts == FFmpegCall.noTimestamp { pointer.pointee.dts = ticks }
     }
 
     /// Marks the packet as damaged (parts of it lost: `AV_PKT_FLAG_CORRUPT`): the
     /// decoder counts its picture damaged, and may keep it from being shown.
-    public func markCorrupt() { pointer.pointee.flags |= AV_PKT_FLAG_CORRUPT }
+    package func markCorrupt() { pointer.pointee.flags |= AV_PKT_FLAG_CORRUPT }
 
     /// Whether the packet is known to be damaged.
-    public var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
+    package var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
 
     /// The packet's duration in the stream's time base (0 when unknown).
-    public var durationTicks: Int64 { pointer.pointee.duration }
+    package var durationTicks: Int64 { pointer.pointee.duration }
 
     /// Whether the packet starts a keyframe.
-    public var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+    package var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
 
     /// The presentation timestamp in the stream's time base, if it has one.
-    public var presentationTicks: Int64? {
+    package var presentationTicks: Int64? {
         pointer.pointee.pts == FFmpegCall.noTimestamp ? nil : pointer.pointee.pts
     }
 }
 
 /// The outcome of reading the input: a packet, or the end. An input that stops
 /// on a read error ends with that error, so callers can use what came before it.
-public enum DemuxStep: Sendable {
+package enum DemuxStep: Sendable {
     case packet(Packet)
     case endOfInput(error: MediaError?)
 }
@@ -75,22 +75,22 @@ public enum DemuxStep: Sendable {
 /// Reads packets from a file or URL (wraps `AVFormatContext`).
 ///
 /// Thread-safety: Confined to the thread that reads packets.
-public final class Demuxer {
+package final class Demuxer {
     let context: UnsafeMutablePointer<AVFormatContext>
     /// The input's name as given.
-    public let url: String
+    package let url: String
     /// Container and streams, as probed at open.
-    public let info: MediaInfo
+    package let info: MediaInfo
     /// The stream FFmpeg considers the best video stream, if any.
-    public let bestVideoStream: Int?
+    package let bestVideoStream: Int?
     /// The best audio stream (related to the best video stream when there is one), if any.
-    public let bestAudioStream: Int?
+    package let bestAudioStream: Int?
     /// A live input (RTP): its datagrams come through `LiveIO`; it cannot seek.
-    public var isLive: Bool { live != nil }
+    package var isLive: Bool { live != nil }
     private let live: LiveIO?
 
     /// Opens `url` and probes its streams. Throws `MediaError.cannotOpen`.
-    public init(url: String) throws(MediaError) {
+    package init(url: String) throws(MediaError) {
         var context: UnsafeMutablePointer<AVFormatContext>?
         try FFmpegCall.check(
             avformat_open_input(&context, url, nil, nil), "avformat_open_input", .cannotOpen,
@@ -123,7 +123,7 @@ public final class Demuxer {
     ///
     /// `probes`: an MPEG-TS payload says what it carries only in its packets: they are
     /// probed (briefly), and parsers split its pictures.
-    public init(description: String, name: String, input: DatagramInput, probes: Bool = false) throws(MediaError) {
+    package init(description: String, name: String, input: DatagramInput, probes: Bool = false) throws(MediaError) {
         guard var context = avformat_alloc_context() else { throw MediaError(.cannotOpen, "out of memory") }
         let sdp = LiveIO.textReader(description)
         context.pointee.pb = sdp
@@ -178,7 +178,7 @@ public final class Demuxer {
     }
 
     /// The best video stream's index, or `MediaError.noVideoStream`.
-    public func requireVideoStream() throws(MediaError) -> Int {
+    package func requireVideoStream() throws(MediaError) -> Int {
         guard let bestVideoStream else { throw MediaError(.noVideoStream, "'\(url)' has no video stream") }
         return bestVideoStream
     }
@@ -189,7 +189,7 @@ public final class Demuxer {
     }
 
     /// The stream's time base.
-    public func timeBase(ofStream index: Int) -> Rational { Rational(stream(index).pointee.time_base) }
+    package func timeBase(ofStream index: Int) -> Rational { Rational(stream(index).pointee.time_base) }
 
     /// Checks that a stream which ended at `end` (the last picture's presentation time
     /// plus its duration) reached the duration its container's header declares.
@@ -198,7 +198,7 @@ public final class Demuxer {
     /// from the bit rate or read off the file's last packets proves nothing. The
     /// tolerance, half a second or 5 %, absorbs edit lists and rounding.
     /// `stream` names what ended there in the message ("video", "sound").
-    public func checkComplete(endedAt end: MediaTime, stream: String = "video") -> MediaError? {
+    package func checkComplete(endedAt end: MediaTime, stream: String = "video") -> MediaError? {
         guard context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_STREAM,
             context.pointee.duration > 0
         else { return nil }
@@ -215,7 +215,7 @@ public final class Demuxer {
     }
 
     /// The container's start time (µs on the media timeline), when it states one.
-    public var startTime: Int64? {
+    package var startTime: Int64? {
         let start = context.pointee.start_time
         return start == FFmpegCall.noTimestamp ? nil : start
     }
@@ -224,14 +224,14 @@ public final class Demuxer {
     /// that lies within `range`, so that the next packets start there (wraps
     /// `avformat_seek_file`; all streams move). Throws `MediaError.cannotSeek` when the
     /// input cannot seek (a live stream) or has no keyframe in `range`.
-    public func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError) {
+    package func seek(to target: Int64, within range: ClosedRange<Int64>) throws(MediaError) {
         try FFmpegCall.check(
             avformat_seek_file(context, -1, range.lowerBound, target, range.upperBound, 0), "avformat_seek_file",
             .cannotSeek, "cannot seek in '\(url)'")
     }
 
     /// Reads the next packet of any stream (wraps `av_read_frame`).
-    public func readPacket() -> DemuxStep {
+    package func readPacket() -> DemuxStep {
         guard let packet = av_packet_alloc() else {
             return .endOfInput(error: MediaError(.truncated, "out of memory reading '\(url)'"))
         }

@@ -4,8 +4,8 @@ import ReelCore
 /// What went wrong in the media stage, with the FFmpeg call and code behind it.
 ///
 /// `description` is one line, fit for a CLI's error message.
-public struct MediaError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable {
+package struct MediaError: Error, CustomStringConvertible, Sendable {
+    package enum Kind: String, Sendable {
         /// The input could not be opened or is not a media file FFmpeg recognises.
         case cannotOpen
         /// The input has no stream of the kind asked for.
@@ -24,12 +24,12 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         case resources
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// What Reel was doing, e.g. "cannot open 'clip.mp4'".
-    public let context: String
+    package let context: String
     /// The FFmpeg function that failed, and its return code, when one did.
-    public let call: String?
-    public let code: Int32?
+    package let call: String?
+    package let code: Int32?
 
     package init(_ kind: Kind, _ context: String, call: String? = nil, code: Int32? = nil) {
         self.kind = kind
@@ -39,11 +39,11 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Every slot of a pool is held by the decoder itself: the pool cannot make progress.
-    public static func poolTooSmall(_ slots: Int) -> MediaError {
+    package static func poolTooSmall(_ slots: Int) -> MediaError {
         MediaError(.resources, "the frame pool's \(slots) slots are all held by the decoder; it needs more")
     }
 
-    public var description: String {
+    package var description: String {
         guard let code else { return context }
         return "\(context): \(FFmpegCall.errorString(code))"
     }
@@ -75,9 +75,9 @@ enum FFmpegCall {
 }
 
 /// FFmpeg's own logging, which writes to stderr: quiet unless asked for.
-public enum FFmpegLog {
+package enum FFmpegLog {
     /// Sets libav*'s log level: errors and warnings when `verbose`, nothing otherwise.
-    public static func configure(verbose: Bool) {
+    package static func configure(verbose: Bool) {
         av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET)
     }
 }

@@ -1,28 +1,28 @@
 internal import CFFmpeg
-public import ReelCore
+import ReelCore
 
 /// An RGBA8 picture in memory, rows packed (`width × 4` bytes apart).
-public struct RGBAImage: Sendable, Equatable {
-    public var size: PixelSize
-    public var pixels: [UInt8]
+package struct RGBAImage: Sendable, Equatable {
+    package var size: PixelSize
+    package var pixels: [UInt8]
 
-    public init(size: PixelSize, pixels: [UInt8]) {
+    package init(size: PixelSize, pixels: [UInt8]) {
         precondition(pixels.count == size.width * size.height * 4, "pixel count does not match the size")
         self.size = size
         self.pixels = pixels
     }
 
     /// The pixel at column `x`, row `y`.
-    public subscript(x: Int, y: Int) -> SIMD4<UInt8> {
+    package subscript(x: Int, y: Int) -> SIMD4<UInt8> {
         let index = (y * size.width + x) * 4
         return SIMD4(pixels[index], pixels[index + 1], pixels[index + 2], pixels[index + 3])
     }
 }
 
 /// Reads still images (PNG and anything else FFmpeg decodes) as RGBA8.
-public enum ImageReader {
+package enum ImageReader {
     /// Decodes the first picture of `path` and converts it to RGBA8 with libswscale.
-    public static func readRGBA(_ path: String) throws(MediaError) -> RGBAImage {
+    package static func readRGBA(_ path: String) throws(MediaError) -> RGBAImage {
         let demuxer = try Demuxer(url: path)
         let streamIndex = try demuxer.requireVideoStream()
         let stream = demuxer.stream(streamIndex)

@@ -5,7 +5,7 @@ internal import CFFmpeg
 /// libavformat writes back (receiver reports).
 ///
 /// Thread-safety: Called on the demux thread only.
-public protocol DatagramInput: AnyObject {
+package protocol DatagramInput: AnyObject {
     func next(into buffer: UnsafeMutableRawBufferPointer) -> Int?
     func send(_ bytes: UnsafeRawBufferPointer)
 }

@@ -3,54 +3,54 @@ import ReelCore
 /// What `probe` reports about an input: container and streams.
 ///
 /// Thread-safety: Safe (a value type).
-public struct MediaInfo: Sendable, Codable {
+package struct MediaInfo: Sendable, Codable {
     /// The container, as FFmpeg names it (e.g. "mov,mp4,m4a,3gp,3g2,mj2").
-    public var format: String
+    package var format: String
     /// Duration in microseconds, if the container says.
-    public var durationMicroseconds: Int64?
+    package var durationMicroseconds: Int64?
     /// Overall bit rate in bits per second, if known.
-    public var bitRate: Int64?
-    public var streams: [StreamInfo]
+    package var bitRate: Int64?
+    package var streams: [StreamInfo]
 }
 
 /// One stream of an input.
-public struct StreamInfo: Sendable, Codable {
-    public enum Kind: String, Sendable, Codable {
+package struct StreamInfo: Sendable, Codable {
+    package enum Kind: String, Sendable, Codable {
         case video, audio, subtitle, data, attachment, unknown
     }
 
-    public var index: Int
-    public var kind: Kind
-    public var codec: String
-    public var timeBase: String
+    package var index: Int
+    package var kind: Kind
+    package var codec: String
+    package var timeBase: String
     /// Duration in microseconds, if the stream says.
-    public var durationMicroseconds: Int64?
+    package var durationMicroseconds: Int64?
     /// Frame count the container declares (0 when it does not).
-    public var frameCount: Int64
-    public var video: VideoStreamInfo?
-    public var audio: AudioStreamInfo?
+    package var frameCount: Int64
+    package var video: VideoStreamInfo?
+    package var audio: AudioStreamInfo?
 }
 
-public struct VideoStreamInfo: Sendable, Codable {
-    public var width: Int
-    public var height: Int
-    public var displayWidth: Int
-    public var displayHeight: Int
-    public var pixelFormat: String
-    public var sampleAspectRatio: String
+package struct VideoStreamInfo: Sendable, Codable {
+    package var width: Int
+    package var height: Int
+    package var displayWidth: Int
+    package var displayHeight: Int
+    package var pixelFormat: String
+    package var sampleAspectRatio: String
     /// Average frame rate as a fraction ("60/1"), if known.
-    public var frameRate: String?
-    public var framesPerSecond: Double?
+    package var frameRate: String?
+    package var framesPerSecond: Double?
     /// Colour metadata as tagged in the stream ("unknown" when untagged).
-    public var colorMatrix: String
-    public var colorRange: String
-    public var colorPrimaries: String
-    public var colorTransfer: String
-    public var chromaLocation: String
+    package var colorMatrix: String
+    package var colorRange: String
+    package var colorPrimaries: String
+    package var colorTransfer: String
+    package var chromaLocation: String
 }
 
-public struct AudioStreamInfo: Sendable, Codable {
-    public var sampleRate: Int
-    public var channels: Int
-    public var sampleFormat: String
+package struct AudioStreamInfo: Sendable, Codable {
+    package var sampleRate: Int
+    package var channels: Int
+    package var sampleFormat: String
 }

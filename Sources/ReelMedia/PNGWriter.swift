@@ -1,17 +1,17 @@
 internal import CFFmpeg
 import Glibc
-public import ReelCore
+import ReelCore
 
 /// Encodes RGBA pictures as PNG files with libavcodec's PNG encoder.
 ///
 /// Thread-safety: Unsafe; use from one thread at a time.
-public final class PNGWriter {
+package final class PNGWriter {
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var size: PixelSize?
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
 
-    public init() throws(MediaError) {
+    package init() throws(MediaError) {
         guard let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
             throw MediaError(.codec, "out of memory creating the PNG encoder")
         }
@@ -28,7 +28,7 @@ public final class PNGWriter {
     }
 
     /// Writes `pixels` (RGBA8, `rowBytes` apart) as a PNG file at `path`.
-    public func write(
+    package func write(
         rgba pixels: UnsafeRawBufferPointer, size: PixelSize, rowBytes: Int, to path: String
     ) throws(MediaError) {
         precondition(pixels.count >= rowBytes * (size.height - 1) + size.width * 4, "too few pixels for the size")

@@ -1,5 +1,5 @@
 internal import CFFmpeg
-public import ReelCore
+import ReelCore
 
 /// Converts a pool frame to RGBA8 on the CPU with libswscale, configured like
 /// Reel's shader: the frame's matrix and range, its chroma siting, bilinear
@@ -15,9 +15,9 @@ public import ReelCore
 /// row larger (the chroma plane is the same), then cropped: libswscale would otherwise
 /// stretch 159 chroma samples over 317 luma ones instead of putting sample i at luma 2i.
 /// Thread-safety: Safe (each call uses its own scalers).
-public enum ReferenceConverter {
+package enum ReferenceConverter {
     /// RGBA8, rows packed.
-    public static func rgba(
+    package static func rgba(
         of descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer
     ) throws(MediaError) -> RGBAImage {
         let pixels = try convert(descriptor, bytes: bytes, to: AV_PIX_FMT_RGBA, bytesPerPixel: 4)
@@ -25,7 +25,7 @@ public enum ReferenceConverter {
     }
 
     /// RGBA with 16 bits a channel (native-endian), rows packed: R, G, B, A per pixel.
-    public static func rgba16(
+    package static func rgba16(
         of descriptor: VideoFrameDescriptor, bytes: UnsafeRawBufferPointer
     ) throws(MediaError) -> [UInt16] {
         let pixels = try convert(descriptor, bytes: bytes, to: AV_PIX_FMT_RGBA64LE, bytesPerPixel: 8)

@@ -1,22 +1,22 @@
 internal import CFFmpeg
-public import ReelCore
-public import ReelFramePool
+import ReelCore
+import ReelFramePool
 
 /// A decoded picture, stored in a frame-pool slot that the receiver now holds.
-public struct DecodedFrame: Sendable {
+package struct DecodedFrame: Sendable {
     /// The pool the picture is in: the decoder's pool when it was decoded (a new one
     /// after a change of picture size).
-    public var pool: FramePool
+    package var pool: FramePool
     /// The pool slot holding the planes.
-    public var slot: Int
-    public var descriptor: VideoFrameDescriptor
+    package var slot: Int
+    package var descriptor: VideoFrameDescriptor
 
     /// Gives the slot back to its pool; the picture's bytes must not be touched after.
-    public func release() { pool.release(slot) }
+    package func release() { pool.release(slot) }
 }
 
 /// What the decoder has for the caller: flow control, not errors.
-public enum DecodeStep: Sendable {
+package enum DecodeStep: Sendable {
     /// A picture, written into a pool slot.
     case frame(DecodedFrame)
     /// The decoder needs another packet (or the end-of-input signal) first.
@@ -29,7 +29,7 @@ public enum DecodeStep: Sendable {
 
 /// What becomes of a picture decoded from a damaged stream (packets of it, or of a
 /// picture it refers to, were lost).
-public enum DamagedPictures: String, Sendable, CaseIterable {
+package enum DamagedPictures: String, Sendable, CaseIterable {
     /// Shown as libavcodec conceals the missing parts (from the picture before).
     case concealed = "conceal"
     /// Not shown: the picture before stays on screen until the next keyframe.
@@ -37,39 +37,39 @@ public enum DamagedPictures: String, Sendable, CaseIterable {
 }
 
 /// Pictures decoded from a damaged stream, by what became of them.
-public struct DamageCounts: Sendable, Equatable, Codable {
+package struct DamageCounts: Sendable, Equatable, Codable {
     /// Shown with the missing parts concealed.
-    public var concealed = 0
+    package var concealed = 0
     /// Not shown: damaged, or after a damaged one before the next keyframe.
-    public var frozen = 0
+    package var frozen = 0
     /// Not shown: before the stream's first keyframe (joined mid-GOP).
-    public var beforeKeyframe = 0
+    package var beforeKeyframe = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// How a decoder is set up.
-public struct DecoderParameters: Sendable {
+package struct DecoderParameters: Sendable {
     /// libavcodec threads; 0 lets it choose (one per core, plus one).
-    public var threadCount: Int
+    package var threadCount: Int
     /// Slots the consumer may hold at once; the decoder keeps that many free for it.
-    public var consumerSlots: Int
+    package var consumerSlots: Int
     /// Pool size, overriding the computed one (tests use tiny pools).
-    public var poolSlots: Int?
+    package var poolSlots: Int?
     /// Let libavcodec write pictures straight into pool slots (`get_buffer2`).
-    public var decodesIntoPool: Bool
+    package var decodesIntoPool: Bool
 
     /// What becomes of damaged pictures.
-    public var damaged: DamagedPictures
+    package var damaged: DamagedPictures
     /// Whether pictures before the first keyframe are kept back (a live stream joined
     /// between keyframes: they refer to pictures never received).
-    public var startsAtKeyframe: Bool
+    package var startsAtKeyframe: Bool
     /// A live stream: every picture comes out of libavcodec, flagged when it is not
     /// recovered (before the first keyframe), and `damaged` and `startsAtKeyframe`
     /// decide what is shown.
-    public var live: Bool
+    package var live: Bool
 
-    public init(
+    package init(
         threadCount: Int = 0, consumerSlots: Int = 4, poolSlots: Int? = nil, decodesIntoPool: Bool = true,
         damaged: DamagedPictures = .concealed, startsAtKeyframe: Bool = false, live: Bool = false
     ) {
@@ -92,7 +92,7 @@ public struct DecoderParameters: Sendable {
 /// libavcodec's own allocator is used and the picture is copied into a slot,
 /// counted in `copiedBytes`.
 /// Thread-safety: Confined to the decoding thread (libavcodec's threads call into the pool, which is Safe).
-public final class VideoDecoder {
+package final class VideoDecoder {
     private let context: UnsafeMutablePointer<AVCodecContext>
     private let frame: UnsafeMutablePointer<AVFrame>
     private var holdsFrame = false
@@ -102,26 +102,26 @@ public final class VideoDecoder {
     private let parameters: DecoderParameters
     private let codecID: AVCodecID
     /// The stream this decoder reads.
-    public let streamIndex: Int
+    package let streamIndex: Int
     /// The slot layout every picture of this stream needs.
-    public private(set) var layout: SlotLayout
+    package private(set) var layout: SlotLayout
     /// The pool pictures are delivered in now; it is replaced when the picture size changes.
-    public private(set) var pool: FramePool
+    package private(set) var pool: FramePool
     private var decodesIntoPool = false
     /// Times the stream changed picture size or format and a new pool was made.
-    public private(set) var poolChanges = 0
+    package private(set) var poolChanges = 0
     /// Pictures delivered straight from libavcodec's writes, and pictures copied.
-    public private(set) var framesDecodedInPlace = 0
-    public private(set) var framesCopied = 0
+    package private(set) var framesDecodedInPlace = 0
+    package private(set) var framesCopied = 0
     /// Bytes copied by the CPU from libavcodec's buffers into pool slots.
-    public private(set) var copiedBytes = 0
+    package private(set) var copiedBytes = 0
     /// When the last picture returned ends: its presentation time plus its duration.
-    public private(set) var lastPictureEnd: MediaTime?
+    package private(set) var lastPictureEnd: MediaTime?
     /// Packets or pictures the decoder rejected as invalid, and the first such error.
-    public private(set) var rejectedPackets = 0
-    public private(set) var firstPacketError: MediaError?
+    package private(set) var rejectedPackets = 0
+    package private(set) var firstPacketError: MediaError?
     /// Damaged pictures, by what became of them.
-    public private(set) var damage = DamageCounts()
+    package private(set) var damage = DamageCounts()
     /// The timestamps of packets marked damaged, until their pictures come out.
     private var damagedTimes: Set<Int64> = []
     /// Pictures are kept back until the next keyframe (frozen, or not yet started).
@@ -130,7 +130,7 @@ public final class VideoDecoder {
 
     /// Opens the decoder for `demuxer`'s stream `streamIndex`, with frame threads, and
     /// creates its pool. Throws `MediaError.codec`, `.unsupported` or `.resources`.
-    public init(
+    package init(
         demuxer: Demuxer, streamIndex: Int, parameters: DecoderParameters = DecoderParameters()
     ) throws(MediaError) {
         let stream = demuxer.stream(streamIndex)
@@ -261,7 +261,7 @@ public final class VideoDecoder {
     /// Feeds one packet (wraps `avcodec_send_packet`). Packets of other streams are
     /// ignored; invalid packets are counted in `rejectedPackets`, not thrown, so a
     /// damaged input still yields every picture that can be decoded.
-    public func send(_ packet: Packet) throws(MediaError) {
+    package func send(_ packet: Packet) throws(MediaError) {
         guard packet.streamIndex == streamIndex else { return }
         if packet.isCorrupt, let ticks = packet.presentationTicks {
             // Bounded: a picture comes out within a few packets of its own.
@@ -278,7 +278,7 @@ public final class VideoDecoder {
 
     /// Forgets the pictures the decoder holds (a seek, a loop): the next packet,
     /// which should start at a keyframe, starts afresh (wraps `avcodec_flush_buffers`).
-    public func flush() {
+    package func flush() {
         if holdsFrame {
             av_frame_unref(frame)
             holdsFrame = false
@@ -287,7 +287,7 @@ public final class VideoDecoder {
     }
 
     /// Tells the decoder no more packets come, so it returns the pictures it holds.
-    public func sendEndOfInput() throws(MediaError) {
+    package func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)
         guard result != FFmpegCall.endOfFile else { return }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
@@ -295,7 +295,7 @@ public final class VideoDecoder {
 
     /// Takes the next picture (wraps `avcodec_receive_frame`). The receiver holds the
     /// returned slot of `pool` until it calls `pool.release(slot)`.
-    public func receive() throws(MediaError) -> DecodeStep {
+    package func receive() throws(MediaError) -> DecodeStep {
         while !holdsFrame {
             let result = avcodec_receive_frame(context, frame)
             if result == FFmpegCall.tryAgain { return .needsInput }

@@ -1,23 +1,23 @@
 import CNet
 import Foundation
 import Glibc
-public import ReelCore
+import ReelCore
 import Synchronization
 
 /// How an RTP session is received.
-public struct ReceiverOptions: Sendable {
+package struct ReceiverOptions: Sendable {
     /// How long (µs) a packet may wait for the ones before it (the jitter buffer's budget).
-    public var latency: Int64 = 50_000
+    package var latency: Int64 = 50_000
     /// Silence (µs) after which the stream is taken to have ended.
-    public var timeout: Int64 = 10_000_000
+    package var timeout: Int64 = 10_000_000
     /// The local address to bind, instead of the description's connection address.
-    public var bindAddress: String?
+    package var bindAddress: String?
     /// Accept packets only from this source address (and port, when given: "ADDR:PORT").
-    public var pinnedSource: String?
+    package var pinnedSource: String?
     /// Join a multicast group the description names (refused otherwise).
-    public var allowMulticast = false
+    package var allowMulticast = false
 
-    public init() {}
+    package init() {}
 }
 
 /// Receives the RTP streams an SDP describes, on sockets of its own, and hands them
@@ -37,9 +37,9 @@ public struct ReceiverOptions: Sendable {
 ///
 /// Thread-safety: `next` and `send` from one thread; `stop`, `statistics`,
 /// `endReason` from any.
-public final class RTPReceiver: @unchecked Sendable {
+package final class RTPReceiver: @unchecked Sendable {
     /// Why the stream ended.
-    public enum End: Sendable, Equatable {
+    package enum End: Sendable, Equatable {
         /// The locked source sent an RTCP BYE.
         case bye
         /// Nothing arrived for the timeout (µs), after packets had come.
@@ -48,7 +48,7 @@ public final class RTPReceiver: @unchecked Sendable {
         case nothing(Int64)
         case stopped
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .bye: "the sender ended the stream (RTCP BYE)"
             case .silence(let timeout): "no packets for \(timeout / 1_000_000) s: the stream is taken to have ended"
@@ -137,7 +137,7 @@ public final class RTPReceiver: @unchecked Sendable {
     /// Checks the addresses; `listen` binds them. Throws a one-line `NetError` when an
     /// address is not IPv4, or the description names a multicast group without
     /// `allowMulticast`.
-    public init(description: SessionDescription, options: ReceiverOptions) throws(NetError) {
+    package init(description: SessionDescription, options: ReceiverOptions) throws(NetError) {
         self.options = options
         if let source = options.pinnedSource {
             let parts = source.split(separator: ":")
@@ -193,7 +193,7 @@ public final class RTPReceiver: @unchecked Sendable {
     /// Binds every stream's sockets: packets are received (queued by the kernel) from
     /// now on, so a session calls this once it is ready to play them. Throws a one-line
     /// `NetError` when a port is in use or an address is not this machine's.
-    public func listen() throws(NetError) {
+    package func listen() throws(NetError) {
         guard streams.contains(where: { $0.rtcp < 0 }) else { return }
         for stream in streams {
             let address = options.bindAddress ?? stream.media.address
@@ -254,56 +254,56 @@ public final class RTPReceiver: @unchecked Sendable {
     // MARK: Any thread
 
     /// Ends `next` at once (it returns nil), from any thread.
-    public func stop() {
+    package func stop() {
         var one: UInt64 = 1
         _ = write(wake, &one, 8)
     }
 
     /// Per stream, in the description's order.
-    public var statistics: [RTPStatistics] { shared.withLock { $0.statistics } }
+    package var statistics: [RTPStatistics] { shared.withLock { $0.statistics } }
 
     /// When (host ns) the first RTP packet was accepted; nil before.
-    public var firstArrival: Int64? { shared.withLock { $0.first } }
+    package var firstArrival: Int64? { shared.withLock { $0.first } }
 
     /// Why the stream ended; nil while it runs.
-    public var endReason: End? { shared.withLock { $0.end } }
+    package var endReason: End? { shared.withLock { $0.end } }
 
     // MARK: The receiving thread
 
     /// A frame's RTP timestamp and when (host ns) its first packet arrived.
-    public struct FrameStart: Sendable, Equatable {
-        public var timestamp: UInt32
-        public var arrival: Int64
+    package struct FrameStart: Sendable, Equatable {
+        package var timestamp: UInt32
+        package var arrival: Int64
     }
 
     /// Whether the last RTP packet of stream `index` handed on ended its frame (its
     /// marker bit: for video, the last packet of an access unit).
-    public func lastHandedEndsFrame(ofStream index: Int) -> Bool {
+    package func lastHandedEndsFrame(ofStream index: Int) -> Bool {
         lastMarker.indices.contains(index) && lastMarker[index]
     }
 
     /// The first RTP packet of stream `index` handed on: its timestamp (libavformat
     /// counts the stream's timestamps from it) and arrival.
-    public func firstHanded(ofStream index: Int) -> FrameStart? {
+    package func firstHanded(ofStream index: Int) -> FrameStart? {
         firstHanded.indices.contains(index) ? firstHanded[index] : nil
     }
 
     /// The latest sender report of stream `index`'s locked source (they are not handed
     /// to libavformat: `SessionTimeline` uses them).
-    public func senderClock(ofStream index: Int) -> SenderClock? {
+    package func senderClock(ofStream index: Int) -> SenderClock? {
         streams.indices.contains(index) ? streams[index].report : nil
     }
 
     /// Whether the frame of stream `index` with RTP `timestamp` was handed on with
     /// packets missing (asked once: the answer is forgotten).
-    public func takeDamaged(_ timestamp: UInt32, ofStream index: Int) -> Bool {
+    package func takeDamaged(_ timestamp: UInt32, ofStream index: Int) -> Bool {
         damaged.indices.contains(index) && damaged[index].remove(timestamp) != nil
     }
 
     /// Whether packets of the frame of stream `index` with RTP `timestamp` waited in the
     /// jitter buffer behind a gap it gave up on (they come late by up to the latency
     /// budget: the live edge does not follow them). Asked once.
-    public func takeHeld(_ timestamp: UInt32, ofStream index: Int) -> Bool {
+    package func takeHeld(_ timestamp: UInt32, ofStream index: Int) -> Bool {
         held.indices.contains(index) && held[index].remove(timestamp) != nil
     }
 
@@ -318,7 +318,7 @@ public final class RTPReceiver: @unchecked Sendable {
 
     /// The frames of stream `index` (the description's order) whose first packet has
     /// been handed on since the last call, oldest first.
-    public func takeFrameStarts(ofStream index: Int) -> [FrameStart] {
+    package func takeFrameStarts(ofStream index: Int) -> [FrameStart] {
         guard frameStartsOut.indices.contains(index) else { return [] }
         defer { frameStartsOut[index].removeAll(keepingCapacity: true) }
         return frameStartsOut[index]
@@ -326,7 +326,7 @@ public final class RTPReceiver: @unchecked Sendable {
 
     /// Blocks until the next datagram for libavformat is ready and copies it into
     /// `buffer` (cut to its size); returns its length, or nil at the end.
-    public func next(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    package func next(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         while true {
             if outgoingHead < outgoing.count {
                 let item = outgoing[outgoingHead]
@@ -365,7 +365,7 @@ public final class RTPReceiver: @unchecked Sendable {
 
     /// Sends an RTCP packet libavformat wrote (a receiver report) to the locked source
     /// of the stream it reports on; dropped when that is not known.
-    public func send(_ bytes: UnsafeRawBufferPointer) {
+    package func send(_ bytes: UnsafeRawBufferPointer) {
         guard let report = RTCPPacket(bytes), let ssrc = report.reportedSSRC,
             let stream = streams.first(where: { $0.lock?.ssrc == ssrc }), let lock = stream.lock
         else { return }

@@ -4,36 +4,36 @@ import Foundation
 /// counts (§6.4.1, §A.3, §A.8) and Reel's own.
 ///
 /// Thread-safety: A value; safe.
-public struct RTPStatistics: Sendable, Equatable, Codable {
+package struct RTPStatistics: Sendable, Equatable, Codable {
     /// "video" or "audio".
-    public var stream: String
+    package var stream: String
     /// The SSRC and source address:port the stream locked to (nil before its first packet).
-    public var ssrc: UInt32?
-    public var source: String?
+    package var ssrc: UInt32?
+    package var source: String?
     /// Packets received from the locked source, duplicates not counted.
-    public var received: Int64 = 0
+    package var received: Int64 = 0
     /// Expected (highest extended sequence number − first + 1) less received: never arrived.
-    public var lost: Int64 = 0
+    package var lost: Int64 = 0
     /// Copies of a packet already received.
-    public var duplicates: Int64 = 0
+    package var duplicates: Int64 = 0
     /// Packets that arrived after one with a higher sequence number (and in time to be
     /// put back in order).
-    public var reordered: Int64 = 0
+    package var reordered: Int64 = 0
     /// Packets that arrived after the jitter buffer had given up on them.
-    public var late: Int64 = 0
+    package var late: Int64 = 0
     /// Datagrams on this stream's ports that were not RTP or RTCP, or of a payload
     /// type the description does not list.
-    public var garbage: Int64 = 0
+    package var garbage: Int64 = 0
     /// Valid packets from another source or SSRC than the locked one (dropped), and
     /// RTCP BYEs among them (ignored).
-    public var foreign: Int64 = 0
-    public var foreignByes: Int64 = 0
+    package var foreign: Int64 = 0
+    package var foreignByes: Int64 = 0
     /// Gaps the jitter buffer skipped at their deadline (packets given up on).
-    public var skipped: Int64 = 0
+    package var skipped: Int64 = 0
     /// Datagrams the kernel dropped on this stream's RTP socket (SO_RXQ_OVFL).
-    public var kernelDrops: Int64 = 0
+    package var kernelDrops: Int64 = 0
     /// Interarrival jitter (RFC 3550 §6.4.1), in µs.
-    public var jitter: Double = 0
+    package var jitter: Double = 0
 
     var firstSequence: Int64?
     var highestSequence: Int64?
@@ -44,10 +44,10 @@ public struct RTPStatistics: Sendable, Equatable, Codable {
         lost = max(0, highest - first + 1 - received)
     }
 
-    public init(stream: String) { self.stream = stream }
+    package init(stream: String) { self.stream = stream }
 
     /// One line for `--stats`.
-    public var summary: String {
+    package var summary: String {
         "\(stream): received \(received), lost \(lost), duplicates \(duplicates), reordered \(reordered), "
             + "late \(late), garbage \(garbage), foreign \(foreign) (\(foreignByes) BYE), "
             + "kernel drops \(kernelDrops), jitter \(String(format: "%.2f", jitter / 1000)) ms"

@@ -4,14 +4,14 @@ extension SessionDescription {
     /// Whether `input` names an RTP session: an SDP session description (`.sdp`, or
     /// `sdp:PATH`, `sdp:-` for standard input) or `rtp://ADDRESS:PORT` (MPEG-TS over
     /// RTP). Nothing else is ever opened as a network stream, whatever its contents.
-    public static func names(_ input: String) -> Bool {
+    package static func names(_ input: String) -> Bool {
         input.hasPrefix("sdp:") || input.lowercased().hasSuffix(".sdp") || input.hasPrefix("rtp://")
     }
 
     /// The SDP text of an input that `names` one: read from the file or standard
     /// input, or made for an `rtp://` URL (payload type 33, MPEG-TS, at the URL's
     /// address and port). Throws a one-line `NetError`.
-    public static func text(of input: String) throws(NetError) -> String {
+    package static func text(of input: String) throws(NetError) -> String {
         if input.hasPrefix("rtp://") {
             let rest = input.dropFirst(6).prefix { $0 != "?" && $0 != "/" }
             guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0

@@ -6,29 +6,29 @@ import Foundation
 /// parse decides what is bound and what is refused before any socket is opened.
 ///
 /// Thread-safety: A value; safe.
-public struct SessionDescription: Sendable, Equatable {
+package struct SessionDescription: Sendable, Equatable {
     /// One `m=` line: an audio or video stream on its own port.
-    public struct Media: Sendable, Equatable {
-        public enum Kind: String, Sendable { case audio, video }
-        public var kind: Kind
+    package struct Media: Sendable, Equatable {
+        package enum Kind: String, Sendable { case audio, video }
+        package var kind: Kind
         /// The RTP port; RTCP arrives on `rtcpPort` (the next one unless `a=rtcp:` says).
-        public var port: UInt16
-        public var rtcpPort: UInt16
+        package var port: UInt16
+        package var rtcpPort: UInt16
         /// The connection address (IPv4, dotted), from the media or the session level.
-        public var address: String
+        package var address: String
         /// The payload types listed, with their encodings (`a=rtpmap`, or the static ones).
-        public var payloadTypes: [UInt8]
-        public var encodings: [UInt8: String]
+        package var payloadTypes: [UInt8]
+        package var encodings: [UInt8: String]
         /// The RTP clock rate of the first payload type.
-        public var clockRate: Int
+        package var clockRate: Int
     }
 
-    public var media: [Media]
+    package var media: [Media]
     /// The text as given (handed to libavformat).
-    public var text: String
+    package var text: String
 
     /// Encodings Reel can play (as `a=rtpmap` names them, upper-cased).
-    public static let supportedEncodings: Set<String> = ["H264", "H265", "OPUS", "MPEG4-GENERIC", "MP4A-LATM", "MP2T"]
+    package static let supportedEncodings: Set<String> = ["H264", "H265", "OPUS", "MPEG4-GENERIC", "MP4A-LATM", "MP2T"]
 
     /// The static payload types of RFC 3551 that Reel plays.
     static let staticEncodings: [UInt8: (name: String, rate: Int)] = [33: ("MP2T", 90000), 14: ("MPA", 90000)]
@@ -36,7 +36,7 @@ public struct SessionDescription: Sendable, Equatable {
     /// Parses and checks `text`. Throws `NetError.badDescription` with the line at fault.
     /// `allowMulticast`: a multicast connection address is refused unless it is set
     /// (joining a group sends IGMP reports on the network).
-    public init(parsing text: String, allowMulticast: Bool = false) throws(NetError) {
+    package init(parsing text: String, allowMulticast: Bool = false) throws(NetError) {
         self.text = text
         var sessionAddress: String?
         var media: [Media] = []
@@ -195,10 +195,10 @@ struct IPv4: Equatable {
 }
 
 /// Why a network input failed, in one line.
-public struct NetError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct NetError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 
-    public init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 
     static func badDescription(_ why: String) -> NetError { NetError("bad SDP: \(why)") }
 }

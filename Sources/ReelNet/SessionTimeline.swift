@@ -1,10 +1,10 @@
 /// What a sender report says about the sender's clocks (RFC 3550 §6.4.1): its wall
 /// clock (NTP format, 32.32 fixed point seconds) at one RTP timestamp of the stream.
-public struct SenderClock: Sendable, Equatable {
-    public var ntp: UInt64
-    public var timestamp: UInt32
+package struct SenderClock: Sendable, Equatable {
+    package var ntp: UInt64
+    package var timestamp: UInt32
 
-    public init(ntp: UInt64, timestamp: UInt32) {
+    package init(ntp: UInt64, timestamp: UInt32) {
         self.ntp = ntp
         self.timestamp = timestamp
     }
@@ -34,7 +34,7 @@ public struct SenderClock: Sendable, Equatable {
 /// here, in one place, from the first packet.
 ///
 /// Pure logic. Thread-safety: Unsafe (a value type); owned by the demux thread.
-public struct SessionTimeline: Sendable {
+package struct SessionTimeline: Sendable {
     private struct Stream {
         /// Ticks per second.
         let rate: Int64
@@ -51,12 +51,12 @@ public struct SessionTimeline: Sendable {
     private var senderOrigin: Int64?
 
     /// One stream per clock rate (ticks per second), in the session's order.
-    public init(clockRates: [Int]) {
+    package init(clockRates: [Int]) {
         streams = clockRates.map { Stream(rate: Int64(max(1, $0))) }
     }
 
     /// The stream's latest sender report.
-    public mutating func report(_ clock: SenderClock, ofStream index: Int) {
+    package mutating func report(_ clock: SenderClock, ofStream index: Int) {
         guard streams.indices.contains(index) else { return }
         streams[index].report = clock
     }
@@ -64,7 +64,7 @@ public struct SessionTimeline: Sendable {
     /// Where a packet of stream `index` goes, in the stream's ticks: `timestamp` is its
     /// RTP timestamp extended past wrap-arounds; `firstArrival` is when (host ns) the
     /// stream's first packet arrived (used once, for the stream's first packet).
-    public mutating func ticks(ofStream index: Int, timestamp: Int64, firstArrival: Int64) -> Int64 {
+    package mutating func ticks(ofStream index: Int, timestamp: Int64, firstArrival: Int64) -> Int64 {
         var stream = streams[index]
         defer { streams[index] = stream }
         let origin = origin ?? firstArrival

@@ -10,19 +10,19 @@
 /// average starts again.
 ///
 /// Pure logic. Thread-safety: Unsafe (a value type); the audio thread owns it.
-public struct AudioDriftCorrector: Sendable {
-    public let sampleRate: Int
+package struct AudioDriftCorrector: Sendable {
+    package let sampleRate: Int
     /// The smallest average difference (µs) corrected.
-    public let threshold: Int64
+    package let threshold: Int64
     /// The most a chunk is stretched or squeezed, in percent.
-    public let maxStretchPercent: Int
+    package let maxStretchPercent: Int
     private var cumulative = 0.0
     private var count = 0
     /// Weight of the previous average: 0.01 after 20 chunks.
     private static let coefficient = 0.794_328_234_724_281_5  // exp(log(0.01) / 20)
     private static let measurementsBeforeCorrecting = 20
 
-    public init(sampleRate: Int, threshold: Int64 = 5_000, maxStretchPercent: Int = 4) {
+    package init(sampleRate: Int, threshold: Int64 = 5_000, maxStretchPercent: Int = 4) {
         self.sampleRate = sampleRate
         self.threshold = threshold
         self.maxStretchPercent = maxStretchPercent
@@ -31,7 +31,7 @@ public struct AudioDriftCorrector: Sendable {
     /// Given the audio clock minus the master (µs) now, and a chunk of `frames` about
     /// to be resampled, the frames to add to it (positive: audio is ahead and must
     /// slow down) or remove (negative).
-    public mutating func correction(difference: Int64, frames: Int) -> Int {
+    package mutating func correction(difference: Int64, frames: Int) -> Int {
         guard abs(difference) < FrameScheduler.resyncThreshold else {
             cumulative = 0
             count = 0
@@ -50,7 +50,7 @@ public struct AudioDriftCorrector: Sendable {
     }
 
     /// Starts over (a seek, a pause).
-    public mutating func reset() {
+    package mutating func reset() {
         cumulative = 0
         count = 0
     }

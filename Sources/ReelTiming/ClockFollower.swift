@@ -10,25 +10,25 @@
 /// stall, the first reading after a pause) is taken at once.
 ///
 /// Pure logic: the caller passes the times. Thread-safety: Unsafe (a value type).
-public struct ClockFollower: Sendable {
+package struct ClockFollower: Sendable {
     /// The largest average difference (µs) left alone.
-    public let tolerance: Int64
+    package let tolerance: Int64
     /// A difference (µs) followed at once, without averaging.
-    public let stepThreshold: Int64
+    package let stepThreshold: Int64
     private var anchor: (media: Int64, host: Int64)?
     /// The running average of master minus follower, µs.
     private var averageError: Int64 = 0
     /// Times the follower moved to the master.
-    public private(set) var corrections = 0
+    package private(set) var corrections = 0
 
-    public init(tolerance: Int64 = 2_000, stepThreshold: Int64 = 15_000) {
+    package init(tolerance: Int64 = 2_000, stepThreshold: Int64 = 15_000) {
         self.tolerance = tolerance
         self.stepThreshold = stepThreshold
     }
 
     /// The display's media time (µs) at host time `host` (ns), given the master's
     /// media time `master` (µs) there.
-    public mutating func follow(_ master: Int64, at host: Int64) -> Int64 {
+    package mutating func follow(_ master: Int64, at host: Int64) -> Int64 {
         guard let anchor else { return moved(to: master, at: host) }
         let predicted = anchor.media + MasterClock.microseconds(fromNanoseconds: host - anchor.host)
         let error = master - predicted
@@ -49,7 +49,7 @@ public struct ClockFollower: Sendable {
     }
 
     /// Forgets the anchor (a seek, a pause): the next reading is taken as it is.
-    public mutating func reset() {
+    package mutating func reset() {
         anchor = nil
         averageError = 0
     }

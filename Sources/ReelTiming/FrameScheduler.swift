@@ -1,18 +1,18 @@
 /// Counts of what the scheduler did with frames and ticks.
-public struct PresentationStatistics: Sendable, Equatable, Codable {
+package struct PresentationStatistics: Sendable, Equatable, Codable {
     /// Frames shown for the first time.
-    public var presented = 0
+    package var presented = 0
     /// Frames whose time had passed when a newer one was also due: never shown.
-    public var droppedLate = 0
+    package var droppedLate = 0
     /// Ticks that showed the previous frame again (no new frame was due).
-    public var repeated = 0
+    package var repeated = 0
     /// Ticks with no free submission: nothing was rendered.
-    public var skipped = 0
+    package var skipped = 0
     /// Times video and the master clock were more than `FrameScheduler.resyncThreshold`
     /// apart, so that video gave up following it and started again from the frame due.
-    public var resyncs = 0
+    package var resyncs = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// Decides, at each display tick, which frame to show.
@@ -34,23 +34,23 @@ public struct PresentationStatistics: Sendable, Equatable, Codable {
 ///
 /// Pure logic: the caller passes the master clock's media time for the tick.
 /// Thread-safety: Unsafe; the scheduler thread owns it.
-public struct FrameScheduler: Sendable {
-    public private(set) var statistics = PresentationStatistics()
+package struct FrameScheduler: Sendable {
+    package private(set) var statistics = PresentationStatistics()
     /// The media time (µs) of the frame on screen.
-    public private(set) var showing: Int64?
+    package private(set) var showing: Int64?
     /// Video time minus master time since the last resync (0 until one happens).
-    public private(set) var offset: Int64 = 0
+    package private(set) var offset: Int64 = 0
     /// The last step (µs) from one shown frame to the next: a resync places the jumped
     /// frame this far after the one on screen.
     private var lastStep: Int64 = 0
 
     /// How far (µs) video and the master may be apart before video resyncs: 10 s.
-    public static let resyncThreshold: Int64 = 10_000_000
+    package static let resyncThreshold: Int64 = 10_000_000
 
-    public init() {}
+    package init() {}
 
     /// What a tick does.
-    public enum Decision: Equatable, Sendable {
+    package enum Decision: Equatable, Sendable {
         /// Show the ready frame at this index; the `dropping` frames before it are dropped.
         case show(index: Int, dropping: Int)
         /// Show the current frame again.
@@ -66,7 +66,7 @@ public struct FrameScheduler: Sendable {
     /// tick; `interval` the display's refresh interval (µs). The caller removes
     /// `index + 1` frames from the front of its queue after `.show`: the shown one and
     /// the dropped ones.
-    public mutating func tick(
+    package mutating func tick(
         ready: some Collection<Int64>, master: Int64, interval: Int64, canSubmit: Bool
     ) -> Decision {
         if let next = ready.first, abs(next - offset - master) > Self.resyncThreshold {
@@ -103,7 +103,7 @@ public struct FrameScheduler: Sendable {
 
     /// Forgets the frame on screen and any resync (a seek): the next due frame is shown
     /// as new.
-    public mutating func reset() {
+    package mutating func reset() {
         showing = nil
         offset = 0
         lastStep = 0

@@ -16,24 +16,24 @@
 /// thus stays near the network's own jitter, and never grows.
 ///
 /// Pure logic. Thread-safety: Unsafe (a value type); owned by the video thread.
-public struct LiveEdge: Sendable {
+package struct LiveEdge: Sendable {
     /// How far ahead of its time (µs) a frame should be ready.
-    public let margin: Int64
+    package let margin: Int64
     /// How far (µs) the smallest slack may stray from `margin` before the clock moves.
-    public let tolerance: Int64
+    package let tolerance: Int64
     /// Frames per window; the first window is shorter, to settle soon after the start.
-    public let window: Int
-    public let firstWindow: Int
+    package let window: Int
+    package let firstWindow: Int
     /// How late (µs) a frame or sound may be before the clock moves back at once.
-    public let lateAtOnce: Int64
+    package let lateAtOnce: Int64
     private var minimum = Int64.max
     private var minimumOfSound = false
     private var count = 0
     /// Windows completed, and the corrections made.
-    public private(set) var windows = 0
-    public private(set) var corrections = 0
+    package private(set) var windows = 0
+    package private(set) var corrections = 0
 
-    public init(
+    package init(
         margin: Int64 = 4_000, tolerance: Int64 = 8_000, window: Int = 60, firstWindow: Int = 10,
         lateAtOnce: Int64 = 100_000
     ) {
@@ -46,11 +46,11 @@ public struct LiveEdge: Sendable {
 
     /// A move of the clock: `by` µs forward (negative: back); `forSound` when the
     /// smallest slack was the sound's.
-    public struct Move: Equatable, Sendable {
-        public var by: Int64
-        public var forSound: Bool
+    package struct Move: Equatable, Sendable {
+        package var by: Int64
+        package var forSound: Bool
 
-        public init(by: Int64, forSound: Bool) {
+        package init(by: Int64, forSound: Bool) {
             self.by = by
             self.forSound = forSound
         }
@@ -59,7 +59,7 @@ public struct LiveEdge: Sendable {
     /// A frame (or, `ofSound`, a piece of the sound) became ready `slack` µs before its
     /// time on the clock (negative: after). Returns how to move the clock, at the end of
     /// a window that calls for it.
-    public mutating func observe(slack: Int64, ofSound: Bool = false) -> Move? {
+    package mutating func observe(slack: Int64, ofSound: Bool = false) -> Move? {
         if slack < -lateAtOnce {
             // The window starts again on the moved clock.
             minimum = .max
@@ -83,7 +83,7 @@ public struct LiveEdge: Sendable {
     }
 
     /// Starts over (a new generation).
-    public mutating func reset() {
+    package mutating func reset() {
         minimum = .max
         count = 0
         windows = 0

@@ -1,5 +1,5 @@
 /// Which clock the others follow (`--sync audio|video|external`).
-public enum SyncSource: String, Sendable, CaseIterable {
+package enum SyncSource: String, Sendable, CaseIterable {
     /// The audio output's clock: PTS of the last sample written minus what it still holds.
     case audio
     /// The video stream's own timestamps, paced by the display.
@@ -8,7 +8,7 @@ public enum SyncSource: String, Sendable, CaseIterable {
     case external
 
     /// The default: audio when there is audio, else video.
-    public static func automatic(hasAudio: Bool) -> SyncSource { hasAudio ? .audio : .video }
+    package static func automatic(hasAudio: Bool) -> SyncSource { hasAudio ? .audio : .video }
 }
 
 /// The master clock: media time as a function of host (monotonic) time.
@@ -19,34 +19,34 @@ public enum SyncSource: String, Sendable, CaseIterable {
 /// host time in nanoseconds. Pure logic: the caller passes the host time.
 ///
 /// Thread-safety: Unsafe (a value type); the scheduler thread owns it.
-public struct MasterClock: Sendable, Equatable {
+package struct MasterClock: Sendable, Equatable {
     private var anchor: (media: Int64, host: Int64)?
     private var pausedAt: Int64?
     /// A media time the clock does not run past: for the audio clock, the end of what
     /// was written, so that a stalled output holds the picture instead of leaving it.
     private var limit: Int64?
 
-    public init() {}
+    package init() {}
 
-    public static func == (a: Self, b: Self) -> Bool {
+    package static func == (a: Self, b: Self) -> Bool {
         a.anchor?.media == b.anchor?.media && a.anchor?.host == b.anchor?.host && a.pausedAt == b.pausedAt
             && a.limit == b.limit
     }
 
     /// Whether the clock has been set since it was made or reset.
-    public var isSet: Bool { anchor != nil }
-    public var isPaused: Bool { pausedAt != nil }
+    package var isSet: Bool { anchor != nil }
+    package var isPaused: Bool { pausedAt != nil }
 
     /// Media time `media` (µs) is now, at host time `host` (ns); the clock will not run
     /// past `limit` (µs) until set again.
-    public mutating func set(media: Int64, at host: Int64, limit: Int64? = nil) {
+    package mutating func set(media: Int64, at host: Int64, limit: Int64? = nil) {
         anchor = (media, host)
         self.limit = limit
         if pausedAt != nil { pausedAt = host }
     }
 
     /// The media time (µs) at host time `host` (ns); nil before the clock is set.
-    public func media(at host: Int64) -> Int64? {
+    package func media(at host: Int64) -> Int64? {
         guard let anchor else { return nil }
         let now = pausedAt.map { min($0, host) } ?? host
         let media = anchor.media + Self.microseconds(fromNanoseconds: now - anchor.host)
@@ -55,18 +55,18 @@ public struct MasterClock: Sendable, Equatable {
 
     /// The host time (ns) at which media time `media` (µs) comes; nil before the
     /// clock is set or while it is paused.
-    public func host(at media: Int64) -> Int64? {
+    package func host(at media: Int64) -> Int64? {
         guard let anchor, pausedAt == nil else { return nil }
         return anchor.host + (media - anchor.media) * 1000
     }
 
-    public mutating func pause(at host: Int64) {
+    package mutating func pause(at host: Int64) {
         guard pausedAt == nil else { return }
         pausedAt = host
     }
 
     /// Resumes from where it was paused: the paused interval does not count.
-    public mutating func resume(at host: Int64) {
+    package mutating func resume(at host: Int64) {
         guard let pausedAt, anchor != nil else {
             self.pausedAt = nil
             return
@@ -76,7 +76,7 @@ public struct MasterClock: Sendable, Equatable {
     }
 
     /// Forgets the time (a seek, a restart): the next `set` starts it again.
-    public mutating func reset() {
+    package mutating func reset() {
         anchor = nil
         pausedAt = nil
         limit = nil

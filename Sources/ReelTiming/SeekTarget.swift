@@ -8,15 +8,15 @@
 /// on the keyframe at or before the time, decode from there and show nothing before it.
 ///
 /// Pure logic. Thread-safety: Safe (a value type).
-public struct SeekTarget: Sendable, Equatable {
+package struct SeekTarget: Sendable, Equatable {
     /// The media time (µs) asked for, within the input.
-    public var time: Int64
+    package var time: Int64
     /// Media times (µs) of the keyframes the demuxer may land on.
-    public var keyframes: ClosedRange<Int64>
+    package var keyframes: ClosedRange<Int64>
     /// Whether frames (and sound) before `time` are decoded and dropped.
-    public var exact: Bool
+    package var exact: Bool
 
-    public init(time: Int64, keyframes: ClosedRange<Int64>, exact: Bool) {
+    package init(time: Int64, keyframes: ClosedRange<Int64>, exact: Bool) {
         self.time = time
         self.keyframes = keyframes
         self.exact = exact
@@ -24,7 +24,7 @@ public struct SeekTarget: Sendable, Equatable {
 
     /// A seek by `delta` µs from `position` (µs), kept within the input: from `start`
     /// to `end` (nil: unknown, no limit).
-    public static func relative(
+    package static func relative(
         from position: Int64, by delta: Int64, start: Int64, end: Int64?, exact: Bool
     ) -> SeekTarget {
         let time = clamp(position + delta, start: start, end: end)
@@ -35,7 +35,7 @@ public struct SeekTarget: Sendable, Equatable {
     }
 
     /// A seek to media time `time` (µs), kept within the input.
-    public static func absolute(_ time: Int64, start: Int64, end: Int64?, exact: Bool) -> SeekTarget {
+    package static func absolute(_ time: Int64, start: Int64, end: Int64?, exact: Bool) -> SeekTarget {
         let time = clamp(time, start: start, end: end)
         return SeekTarget(time: time, keyframes: Int64.min...(exact ? time : Int64.max), exact: exact)
     }

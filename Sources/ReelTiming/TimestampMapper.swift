@@ -1,4 +1,4 @@
-public import ReelCore
+import ReelCore
 
 /// Maps one stream's timestamps onto the media timeline, in microseconds.
 ///
@@ -12,14 +12,14 @@ public import ReelCore
 ///
 /// Pure logic: no clocks are read. Thread-safety: Unsafe (a value type with state;
 /// owned by the stream's decoding thread).
-public struct TimestampMapper: Sendable {
+package struct TimestampMapper: Sendable {
     /// How many bits the container's timestamps have before they wrap (33 for
     /// MPEG-TS; nil when they do not wrap).
-    public let wrapBits: Int?
+    package let wrapBits: Int?
     /// A jump (forward or back) larger than this, in microseconds, is a discontinuity.
-    public let discontinuityThreshold: Int64
+    package let discontinuityThreshold: Int64
     /// The interval assumed between frames when none can be measured (µs).
-    public var nominalInterval: Int64
+    package var nominalInterval: Int64
 
     /// The last unwrapped timestamp in stream ticks, and the wrap offset applied to it.
     private var lastTicks: Int64?
@@ -27,11 +27,11 @@ public struct TimestampMapper: Sendable {
     /// Added to unwrapped stream time to give media time; changes at discontinuities.
     private var shift: Int64 = 0
     /// The last media time produced.
-    public private(set) var last: Int64?
+    package private(set) var last: Int64?
     /// Discontinuities followed so far.
-    public private(set) var discontinuities = 0
+    package private(set) var discontinuities = 0
 
-    public init(wrapBits: Int? = nil, discontinuityThreshold: Int64 = 10_000_000, nominalInterval: Int64 = 40_000) {
+    package init(wrapBits: Int? = nil, discontinuityThreshold: Int64 = 10_000_000, nominalInterval: Int64 = 40_000) {
         precondition(wrapBits.map { $0 > 1 && $0 < 63 } ?? true, "wrap bits out of range")
         self.wrapBits = wrapBits
         self.discontinuityThreshold = discontinuityThreshold
@@ -40,7 +40,7 @@ public struct TimestampMapper: Sendable {
 
     /// The media time, in microseconds, of a frame with timestamp `time` (nil when
     /// the frame has none).
-    public mutating func map(_ time: MediaTime?) -> Int64 {
+    package mutating func map(_ time: MediaTime?) -> Int64 {
         guard let time else { return advanceWithoutTimestamp() }
         let ticks = unwrap(time.ticks)
         let streamTime = MediaTime(ticks: ticks, timeBase: time.timeBase).microseconds
@@ -64,7 +64,7 @@ public struct TimestampMapper: Sendable {
 
     /// Forgets the mapping (after a seek, or when a live source restarts): the next
     /// timestamp starts it again.
-    public mutating func reset() {
+    package mutating func reset() {
         lastTicks = nil
         wrapOffset = 0
         shift = 0

@@ -1,4 +1,4 @@
-public import ReelCore
+import ReelCore
 
 /// The instants a display refreshes: a window's vsync, or a virtual display at a
 /// fixed rate (`--display-fps`).
@@ -7,27 +7,27 @@ public import ReelCore
 /// in integer nanoseconds — never by adding periods up, so a virtual display keeps
 /// exact time however long it runs (59.94 Hz is 60000/1001, not 16.683 ms).
 /// Thread-safety: Safe (a value type).
-public struct VsyncTimeline: Sendable, Equatable {
+package struct VsyncTimeline: Sendable, Equatable {
     /// Host time (ns) of tick 0.
-    public let start: Int64
+    package let start: Int64
     /// Refreshes per second.
-    public let rate: Rational
+    package let rate: Rational
 
-    public init(start: Int64, rate: Rational) {
+    package init(start: Int64, rate: Rational) {
         precondition(rate.isValid, "display rate must be positive")
         self.start = start
         self.rate = rate
     }
 
     /// Host time (ns) of tick `index`, rounded to the nearest nanosecond.
-    public func time(ofTick index: Int64) -> Int64 {
+    package func time(ofTick index: Int64) -> Int64 {
         let scaled = index.multipliedFullWidth(by: 1_000_000_000 * rate.denominator)
         let (quotient, remainder) = rate.numerator.dividingFullWidth(scaled)
         return start + quotient + (remainder * 2 >= rate.numerator ? 1 : 0)
     }
 
     /// The first tick at or after host time `host` (ns).
-    public func tick(atOrAfter host: Int64) -> Int64 {
+    package func tick(atOrAfter host: Int64) -> Int64 {
         guard host > start else { return 0 }
         // Estimate in floating point, then step to the exact tick in integers.
         let estimate = Double(host - start) * Double(rate.numerator) / (1e9 * Double(rate.denominator))
@@ -38,7 +38,7 @@ public struct VsyncTimeline: Sendable, Equatable {
     }
 
     /// The refresh interval in microseconds, rounded: the tolerance for "due now".
-    public var intervalMicroseconds: Int64 {
+    package var intervalMicroseconds: Int64 {
         (1_000_000 * rate.denominator + rate.numerator / 2) / rate.numerator
     }
 }

@@ -1,26 +1,26 @@
 internal import CVulkan
-public import ReelCore
-public import ReelFramePool
+import ReelCore
+import ReelFramePool
 
 /// A rendered picture in host memory: RGBA8, rows `rowBytes` apart (the width rounded
 /// up to 8 pixels; the bytes past the picture in each row are not part of it).
 ///
 /// The pixels belong to the renderer and stay valid until its next `render` call.
 /// They are empty when the renderer does not read back (`OffscreenRenderer.readsBack`).
-public struct RenderedImage {
-    public let size: PixelSize
-    public let format: OutputFormat
-    public let rowBytes: Int
+package struct RenderedImage {
+    package let size: PixelSize
+    package let format: OutputFormat
+    package let rowBytes: Int
     package let pixels: UnsafeRawBufferPointer
 
     /// A copy of an RGBA16 image's samples, rows packed: R, G, B, A per pixel.
-    public func copySamples16() -> [UInt16] {
+    package func copySamples16() -> [UInt16] {
         precondition(format == .rgba16, "copySamples16 reads RGBA16 images")
         return copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
     }
 
     /// A copy of the pixels, rows packed (`size.width * format.bytesPerPixel` bytes each).
-    public func copyPixels() -> [UInt8] {
+    package func copyPixels() -> [UInt8] {
         let packedRow = size.width * format.bytesPerPixel
         if rowBytes == packedRow || pixels.isEmpty { return Array(pixels) }
         var packed = [UInt8]()
@@ -33,7 +33,7 @@ public struct RenderedImage {
 }
 
 /// The pixel format of rendered images.
-public enum OutputFormat: String, Sendable, Codable {
+package enum OutputFormat: String, Sendable, Codable {
     /// 8 bits a channel, R first: what PNGs, displays and the peers use.
     case rgba8
     /// 16 bits a channel (native-endian), R first: keeps 10-bit sources' precision.
@@ -41,11 +41,11 @@ public enum OutputFormat: String, Sendable, Codable {
     /// 8 bits a channel, B first: what window systems' swapchains take.
     case bgra8
 
-    public var bytesPerPixel: Int { self == .rgba16 ? 8 : 4 }
+    package var bytesPerPixel: Int { self == .rgba16 ? 8 : 4 }
 }
 
 /// How frames reach the GPU.
-public enum InputPath: String, Sendable, Codable {
+package enum InputPath: String, Sendable, Codable {
     /// The frame pool is imported into Vulkan and read in place: no CPU copy.
     case hostImport = "host-import"
     /// Each frame is copied into a staging buffer the GPU reads.
@@ -53,7 +53,7 @@ public enum InputPath: String, Sendable, Codable {
 }
 
 /// A frame submitted to the GPU, to be finished (waited for) in submission order.
-public struct RenderTicket: Sendable, Equatable {
+package struct RenderTicket: Sendable, Equatable {
     let resources: Int
     let generation: Int
 }
@@ -65,11 +65,11 @@ public struct RenderTicket: Sendable, Equatable {
 /// caller can decode the next frame while the GPU renders this one. The picture is
 /// scaled into the output size with its display aspect kept; the rest is black.
 /// Thread-safety: Confined to the render thread.
-public final class OffscreenRenderer {
+package final class OffscreenRenderer {
     /// Frames that can be submitted and not yet finished.
-    public static let framesInFlight = 2
+    package static let framesInFlight = 2
 
-    public let device: VulkanDevice
+    package let device: VulkanDevice
     let pass: YUVComputePass
     private let commandPool: VkCommandPool
     private let descriptorPool: VkDescriptorPool
@@ -82,27 +82,27 @@ public final class OffscreenRenderer {
     private var importedPool: (pool: FramePool, buffer: ImportedHostBuffer)?
 
     /// How frames reach the GPU: `.hostImport` (read in place) or `.staging` (copied).
-    public private(set) var inputPath: InputPath = .staging
+    package private(set) var inputPath: InputPath = .staging
     /// Why the pool could not be imported, when the device could have read it in place.
-    public private(set) var importFailure: String?
+    package private(set) var importFailure: String?
     /// Bytes the CPU copied from pool slots into the GPU's staging buffers.
-    public private(set) var uploadedBytes = 0
+    package private(set) var uploadedBytes = 0
     /// Frames rendered.
-    public private(set) var renderedFrames = 0
+    package private(set) var renderedFrames = 0
     /// Use the shader's general (any-scale) path even at native scale, so tests can
     /// hold it to the same reference as the fast path.
     package var forcesGeneralPath = false
     /// Whether frames end with their pixels in host memory (the default). When false the
     /// output stays in device memory and `RenderedImage.pixels` is empty: the render
     /// cost without the readback (on a CPU device the two are the same memory).
-    public var readsBack = true
+    package var readsBack = true
     /// The format frames are rendered in. RGBA16 takes the general pass only.
-    public var outputFormat = OutputFormat.rgba8
+    package var outputFormat = OutputFormat.rgba8
     /// How the last frame submitted was split between the passes, and what it was made for.
     package internal(set) var lastPlan: DispatchPlan?
     var planKey: PlanKey?
 
-    public init(device parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
+    package init(device parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let device = try VulkanDevice(parameters: parameters)
         self.device = device
         let vk = device.device
@@ -154,7 +154,7 @@ public final class OffscreenRenderer {
     /// Renders the picture described by `frame`, held in `slot` of `pool`, into an
     /// RGBA8 image of `outputSize`, waits for the GPU and returns the pixels, which stay
     /// valid until `framesInFlight` more frames have been submitted.
-    public func render(
+    package func render(
         _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, outputSize: PixelSize
     ) throws(RenderError) -> RenderedImage {
         try finish(submit(frame, in: pool, slot: slot, outputSize: outputSize))
@@ -166,7 +166,7 @@ public final class OffscreenRenderer {
     /// The first frame from a pool imports the pool's whole mapping into Vulkan when
     /// the device allows it; from then on the GPU reads each slot in place. The
     /// renderer keeps the pool alive while it is imported.
-    public func submit(
+    package func submit(
         _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, outputSize: PixelSize
     ) throws(RenderError) -> RenderTicket {
         try submit(frame, in: pool, slot: slot, outputSize: outputSize, target: nil)
@@ -178,7 +178,7 @@ public final class OffscreenRenderer {
     /// and with a CPU driver the presentation's own copy to the window takes long: the
     /// caller chooses when to spend that time). Nil when no image is free now (the tick
     /// is skipped) or the swapchain must be recreated first (`presenter.needsRecreation`).
-    public func submit(
+    package func submit(
         _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, renderingInto presenter: WindowPresenter
     ) throws(RenderError) -> (ticket: RenderTicket, image: PresentableImage)? {
         precondition(outputFormat == .bgra8, "a swapchain takes BGRA8: set outputFormat to .bgra8")
@@ -213,14 +213,14 @@ public final class OffscreenRenderer {
 
     /// Whether a submitted frame has finished, so that `finish` returns at once. Never
     /// waits: a real-time caller polls this instead of blocking on the GPU.
-    public func isFinished(_ ticket: RenderTicket) throws(RenderError) -> Bool {
+    package func isFinished(_ ticket: RenderTicket) throws(RenderError) -> Bool {
         let frameResources = resources[ticket.resources]
         precondition(frameResources.generation == ticket.generation, "ticket finished late: its buffers were reused")
         return try frameResources.isDone()
     }
 
     /// Waits for a submitted frame and returns its pixels.
-    public func finish(_ ticket: RenderTicket) throws(RenderError) -> RenderedImage {
+    package func finish(_ ticket: RenderTicket) throws(RenderError) -> RenderedImage {
         let frameResources = resources[ticket.resources]
         precondition(frameResources.generation == ticket.generation, "ticket finished late: its buffers were reused")
         try frameResources.wait()

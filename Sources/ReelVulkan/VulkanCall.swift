@@ -3,8 +3,8 @@ internal import CVulkan
 /// What went wrong in the render stage: the Vulkan call, its `VkResult`, and where.
 ///
 /// `description` is one line, fit for a CLI's error message.
-public struct RenderError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable {
+package struct RenderError: Error, CustomStringConvertible, Sendable {
+    package enum Kind: String, Sendable {
         /// No Vulkan device can be used (none found, or none matching `--device`).
         case noDevice
         /// A Vulkan call failed.
@@ -13,12 +13,12 @@ public struct RenderError: Error, CustomStringConvertible, Sendable {
         case invalidRequest
     }
 
-    public let kind: Kind
-    public let message: String
+    package let kind: Kind
+    package let message: String
     /// The Vulkan call that failed, its `VkResult` name, and the source location.
-    public let call: String?
-    public let result: String?
-    public let location: String?
+    package let call: String?
+    package let result: String?
+    package let location: String?
 
     init(_ kind: Kind, _ message: String, call: String? = nil, result: String? = nil, location: String? = nil) {
         self.kind = kind
@@ -28,7 +28,7 @@ public struct RenderError: Error, CustomStringConvertible, Sendable {
         self.location = location
     }
 
-    public var description: String {
+    package var description: String {
         guard let call, let result else { return message }
         return "\(message): \(call) returned \(result)" + (location.map { " (\($0))" } ?? "")
     }

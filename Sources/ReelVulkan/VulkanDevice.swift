@@ -2,18 +2,18 @@ internal import CVulkan
 import Synchronization
 
 /// How to choose and set up the Vulkan device.
-public struct DeviceParameters: Sendable {
+package struct DeviceParameters: Sendable {
     /// Use only a device whose name contains this text (case-insensitive), e.g. "llvmpipe".
-    public var preferredName: String?
+    package var preferredName: String?
     /// Enable the Khronos validation layer and collect its errors.
-    public var validation: Bool
+    package var validation: Bool
     /// Upload frames through a staging copy even when the device can read the
     /// frame pool in place (`VK_EXT_external_memory_host`): the fallback, on demand.
-    public var forcesStagingUpload: Bool
+    package var forcesStagingUpload: Bool
     /// A window to present to: the device must be able to present to its surface.
-    public var window: WindowSurfaceSource?
+    package var window: WindowSurfaceSource?
 
-    public init(
+    package init(
         preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false,
         window: WindowSurfaceSource? = nil
     ) {
@@ -28,11 +28,11 @@ public struct DeviceParameters: Sendable {
 /// extensions it requires, and a maker of the window's surface for an instance.
 /// Both handles are Vulkan's, passed as opaque pointers (`VkInstance` in,
 /// `VkSurfaceKHR` out); the device owns the surface from then on.
-public struct WindowSurfaceSource: Sendable {
-    public var instanceExtensions: [String]
-    public var makeSurface: @Sendable (OpaquePointer) -> OpaquePointer?
+package struct WindowSurfaceSource: Sendable {
+    package var instanceExtensions: [String]
+    package var makeSurface: @Sendable (OpaquePointer) -> OpaquePointer?
 
-    public init(instanceExtensions: [String], makeSurface: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) {
+    package init(instanceExtensions: [String], makeSurface: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) {
         self.instanceExtensions = instanceExtensions
         self.makeSurface = makeSurface
     }
@@ -43,7 +43,7 @@ public struct WindowSurfaceSource: Sendable {
 /// Chooses a discrete GPU first, then integrated, virtual, and CPU implementations
 /// (Mesa's lavapipe) last.
 /// Thread-safety: Unsafe; the renderer that owns it confines it to one thread.
-public final class VulkanDevice {
+package final class VulkanDevice {
     let instance: VkInstance
     let physicalDevice: VkPhysicalDevice
     let device: VkDevice
@@ -56,24 +56,24 @@ public final class VulkanDevice {
     private let validationLog: ValidationLog?
 
     /// The chosen device's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
-    public let name: String
+    package let name: String
     /// "discrete", "integrated", "virtual", "cpu" or "other".
-    public let type: String
+    package let type: String
     /// The most elements a texel buffer view may have (`maxTexelBufferElements`).
-    public let maxTexelBufferElements: Int
+    package let maxTexelBufferElements: Int
     /// The alignment host memory must have to be imported, when the device can
     /// import it (`VK_EXT_external_memory_host` enabled); nil otherwise.
-    public let hostImportAlignment: Int?
+    package let hostImportAlignment: Int?
     /// Whether shaders may use 64-bit integers (`shaderInt64`, enabled when present).
-    public let supportsInt64: Bool
+    package let supportsInt64: Bool
     /// Whether the validation layer is active.
-    public var validationEnabled: Bool { validationLog != nil }
+    package var validationEnabled: Bool { validationLog != nil }
     /// Errors the validation layer reported so far (empty when it is off).
-    public var validationErrors: [String] { validationLog?.errors ?? [] }
+    package var validationErrors: [String] { validationLog?.errors ?? [] }
 
     /// Creates the instance and device. Throws `RenderError.noDevice` when no
     /// device fits, saying why each one was rejected.
-    public init(parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
+    package init(parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let validation = parameters.validation && Self.hasLayer(Self.validationLayer)
         let log = validation ? ValidationLog() : nil
         let instance = try Self.makeInstance(

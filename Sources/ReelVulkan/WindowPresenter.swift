@@ -1,8 +1,8 @@
 internal import CVulkan
-public import ReelCore
+import ReelCore
 
 /// How the window's swapchain hands images to the display (`--present`).
-public enum PresentMode: String, Sendable, CaseIterable {
+package enum PresentMode: String, Sendable, CaseIterable {
     /// Queued, one per refresh: never tears, may wait.
     case fifo
     /// The newest image replaces a waiting one at each refresh: no tearing, no waiting.
@@ -25,7 +25,7 @@ struct SwapchainTarget {
 /// A swapchain image a frame was rendered into, waiting to be presented.
 ///
 /// Thread-safety: Confined to the render thread.
-public struct PresentableImage {
+package struct PresentableImage {
     let target: SwapchainTarget
 }
 
@@ -37,7 +37,7 @@ public struct PresentableImage {
 /// of date or suboptimal; `needsRecreation` turns true and the owner calls
 /// `recreate(size:)` with the window's new size.
 /// Thread-safety: Confined to the render thread, with the renderer it feeds.
-public final class WindowPresenter {
+package final class WindowPresenter {
     private let device: VulkanDevice
     private let surface: VkSurfaceKHR
     private let requestedMode: PresentMode?
@@ -50,16 +50,16 @@ public final class WindowPresenter {
     private var acquireSemaphores: [VkSemaphore] = []
     private var nextAcquire = 0
     /// The images' size.
-    public private(set) var extent = PixelSize(width: 0, height: 0)
+    package private(set) var extent = PixelSize(width: 0, height: 0)
     /// The present mode in use: the one asked for if the surface offers it, else
     /// mailbox when offered, else FIFO (always offered).
-    public private(set) var mode = PresentMode.fifo
+    package private(set) var mode = PresentMode.fifo
     /// The surface changed: call `recreate(size:)` before the next frame.
-    public private(set) var needsRecreation = false
+    package private(set) var needsRecreation = false
 
     /// Makes the swapchain for the device's window at `size` (the window's framebuffer
     /// size; the surface's own extent wins where it has one).
-    public init(device: VulkanDevice, size: PixelSize, mode: PresentMode? = nil) throws(RenderError) {
+    package init(device: VulkanDevice, size: PixelSize, mode: PresentMode? = nil) throws(RenderError) {
         guard let surface = device.surface else {
             throw RenderError(.invalidRequest, "the Vulkan device was made without a window")
         }
@@ -87,7 +87,7 @@ public final class WindowPresenter {
     /// Makes the swapchain again at `size`, after waiting for the device to be idle
     /// (frames in flight still use the old images). A zero size (minimized) keeps
     /// `needsRecreation` set: nothing is shown until the window has a size again.
-    public func recreate(size: PixelSize) throws(RenderError) {
+    package func recreate(size: PixelSize) throws(RenderError) {
         let vk = device.device
         let physical = device.physicalDevice
         vkDeviceWaitIdle(vk)
@@ -175,7 +175,7 @@ public final class WindowPresenter {
     /// Shows the image once its render has finished (wraps `vkQueuePresentKHR`; with a
     /// CPU driver it waits for the render and copies the image to the window server).
     /// An out-of-date swapchain sets `needsRecreation` instead of throwing.
-    public func present(_ image: PresentableImage) throws(RenderError) {
+    package func present(_ image: PresentableImage) throws(RenderError) {
         let target = image.target
         var swapchain: VkSwapchainKHR? = swapchain
         var wait: VkSemaphore? = target.rendered

@@ -1,19 +1,19 @@
 internal import CGLFW
-public import ReelCore
+import ReelCore
 
 /// Why a window could not be made: one line, for the user.
-public struct WindowError: Error, CustomStringConvertible, Sendable {
-    public let description: String
+package struct WindowError: Error, CustomStringConvertible, Sendable {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// The keys the player answers.
-public enum WindowKey: Sendable, Equatable {
+package enum WindowKey: Sendable, Equatable {
     case space, left, right, up, down, nine, zero, m, f, s, q, escape
 }
 
 /// What happened to the window since the last look.
-public enum WindowEvent: Sendable, Equatable {
+package enum WindowEvent: Sendable, Equatable {
     case key(WindowKey)
     /// The framebuffer's new size in pixels (zero when minimized).
     case resized(PixelSize)
@@ -29,18 +29,18 @@ public enum WindowEvent: Sendable, Equatable {
 ///
 /// Thread-safety: GLFW's rule: create it, `pollEvents` and `toggleFullscreen` on the
 /// main thread only. `makeSurface` and `framebufferSize` may be called from any thread.
-public final class VideoWindow: @unchecked Sendable {
+package final class VideoWindow: @unchecked Sendable {
     private let window: OpaquePointer
     private var pending: [WindowEvent] = []
     private var windowedFrame: (x: Int32, y: Int32, width: Int32, height: Int32)?
 
     /// Whether GLFW can reach a display (an X server or a Wayland compositor).
-    public static func displayAvailable() -> Bool {
+    package static func displayAvailable() -> Bool {
         glfwInit() == GLFW_TRUE && glfwVulkanSupported() == GLFW_TRUE
     }
 
     /// The Vulkan instance extensions presenting to a window needs here.
-    public static var requiredInstanceExtensions: [String] {
+    package static var requiredInstanceExtensions: [String] {
         guard glfwInit() == GLFW_TRUE else { return [] }
         var count: UInt32 = 0
         guard let names = glfwGetRequiredInstanceExtensions(&count) else { return [] }
@@ -49,7 +49,7 @@ public final class VideoWindow: @unchecked Sendable {
 
     /// Opens a window whose content is `size` pixels, shrunk (aspect kept) to fit the
     /// screen, titled `title`.
-    public init(title: String, contentSize size: PixelSize) throws(WindowError) {
+    package init(title: String, contentSize size: PixelSize) throws(WindowError) {
         guard glfwInit() == GLFW_TRUE else {
             throw WindowError("no display: cannot open a window (is DISPLAY or WAYLAND_DISPLAY set?)")
         }
@@ -117,14 +117,14 @@ public final class VideoWindow: @unchecked Sendable {
 
     /// Makes the window's Vulkan surface for `instance` (a `VkInstance`); returns the
     /// `VkSurfaceKHR`, owned by the caller, or nil.
-    public func makeSurface(instance: OpaquePointer) -> OpaquePointer? {
+    package func makeSurface(instance: OpaquePointer) -> OpaquePointer? {
         var surface: VkSurfaceKHR?
         guard glfwCreateWindowSurface(instance, window, nil, &surface) == VK_SUCCESS else { return nil }
         return surface
     }
 
     /// The framebuffer's size in pixels.
-    public var framebufferSize: PixelSize {
+    package var framebufferSize: PixelSize {
         var width: Int32 = 0
         var height: Int32 = 0
         glfwGetFramebufferSize(window, &width, &height)
@@ -132,7 +132,7 @@ public final class VideoWindow: @unchecked Sendable {
     }
 
     /// The primary screen's refresh rate in Hz, when the window system says.
-    public static var screenRefreshRate: Int? {
+    package static var screenRefreshRate: Int? {
         guard glfwInit() == GLFW_TRUE else { return nil }
         guard let monitor = glfwGetPrimaryMonitor(), let mode = glfwGetVideoMode(monitor),
             mode.pointee.refreshRate > 0
@@ -141,24 +141,24 @@ public final class VideoWindow: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` seconds for events and returns what happened.
-    public func pollEvents(timeout: Double) -> [WindowEvent] {
+    package func pollEvents(timeout: Double) -> [WindowEvent] {
         glfwWaitEventsTimeout(timeout)
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
     }
 
     /// Waits for events (or `wake()`) and returns what happened.
-    public func waitEvents() -> [WindowEvent] {
+    package func waitEvents() -> [WindowEvent] {
         glfwWaitEvents()
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
     }
 
     /// Wakes the thread waiting in `waitEvents()`; from any thread (wraps `glfwPostEmptyEvent`).
-    public static func wake() { glfwPostEmptyEvent() }
+    package static func wake() { glfwPostEmptyEvent() }
 
     /// Fullscreen on the primary monitor, or back to the window it was.
-    public func toggleFullscreen() {
+    package func toggleFullscreen() {
         if let frame = windowedFrame {
             glfwSetWindowMonitor(window, nil, frame.x, frame.y, frame.width, frame.height, GLFW_DONT_CARE)
             windowedFrame = nil

@@ -1,6 +1,14 @@
 import ArgumentParser
 import Foundation
 import Reel
+import ReelAudio
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelNet
+import ReelTiming
+import ReelVulkan
+import ReelWindow
 
 struct PlayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,13 @@
 import ArgumentParser
 import Reel
+import ReelAudio
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelNet
+import ReelTiming
+import ReelVulkan
+import ReelWindow
 
 /// How an RTP session (an `.sdp` input) is received: `play`'s options.
 struct RTPOptions: ParsableArguments {

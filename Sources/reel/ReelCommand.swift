@@ -1,6 +1,14 @@
 import ArgumentParser
 import Glibc
 import Reel
+import ReelAudio
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelNet
+import ReelTiming
+import ReelVulkan
+import ReelWindow
 
 @main
 struct ReelCommand: ParsableCommand {

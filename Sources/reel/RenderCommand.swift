@@ -2,8 +2,14 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Reel
+import ReelAudio
 import ReelCore
+import ReelFramePool
 import ReelMedia
+import ReelNet
+import ReelTiming
+import ReelVulkan
+import ReelWindow
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,13 +1,13 @@
 import Foundation
 
 /// A client of a Unix stream socket that speaks in lines: for the remote-control tests.
-public final class LineClient {
+package final class LineClient {
     private let socket: Int32
     private var buffer: [UInt8] = []
 
     /// Connects to `path`, trying again while the server is not listening yet, for at
     /// most `timeout` seconds.
-    public init(path: String, timeout: Double = 30) throws {
+    package init(path: String, timeout: Double = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -36,7 +36,7 @@ public final class LineClient {
     deinit { close(socket) }
 
     /// Sends `line` and a newline.
-    public func send(_ line: String) throws {
+    package func send(_ line: String) throws {
         var bytes = Array(line.utf8) + [UInt8(ascii: "\n")]
         var sent = 0
         while sent < bytes.count {
@@ -51,7 +51,7 @@ public final class LineClient {
 
     /// The next line (without its newline), waiting at most `timeout` seconds; nil at the
     /// end of the stream.
-    public func readLine(timeout: Double = 30) throws -> String? {
+    package func readLine(timeout: Double = 30) throws -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {

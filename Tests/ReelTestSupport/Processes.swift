@@ -1,18 +1,18 @@
 import Foundation
 
 /// A failure of the test scaffolding itself (a helper process that would not start).
-public struct SupportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct SupportError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A child process started with posix_spawn and reaped with waitpid: plain and
 /// predictable in a test runner (no run loop involved).
-public final class Child {
-    public let pid: pid_t
+package final class Child {
+    package let pid: pid_t
 
     /// `output`: a file for its stdout and stderr (else /dev/null).
-    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, output: String? = nil)
+    package init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, output: String? = nil)
         throws
     {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -39,7 +39,7 @@ public final class Child {
         self.pid = pid
     }
 
-    public var isRunning: Bool {
+    package var isRunning: Bool {
         if exited { return false }
         var status: Int32 = 0
         return waitpid(pid, &status, WNOHANG) == 0
@@ -47,7 +47,7 @@ public final class Child {
 
     /// Waits up to `timeout` seconds for it to exit; its exit status (128 + signal when
     /// a signal ended it), or nil if it is still running.
-    public func waitForExit(timeout: Double) -> Int32? {
+    package func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         repeat {
             var status: Int32 = 0
@@ -63,7 +63,7 @@ public final class Child {
     private var exited = false
 
     /// SIGINT, then SIGKILL if it has not exited within 2 s; reaps it.
-    public func stop() {
+    package func stop() {
         guard isRunning else { return }
         kill(pid, SIGINT)
         for _ in 0..<20 where isRunning { usleep(100_000) }
@@ -79,12 +79,12 @@ public final class Child {
 
 /// A real PulseAudio server on a null sink, with its own runtime directory, started
 /// for a test and stopped after it.
-public final class PulseServer {
-    public let directory: URL
+package final class PulseServer {
+    package let directory: URL
     let process: Child
-    public var address: String { "unix:\(directory.path)/pulse/native" }
+    package var address: String { "unix:\(directory.path)/pulse/native" }
 
-    public init() throws {
+    package init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reel-pulse-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process = try Child(
@@ -107,7 +107,7 @@ public final class PulseServer {
         }
     }
 
-    public func stop() {
+    package func stop() {
         process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
@@ -116,11 +116,11 @@ public final class PulseServer {
 }
 
 /// A real X server (Xvfb) on a free display number, started for a test and stopped after it.
-public final class XServer {
-    public let display: String
+package final class XServer {
+    package let display: String
     let process: Child
 
-    public init(width: Int = 1280, height: Int = 720) throws {
+    package init(width: Int = 1280, height: Int = 720) throws {
         // A display number no one uses: no socket, no lock file.
         var number = 90 + Int(getpid() % 500)
         while FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)")
@@ -138,13 +138,13 @@ public final class XServer {
         }
     }
 
-    public func stop() { process.stop() }
+    package func stop() { process.stop() }
 
     deinit { stop() }
 }
 
 /// Runs the ffmpeg CLI (`-v error -y` first) to make a test clip; throws when it fails.
-public func ffmpeg(_ arguments: [String]) throws {
+package func ffmpeg(_ arguments: [String]) throws {
     let child = try Child("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-y"] + arguments)
     guard let status = child.waitForExit(timeout: 120), status == 0 else {
         throw SupportError("ffmpeg \(arguments.joined(separator: " ")) failed")
@@ -152,14 +152,14 @@ public func ffmpeg(_ arguments: [String]) throws {
 }
 
 /// A fresh temporary directory, removed by the caller.
-public func makeTemporaryDirectory() throws -> String {
+package func makeTemporaryDirectory() throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("reel-test-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
 /// The number of threads and of open file descriptors of this process now.
-public func threadAndDescriptorCounts() -> (threads: Int, descriptors: Int) {
+package func threadAndDescriptorCounts() -> (threads: Int, descriptors: Int) {
     let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     return (threads, descriptors)

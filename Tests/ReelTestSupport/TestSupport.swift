@@ -3,12 +3,12 @@ import ReelFramePool
 import ReelMedia
 
 /// The repository's `Fixtures/` folder (made by `tools/make-fixtures`).
-public let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+package let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
 /// Decodes up to `limit` pictures of a fixture, handing each to `body` while its slot
 /// is held (released when `body` returns), together with the pool it lives in.
-public func decodeFixture(
+package func decodeFixture(
     _ name: String, limit: Int = .max, _ body: (DecodedFrame, FramePool) throws -> Void
 ) throws {
     let demuxer = try Demuxer(url: "\(fixtures)/\(name)")
@@ -34,11 +34,11 @@ public func decodeFixture(
 }
 
 /// Peak signal-to-noise ratio of two RGBA8 pictures over R, G and B, in dB.
-public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double { rgbPSNR(a, b) }
+package func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double { rgbPSNR(a, b) }
 
 /// Peak signal-to-noise ratio of two RGBA16 pictures over R, G and B, in dB of the
 /// 16-bit range.
-public func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double { rgbPSNR(a, b) }
+package func psnr16(_ a: [UInt16], _ b: [UInt16]) -> Double { rgbPSNR(a, b) }
 
 /// PSNR over R, G and B of RGBA samples, the peak being the sample type's maximum.
 private func rgbPSNR<Sample: FixedWidthInteger & UnsignedInteger>(_ a: [Sample], _ b: [Sample]) -> Double {

@@ -1,6 +1,13 @@
 import Foundation
 import Reel
+import ReelAudio
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelNet
 import ReelTestSupport
+import ReelTiming
+import ReelVulkan
 import Synchronization
 import Testing
 

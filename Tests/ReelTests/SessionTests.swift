@@ -1,5 +1,12 @@
 import Foundation
+import ReelAudio
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelNet
 import ReelTestSupport
+import ReelTiming
+import ReelVulkan
 import Synchronization
 import Testing
 
