@@ -25,7 +25,7 @@ final class DisplayWorker: @unchecked Sendable {
     private let frameLimit: Int?
     private let renderDelay: Int64
     private let monitor: PlaybackMonitor
-    private let onFrame: @Sendable (RenderedFrame) -> Void
+    private let onFrame: @Sendable (PipelineFrame) -> Void
     /// Wakes the caller's thread: a screenshot to write, or the end.
     private let onNotice: @Sendable () -> Void
     private var finished = false
@@ -64,7 +64,7 @@ final class DisplayWorker: @unchecked Sendable {
         sink: VideoSink?, state: SessionState, clock: SessionClock,
         timeline: TimelineWriter?, sync: SyncSource, hasVideo: Bool, hasAudio: Bool, interval: Int64,
         frameLimit: Int?, renderDelay: Int64, monitor: PlaybackMonitor,
-        onFrame: @escaping @Sendable (RenderedFrame) -> Void, onNotice: @escaping @Sendable () -> Void
+        onFrame: @escaping @Sendable (PipelineFrame) -> Void, onNotice: @escaping @Sendable () -> Void
     ) {
         self.onNotice = onNotice
         self.sink = sink
@@ -88,7 +88,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// One tick at host time `deadline` (ns); false when playback is over.
     func tick(deadline: Int64) -> Bool {
-        do throws(ReelError) {
+        do throws(PipelineError) {
             try collectFinished(waiting: false)
             try presentPending(waiting: false)
             followGeneration()
@@ -110,7 +110,7 @@ final class DisplayWorker: @unchecked Sendable {
             // Paused after a seek (or at the start): the frame it landed on is shown, even
             // when the sound (the clock) starts a little before it.
             if pausedBeforeFirst, let first = readyTimes.first { master = max(master, first) }
-            let canSubmit = inFlight.count < (sink?.capacity ?? 1)
+            let canSubmit = inFlight.count < (sink?.capacity ?? 1) && (sink?.canSubmit ?? true)
             let decision = scheduler.tick(ready: readyTimes, master: master, interval: interval, canSubmit: canSubmit)
             var offset: Int64?
             switch decision {
@@ -149,7 +149,7 @@ final class DisplayWorker: @unchecked Sendable {
     /// when all submissions are busy. Runs on its own thread until the end.
     func runUntimed() {
         untimed = true
-        do throws(ReelError) {
+        do throws(PipelineError) {
             while frameLimit.map({ statistics.presentation.presented < $0 }) ?? true {
                 followGeneration()
                 if isOver() { break }
@@ -163,7 +163,14 @@ final class DisplayWorker: @unchecked Sendable {
                 }
                 guard let frame = next else { continue }
                 try collectFinished(waiting: false)
-                while inFlight.count >= (sink?.capacity ?? 1) { try collectOldest() }
+                while inFlight.count >= (sink?.capacity ?? 1) || (!(sink?.canSubmit ?? true) && !inFlight.isEmpty) {
+                    try collectOldest()
+                }
+                // Every output buffer held by the application: wait for one (or a stop).
+                if let sink, !sink.canSubmit, !sink.waitForRoom() {
+                    state.release(frame)
+                    break
+                }
                 if let previous = showing { state.release(previous) }
                 showing = frame
                 statistics.presentation.presented += 1
@@ -221,7 +228,8 @@ final class DisplayWorker: @unchecked Sendable {
     /// picture was lost, it was resized, a screenshot is wanted, or the last render
     /// found no image.
     private func needsRepeatRender() -> Bool {
-        guard let sink, sink.presents else { return true }
+        guard let sink else { return true }
+        guard sink.presents else { return sink.rendersRepeats }
         let (redraw, screenshotWanted) = state.update { fields in
             defer { fields.redraw = false }
             return (fields.redraw, !fields.screenshotsWanted.isEmpty)
@@ -285,7 +293,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// In a window, presents the frame rendered at an earlier tick: once its render has
     /// finished, or at once with `waiting` (the presentation then waits for it).
-    private func presentPending(waiting: Bool) throws(ReelError) {
+    private func presentPending(waiting: Bool) throws(PipelineError) {
         guard let pending, let sink else { return }
         if !waiting, inFlight.contains(where: { $0.ticket == pending.ticket }) {
             guard try sink.isFinished(pending.ticket) else { return }
@@ -344,7 +352,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// Renders a frame chosen at the tick at host time `tick` (ns).
     /// The debug `--render-delay` stalls here, with or without a renderer.
-    private func render(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) {
+    private func render(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(PipelineError) {
         defer { if renderDelay > 0 { clock.sleep(until: clock.now() + renderDelay * 1000) } }
         guard sink != nil else { return }
         frame.frame.pool.retain(frame.frame.slot)
@@ -367,7 +375,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// Submits the frame to the sink (in a window: after presenting the image before,
     /// and recreating the swapchain after a resize); nil when no image was free.
-    private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(ReelError) -> SinkTicket? {
+    private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(PipelineError) -> SinkTicket? {
         guard let sink else { return nil }
         if sink.presents {
             // One image waits for presentation at a time; the one before goes now.
@@ -384,7 +392,7 @@ final class DisplayWorker: @unchecked Sendable {
     }
 
     /// Finishes the submissions the GPU is done with (all of them with `waiting`).
-    private func collectFinished(waiting: Bool) throws(ReelError) {
+    private func collectFinished(waiting: Bool) throws(PipelineError) {
         while let first = inFlight.first, let sink {
             if !waiting {
                 guard try sink.isFinished(first.ticket) else { return }
@@ -395,7 +403,7 @@ final class DisplayWorker: @unchecked Sendable {
 
     /// Finishes the oldest submission, waiting for the GPU if need be; keeps its
     /// picture when a screenshot is wanted.
-    private func collectOldest() throws(ReelError) {
+    private func collectOldest() throws(PipelineError) {
         guard let first = inFlight.first, let sink else { return }
         let image = try sink.finish(first.ticket)
         do {
@@ -410,7 +418,7 @@ final class DisplayWorker: @unchecked Sendable {
                 onNotice()
             }
             onFrame(
-                RenderedFrame(
+                PipelineFrame(
                     index: rendered, presentationTime: first.frame.frame.descriptor.presentationTime, image: image))
         }
         rendered += 1

@@ -17,7 +17,7 @@ final class LiveInput: PacketSource {
 
     /// Reads and checks the description and opens the demuxer on it; `listen` binds
     /// its ports.
-    init(_ input: String, options: ReceiverOptions) throws(ReelError) {
+    init(_ input: String, options: ReceiverOptions) throws(PipelineError) {
         let text: String
         do { text = try SessionDescription.text(of: input) } catch { throw .unsuitable(error.description) }
         do throws(NetError) {
@@ -40,7 +40,7 @@ final class LiveInput: PacketSource {
 
     /// Starts receiving (binds the ports): called once the session is ready to play, so
     /// that nothing waits in the sockets while the outputs start.
-    func listen() throws(ReelError) {
+    func listen() throws(PipelineError) {
         do { try receiver.listen() } catch { throw .unsuitable("'\(demuxer.url)': \(error.description)") }
     }
 

@@ -19,7 +19,7 @@ package struct OffscreenParameters: Sendable {
     package var renderOnly: Bool
     /// End each frame with its RGBA pixels in host memory (the default, as the peers
     /// `bench` is compared with do). When false the pixels stay on the device and
-    /// `RenderedFrame.image` has none.
+    /// `PipelineFrame.image` has none.
     package var readback: Bool
     /// Device choice and validation.
     package var device: DeviceParameters
@@ -56,7 +56,7 @@ package struct OffscreenParameters: Sendable {
 /// One rendered frame, handed to the caller's callback on the pipeline's thread.
 ///
 /// The pixels are valid only during the callback; copy them to keep them.
-package struct RenderedFrame {
+package struct PipelineFrame {
     /// 0-based position in decode (presentation) order.
     package let index: Int
     package let presentationTime: MediaTime?
@@ -114,7 +114,7 @@ package final class OffscreenPipeline {
     package var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
     /// Opens the input, its decoder, the pool and (unless `decodeOnly`) the renderer.
-    package init(parameters: OffscreenParameters) throws(ReelError) {
+    package init(parameters: OffscreenParameters) throws(PipelineError) {
         self.parameters = parameters
         let live =
             SessionDescription.names(parameters.input) ? try LiveInput(parameters.input, options: parameters.rtp) : nil
@@ -160,17 +160,17 @@ package final class OffscreenPipeline {
 
     /// Runs to the end of the input (or the frame limit), calling `onFrame` for each
     /// rendered frame. A damaged input yields every frame that could be decoded and
-    /// then throws `ReelError.media` with kind `.truncated`. Errors thrown by
-    /// `onFrame` end the run and are rethrown (a `MediaError` as `ReelError.media`).
-    package func run(onFrame: (RenderedFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
+    /// then throws `PipelineError.media` with kind `.truncated`. Errors thrown by
+    /// `onFrame` end the run and are rethrown (a `MediaError` as `PipelineError.media`).
+    package func run(onFrame: (PipelineFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
         do {
             return try decodeAndRender(onFrame: onFrame)
         } catch let error as MediaError {
-            throw ReelError.media(error)
+            throw PipelineError.media(error)
         }
     }
 
-    private func decodeAndRender(onFrame: (RenderedFrame) throws -> Void) throws -> PipelineStatistics {
+    private func decodeAndRender(onFrame: (PipelineFrame) throws -> Void) throws -> PipelineStatistics {
         var statistics = PipelineStatistics()
         var inputError: MediaError?
         var inFlight: (ticket: RenderTicket, frame: DecodedFrame)?
@@ -204,7 +204,7 @@ package final class OffscreenPipeline {
             case .waitingForSlot:
                 // Only the decoder's own reference pictures hold slots now; a pool that
                 // small is a sizing bug, not something waiting would fix on this thread.
-                throw ReelError.media(MediaError.poolTooSmall(pool.slotCount))
+                throw PipelineError.media(MediaError.poolTooSmall(pool.slotCount))
             case .endOfStream:
                 break decoding
             }
@@ -224,12 +224,12 @@ package final class OffscreenPipeline {
         statistics.poolSlotBytes = pool.layout.slotSize
         statistics.poolBytes = pool.byteCount
         // A live session that never started (no packets) says so; one that ended is done.
-        if live != nil, let inputError { throw ReelError.media(inputError) }
+        if live != nil, let inputError { throw PipelineError.media(inputError) }
         if statistics.framesDecoded < limit && !parameters.renderOnly && live == nil {
             let shortfall = decoder.lastPictureEnd.flatMap {
                 demuxer.checkComplete(endedAt: $0)
             }
-            if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw ReelError.media(error) }
+            if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw PipelineError.media(error) }
         }
         return statistics
     }
@@ -238,7 +238,7 @@ package final class OffscreenPipeline {
     /// state of a run does; the slot is read-only to the GPU, so the submissions share it.
     private func renderRepeatedly(
         _ frame: DecodedFrame, with renderer: OffscreenRenderer, statistics: inout PipelineStatistics,
-        onFrame: (RenderedFrame) throws -> Void
+        onFrame: (PipelineFrame) throws -> Void
     ) throws {
         defer { frame.release() }
         let count = parameters.frameLimit ?? OffscreenParameters.defaultRenderOnlyFrames
@@ -255,7 +255,7 @@ package final class OffscreenPipeline {
         }
     }
 
-    private func submit(_ frame: DecodedFrame, to renderer: OffscreenRenderer) throws(ReelError) -> RenderTicket {
+    private func submit(_ frame: DecodedFrame, to renderer: OffscreenRenderer) throws(PipelineError) -> RenderTicket {
         let size = parameters.outputSize ?? frame.descriptor.displaySize
         do {
             return try renderer.submit(frame.descriptor, in: frame.pool, slot: frame.slot, outputSize: size)
@@ -266,7 +266,7 @@ package final class OffscreenPipeline {
     /// back: the GPU has finished reading it.
     private func deliver(
         _ submitted: (ticket: RenderTicket, frame: DecodedFrame), from renderer: OffscreenRenderer,
-        statistics: inout PipelineStatistics, onFrame: (RenderedFrame) throws -> Void
+        statistics: inout PipelineStatistics, onFrame: (PipelineFrame) throws -> Void
     ) throws {
         defer { submitted.frame.release() }
         try finish(submitted.ticket, of: submitted.frame, from: renderer, statistics: &statistics, onFrame: onFrame)
@@ -274,15 +274,15 @@ package final class OffscreenPipeline {
 
     private func finish(
         _ ticket: RenderTicket, of frame: DecodedFrame, from renderer: OffscreenRenderer,
-        statistics: inout PipelineStatistics, onFrame: (RenderedFrame) throws -> Void
+        statistics: inout PipelineStatistics, onFrame: (PipelineFrame) throws -> Void
     ) throws {
         let image: RenderedImage
-        do { image = try renderer.finish(ticket) } catch { throw ReelError.render(error) }
+        do { image = try renderer.finish(ticket) } catch { throw PipelineError.render(error) }
         statistics.framesRendered += 1
         statistics.readbackBytes +=
             image.pixels.isEmpty ? 0 : image.size.width * image.size.height * image.format.bytesPerPixel
         try onFrame(
-            RenderedFrame(
+            PipelineFrame(
                 index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,
                 image: image))
     }

@@ -118,7 +118,7 @@ extension SessionState {
     func togglePause(at now: Int64) { update { $0.togglePause(at: now) } }
 
     /// Records the first failure and stops.
-    func fail(_ error: ReelError) {
+    func fail(_ error: PipelineError) {
         update { fields in
             if fields.failure == nil { fields.failure = error }
             fields.stopping = true

@@ -61,7 +61,7 @@ package final class PlaybackPipeline {
     /// Packets the demux thread may read ahead, per stream.
     package static let defaultQueuedPackets = 1024
 
-    package convenience init(parameters: PlaybackParameters) throws(ReelError) {
+    package convenience init(parameters: PlaybackParameters) throws(PipelineError) {
         try self.init(parameters: parameters, virtualTime: false)
     }
 
@@ -72,7 +72,7 @@ package final class PlaybackPipeline {
     package init(
         parameters: PlaybackParameters, virtualTime: Bool,
         queuedPackets: Int = PlaybackPipeline.defaultQueuedPackets, poolSlots: Int? = nil
-    ) throws(ReelError) {
+    ) throws(PipelineError) {
         self.parameters = parameters
         // An RTP session (an SDP) is received by Reel itself; anything else is a file or URL.
         let live =
@@ -143,7 +143,7 @@ package final class PlaybackPipeline {
         let vsync = vsync
         controls = PlaybackControls(
             state: state, clock: clock, events: events, hasPicture: renderer != nil, wakeDisplay: { vsync.stop() })
-        remote = try parameters.ipcPath.map { path throws(ReelError) in try RemoteControl(path: path) }
+        remote = try parameters.ipcPath.map { path throws(PipelineError) in try RemoteControl(path: path) }
         if let remote { events.listen { remote.post($0) } }
         do {
             timeline = try parameters.timelinePath.map { path throws(AudioError) in try TimelineWriter(path: path) }
@@ -154,7 +154,7 @@ package final class PlaybackPipeline {
     /// window without video is black and only takes keys.
     private static func openVideoOutput(
         _ parameters: PlaybackParameters, demuxer: Demuxer, hasVideo: Bool
-    ) throws(ReelError) -> (VideoWindow?, OffscreenRenderer?, VideoSink?) {
+    ) throws(PipelineError) -> (VideoWindow?, OffscreenRenderer?, VideoSink?) {
         switch parameters.video {
         case .window(let mode):
             let stream = demuxer.info.streams.first { $0.index == demuxer.bestVideoStream }?.video
@@ -200,9 +200,9 @@ package final class PlaybackPipeline {
     /// main thread when there is a window.
     ///
     /// A damaged or truncated input plays every frame and sample that decodes, then
-    /// throws `ReelError.media` (kind `.truncated`), unless playback was stopped first.
+    /// throws `PipelineError.media` (kind `.truncated`), unless playback was stopped first.
     package func run(
-        onFrame: @escaping @Sendable (RenderedFrame) -> Void = { _ in },
+        onFrame: @escaping @Sendable (PipelineFrame) -> Void = { _ in },
         onProgress: (@Sendable (_ progress: PlaybackProgress, _ final: Bool) -> Void)? = nil
     ) throws -> PlaybackStatistics {
         defer { state.leave() }
@@ -240,7 +240,7 @@ package final class PlaybackPipeline {
         for worker in workers.all { worker.join() }
         state.release(state.update { fields in fields.ready.removeAll { _ in true } })
         screenshots += writeScreenshots()
-        do { try timeline?.close() } catch { throw ReelError.audio(error) }
+        do { try timeline?.close() } catch { throw PipelineError.audio(error) }
         var statistics = display.statistics
         statistics.missedTicks = vsync.missedTicks
         statistics.framesDecoded = workers.video?.framesDecoded ?? 0
@@ -341,7 +341,7 @@ package final class PlaybackPipeline {
     }
 
     /// Opens the audio output; no worker when there is no sound.
-    private func openAudio() throws(ReelError) -> (worker: AudioWorker?, warning: String?) {
+    private func openAudio() throws(PipelineError) -> (worker: AudioWorker?, warning: String?) {
         guard let audioDecoder, let choice = parameters.audio else { return (nil, nil) }
         let opened: (output: AudioOutput, warning: String?)
         do {
@@ -365,7 +365,7 @@ package final class PlaybackPipeline {
 
     /// What ended the session badly, if anything: a failure, or, when it played to the
     /// end of a damaged input, what was wrong with the input.
-    private func endError() throws(ReelError) -> ReelError? {
+    private func endError() throws(PipelineError) -> PipelineError? {
         let (failure, inputError, playedToEnd, soundEnd) = state.read {
             ($0.failure, $0.inputError, $0.playedToEnd, $0.soundEnd)
         }

@@ -1,23 +1,39 @@
-import ReelAudio
-import ReelMedia
-import ReelVulkan
-
-/// Any failure of a Reel pipeline, by the stage it came from.
+/// A failure of a Reel session, with one line that says what went wrong.
 ///
-/// `description` is one line, fit for a CLI's error message.
-package enum ReelError: Error, CustomStringConvertible, Sendable {
-    case media(MediaError)
-    case render(RenderError)
-    case audio(AudioError)
-    /// The request cannot be met with this input (e.g. audio sync without audio).
-    case unsuitable(String)
+/// `kind` says which part failed, for code that reacts to it; `description` is the
+/// message, fit for a log line or a CLI's error.
+///
+/// Thread-safety: Safe (a value type).
+public struct ReelError: Error, CustomStringConvertible, Sendable {
+    /// Which part of the pipeline failed.
+    public enum Kind: String, Sendable {
+        /// The input: opening, demuxing or decoding it, or it ended damaged.
+        case media
+        /// The Vulkan device or the render pass.
+        case render
+        /// The sound output.
+        case audio
+        /// The request does not fit the session or its input: a frame description the
+        /// pass cannot render, a push to a session that does not take pushed frames, a
+        /// call after the input was finished.
+        case unsuitable
+    }
 
-    package var description: String {
-        switch self {
-        case .media(let error): error.description
-        case .render(let error): error.description
-        case .audio(let error): error.description
-        case .unsuitable(let message): message
+    public let kind: Kind
+    public let description: String
+
+    init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+
+    init(_ error: PipelineError) {
+        switch error {
+        case .media: kind = .media
+        case .render: kind = .render
+        case .audio: kind = .audio
+        case .unsuitable: kind = .unsuitable
         }
+        description = error.description
     }
 }

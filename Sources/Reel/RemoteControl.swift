@@ -36,7 +36,7 @@ final class RemoteControl: @unchecked Sendable {
     }
 
     /// Listens on `path` (a stale socket file there is replaced).
-    init(path: String) throws(ReelError) {
+    init(path: String) throws(PipelineError) {
         self.path = path
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

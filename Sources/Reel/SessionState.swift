@@ -231,7 +231,7 @@ struct SessionFields {
     /// The last generation shown to its end: every frame displayed, every sample heard.
     var playedThrough = -1
     /// The first failure; the session stops on it.
-    var failure: ReelError?
+    var failure: PipelineError?
     /// How reading the input ended, when it ended on an error (truncated or corrupt):
     /// what was read plays, then the session reports it.
     var inputError: MediaError?

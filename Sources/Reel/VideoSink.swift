@@ -16,24 +16,40 @@ protocol VideoSink: AnyObject {
     var presents: Bool { get }
     /// Renders that may be unfinished at once.
     var capacity: Int { get }
+    /// Whether a render can be submitted now (besides `capacity`): false while every
+    /// output buffer not in flight is held by the application (the embedding API's frames).
+    var canSubmit: Bool { get }
+    /// Whether a repeated frame (no new one due at a tick) is rendered again: offscreen
+    /// each tick's picture is the output; a window redraws only when it must (see
+    /// `presents`); the embedding API hands out new frames only.
+    var rendersRepeats: Bool { get }
+    /// Untimed: waits until `canSubmit` (the application released a frame) or the
+    /// session stops; false on a stop.
+    func waitForRoom() -> Bool
     /// Whether the sink must be recreated (a window resized or its swapchain out of
     /// date) before the next submit, with no render in flight.
     var needsRecreation: Bool { get }
-    func recreate() throws(ReelError)
+    func recreate() throws(PipelineError)
     /// Starts rendering `frame`; nil when the window had no image free.
-    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket?
-    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool
+    func submit(_ frame: ReadyFrame) throws(PipelineError) -> SinkTicket?
+    func isFinished(_ ticket: SinkTicket) throws(PipelineError) -> Bool
     /// Waits for the render; its picture (for `onFrame` and screenshots).
-    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage
+    func finish(_ ticket: SinkTicket) throws(PipelineError) -> RenderedImage
     /// Shows what `ticket` rendered (a window; nothing offscreen).
-    func present(_ ticket: SinkTicket) throws(ReelError)
+    func present(_ ticket: SinkTicket) throws(PipelineError)
+}
+
+extension VideoSink {
+    var canSubmit: Bool { true }
+    var rendersRepeats: Bool { !presents }
+    func waitForRoom() -> Bool { true }
 }
 
 /// A render started by a sink.
 struct SinkTicket: Equatable {
     let render: RenderTicket
     /// The window's image it renders into.
-    fileprivate let image: PresentableImage?
+    let image: PresentableImage?
 
     static func == (lhs: SinkTicket, rhs: SinkTicket) -> Bool { lhs.render == rhs.render }
 }
@@ -49,7 +65,7 @@ final class OffscreenSink: VideoSink {
     var needsRecreation: Bool { false }
     func recreate() {}
 
-    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket? {
+    func submit(_ frame: ReadyFrame) throws(PipelineError) -> SinkTicket? {
         let descriptor = frame.frame.descriptor
         do {
             let ticket = try renderer.submit(
@@ -58,11 +74,11 @@ final class OffscreenSink: VideoSink {
         } catch { throw .render(error) }
     }
 
-    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool {
+    func isFinished(_ ticket: SinkTicket) throws(PipelineError) -> Bool {
         do { return try renderer.isFinished(ticket.render) } catch { throw .render(error) }
     }
 
-    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage {
+    func finish(_ ticket: SinkTicket) throws(PipelineError) -> RenderedImage {
         do { return try renderer.finish(ticket.render) } catch { throw .render(error) }
     }
 
@@ -84,11 +100,11 @@ final class WindowSink: VideoSink {
     var capacity: Int { OffscreenRenderer.framesInFlight }
     var needsRecreation: Bool { presenter.needsRecreation }
 
-    func recreate() throws(ReelError) {
+    func recreate() throws(PipelineError) {
         do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
     }
 
-    func submit(_ frame: ReadyFrame) throws(ReelError) -> SinkTicket? {
+    func submit(_ frame: ReadyFrame) throws(PipelineError) -> SinkTicket? {
         do {
             guard
                 let submitted = try renderer.submit(
@@ -98,15 +114,15 @@ final class WindowSink: VideoSink {
         } catch { throw .render(error) }
     }
 
-    func isFinished(_ ticket: SinkTicket) throws(ReelError) -> Bool {
+    func isFinished(_ ticket: SinkTicket) throws(PipelineError) -> Bool {
         do { return try renderer.isFinished(ticket.render) } catch { throw .render(error) }
     }
 
-    func finish(_ ticket: SinkTicket) throws(ReelError) -> RenderedImage {
+    func finish(_ ticket: SinkTicket) throws(PipelineError) -> RenderedImage {
         do { return try renderer.finish(ticket.render) } catch { throw .render(error) }
     }
 
-    func present(_ ticket: SinkTicket) throws(ReelError) {
+    func present(_ ticket: SinkTicket) throws(PipelineError) {
         guard let image = ticket.image else { return }
         do { try presenter.present(image) } catch { throw .render(error) }
     }

@@ -43,8 +43,15 @@ package final class FramePool: @unchecked Sendable {
     package static let poison: UInt8 = 0xA5
 
     /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
-    package init(layout: SlotLayout, slotCount: Int) throws(FramePoolError) {
+    /// Called (outside the pool's lock, on the releasing thread) each time a slot
+    /// becomes free: whoever waits for one is told without polling.
+    private let onFree: (@Sendable () -> Void)?
+
+    package init(
+        layout: SlotLayout, slotCount: Int, onFree: (@Sendable () -> Void)? = nil
+    ) throws(FramePoolError) {
         precondition(slotCount > 0, "a pool needs at least one slot")
+        self.onFree = onFree
         self.layout = layout
         self.slotCount = slotCount
         byteCount = layout.slotSize * slotCount
@@ -103,14 +110,16 @@ package final class FramePool: @unchecked Sendable {
 
     /// Drops one holder; the last one frees the slot, after which no one may touch its bytes.
     package func release(_ slot: Int) {
-        holders.withLock { holders in
+        let freed = holders.withLock { holders in
             precondition(holders[slot] > 0, "slot \(slot) released while free")
             holders[slot] -= 1
             #if DEBUG
                 // Poison before the slot can be acquired again, so a late reader sees 0xA5s.
                 if holders[slot] == 0 { bytes(of: slot).initializeMemory(as: UInt8.self, repeating: Self.poison) }
             #endif
+            return holders[slot] == 0
         }
+        if freed { onFree?() }
     }
 
     /// Whether `slot` has no holder.

@@ -12,6 +12,12 @@ package struct DecodedFrame: Sendable {
     package var descriptor: VideoFrameDescriptor
 
     /// Gives the slot back to its pool; the picture's bytes must not be touched after.
+    package init(pool: FramePool, slot: Int, descriptor: VideoFrameDescriptor) {
+        self.pool = pool
+        self.slot = slot
+        self.descriptor = descriptor
+    }
+
     package func release() { pool.release(slot) }
 }
 

@@ -54,7 +54,8 @@ package enum InputPath: String, Sendable, Codable {
 
 /// A frame submitted to the GPU, to be finished (waited for) in submission order.
 package struct RenderTicket: Sendable, Equatable {
-    let resources: Int
+    /// The set of buffers it renders into (0..<`resourceCount`): its output buffer.
+    package let resources: Int
     let generation: Int
 }
 
@@ -102,7 +103,21 @@ package final class OffscreenRenderer {
     package internal(set) var lastPlan: DispatchPlan?
     var planKey: PlanKey?
 
-    package init(device parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
+    /// Sets of buffers (command buffer, output buffer) frames render into: the frames
+    /// that may be in flight, and rendered frames a consumer may hold (see `isHeld`).
+    package let resourceCount: Int
+    /// Whether the output buffer of a set of resources is still held by whoever took
+    /// its pixels (the embedding API's rendered frames): such a set is not rendered into
+    /// again until released. Nil: pixels are valid until the next submissions reuse them.
+    package var isHeld: (@Sendable (Int) -> Bool)?
+
+    /// `resourceCount`: frames that can be in flight or held at once (at least
+    /// `framesInFlight`).
+    package init(
+        device parameters: DeviceParameters = DeviceParameters(), resourceCount: Int = OffscreenRenderer.framesInFlight
+    ) throws(RenderError) {
+        precondition(resourceCount >= 1, "a renderer needs at least one set of resources")
+        self.resourceCount = resourceCount
         let device = try VulkanDevice(parameters: parameters)
         self.device = device
         let vk = device.device
@@ -118,7 +133,7 @@ package final class OffscreenRenderer {
         )
         self.commandPool = commandPool!
 
-        let sets = UInt32(Self.framesInFlight)
+        let sets = UInt32(resourceCount)
         var sizes = [
             VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: 2 * sets),
             VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: sets),
@@ -134,7 +149,7 @@ package final class OffscreenRenderer {
         }
         try VulkanCall.check(poolResult, "vkCreateDescriptorPool", "cannot create a descriptor pool")
         self.descriptorPool = descriptorPool!
-        for _ in 0..<Self.framesInFlight {
+        for _ in 0..<resourceCount {
             resources.append(
                 try FrameResources(
                     device: device, commandPool: commandPool!, descriptorPool: descriptorPool!,
@@ -194,9 +209,10 @@ package final class OffscreenRenderer {
         else {
             throw RenderError(.invalidRequest, "output size \(outputSize) is out of range (1…16384 per side)")
         }
-        let index = nextResources
+        guard let index = freeResources() else {
+            preconditionFailure("finish earlier frames before submitting more than framesInFlight")
+        }
         let frameResources = resources[index]
-        precondition(!frameResources.pending, "finish earlier frames before submitting more than framesInFlight")
         let slotTexel = try bindPlanes(of: pool, slot: slot, to: frameResources)
         let output = try frameResources.output(
             size: outputSize, bytesPerPixel: outputFormat.bytesPerPixel, hostVisible: readsBack)
@@ -209,6 +225,18 @@ package final class OffscreenRenderer {
         generation += 1
         frameResources.generation = generation
         return RenderTicket(resources: index, generation: generation)
+    }
+
+    /// Whether a frame can be submitted now: a set of resources neither in flight nor held.
+    package var canSubmit: Bool { freeResources() != nil }
+
+    /// The next set of resources in turn that is neither in flight nor held.
+    private func freeResources() -> Int? {
+        for step in 0..<resources.count {
+            let index = (nextResources + step) % resources.count
+            if !resources[index].pending && !(isHeld?(index) ?? false) { return index }
+        }
+        return nil
     }
 
     /// Whether a submitted frame has finished, so that `finish` returns at once. Never

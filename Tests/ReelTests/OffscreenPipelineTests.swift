@@ -102,7 +102,7 @@ import Testing
         do {
             _ = try pipeline.run()
             Issue.record("expected a truncation error")
-        } catch ReelError.media(let error) {
+        } catch PipelineError.media(let error) {
             #expect(error.kind == .truncated)
         }
     }

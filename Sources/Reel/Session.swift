@@ -1,0 +1,272 @@
+import Foundation
+import ReelCore
+import ReelTiming
+import ReelVulkan
+import Synchronization
+
+/// A Reel session: frames in (pushed by the application, or from a file or an RTP
+/// stream), converted from YCbCr to RGB by the Vulkan pass, timed or not, and out
+/// (`frames`, a callback, a window, or nowhere).
+///
+/// A session starts when it is made and runs on threads of its own: the display
+/// thread picks, renders and hands out frames (the real-time path never waits for
+/// the application). It ends when its input ends (`finishInput()` for pushed frames),
+/// on `stop()`, when the task reading `frames` is cancelled, or on an error; then
+/// `finished()` returns its statistics with every thread it started joined.
+///
+/// ```swift
+/// let session = try Session(SessionParameters(pacing: .timed(rate: Rational(60, 1))))
+/// var lease = try await session.lease(for: FrameDescription(format: .nv12, size: PixelSize(width: 1920, height: 1080)))
+/// lease.withPlane(0) { luma in /* write rows */ }
+/// try lease.submit(at: MediaTime(ticks: 0, timeBase: Rational(1, 60)))
+/// ```
+///
+/// Thread-safety: Safe; every method may be called from any thread or task.
+public final class Session: Sendable {
+    private let runtime: PushRuntime
+
+    /// Opens the Vulkan device and starts the session. `onFrame`: with a `.frames`
+    /// output, rendered frames go to it, on the display thread (keep it short; release
+    /// or keep the frame), instead of to `frames`.
+    public init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)? = nil)
+        throws(ReelError)
+    {
+        guard case .pushed = parameters.source else {
+            throw ReelError(.unsuitable, "this session takes pushed frames only; files and streams play with `reel`")
+        }
+        runtime = try PushRuntime(parameters, onFrame: onFrame)
+    }
+
+    deinit { runtime.close() }
+
+    /// The rendered frames, in order (a `.frames` output without `onFrame`; otherwise
+    /// the sequence ends at once).
+    public var frames: RenderedFrames {
+        RenderedFrames(channel: runtime.channel) { [runtime] in runtime.stop() }
+    }
+
+    /// The name of the Vulkan device rendering.
+    public var deviceName: String { runtime.deviceName }
+
+    /// Lends a free pool slot for a frame of `description`, suspending while every slot
+    /// is taken (the display is behind): back-pressure. Throws when the session stopped
+    /// or the input was finished, when the task is cancelled, or for a size out of range.
+    public func lease(for description: FrameDescription) async throws(ReelError) -> FrameLease {
+        try await runtime.push.lease(for: description)
+    }
+
+    /// Lends a free pool slot at once, or returns nil when the pool is full.
+    public func tryLease(for description: FrameDescription) throws(ReelError) -> FrameLease? {
+        try runtime.push.tryLease(for: description)
+    }
+
+    /// Pushes a frame the application already holds in its own memory: one copy per
+    /// plane into a pool slot (counted in `SessionStatistics.bytesCopied`), then
+    /// submitted. `planes[i]` holds plane `i` with rows `strides[i]` bytes apart
+    /// (packed rows when `strides` is nil). Suspends like `lease(for:)`.
+    public func push(
+        _ description: FrameDescription, planes: [[UInt8]], strides: [Int]? = nil, at presentationTime: MediaTime,
+        captured: SuspendingClock.Instant? = nil
+    ) async throws(ReelError) {
+        var lease = try await lease(for: description)
+        guard planes.count == lease.planeCount else {
+            throw ReelError(
+                .unsuitable, "\(description.format) has \(lease.planeCount) planes; \(planes.count) were given")
+        }
+        var copied = 0
+        for (index, plane) in planes.enumerated() {
+            let rowBytes = lease.rowBytes(ofPlane: index)
+            let rows = lease.rows(ofPlane: index)
+            let stride = lease.stride(ofPlane: index)
+            let source = strides?[index] ?? rowBytes
+            guard source >= rowBytes, plane.count >= source * (rows - 1) + rowBytes else {
+                throw ReelError(
+                    .unsuitable,
+                    "plane \(index) of a \(description.size) \(description.format) frame needs \(rows) rows of \(rowBytes) bytes; \(plane.count) bytes were given"
+                )
+            }
+            lease.withPlane(index) { bytes in
+                bytes.withUnsafeMutableBytes { destination in
+                    plane.withUnsafeBytes { source_ in
+                        for row in 0..<rows {
+                            (destination.baseAddress! + row * stride).copyMemory(
+                                from: source_.baseAddress! + row * source, byteCount: rowBytes)
+                        }
+                    }
+                }
+            }
+            copied += rowBytes * rows
+        }
+        runtime.push.counters.withLock {
+            $0.copied += 1
+            $0.bytesCopied += copied
+        }
+        try lease.submit(at: presentationTime, captured: captured)
+    }
+
+    /// No more frames: the session ends once those submitted are rendered (or dropped
+    /// at their time).
+    public func finishInput() { runtime.push.finish() }
+
+    /// Stops at once: frames not yet rendered are dropped, waiting leases throw, and
+    /// `frames` ends. Idempotent.
+    public func stop() { runtime.stop() }
+
+    /// Waits for the end and returns what the session did, every thread it started
+    /// joined. Throws what ended it badly (a render failure).
+    public func finished() async throws(ReelError) -> SessionStatistics {
+        try await runtime.finished()
+    }
+}
+
+/// The threads and stages of a pushed session.
+///
+/// Thread-safety: Safe.
+final class PushRuntime: @unchecked Sendable {
+    let push: PushSource
+    let channel: FrameChannel
+    let deviceName: String
+    private let state: SessionState
+    private let sink: FrameStreamSink?
+    private let renderer: OffscreenRenderer
+    private let vsync: VsyncSource
+    private let display: DisplayWorker
+    private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
+    /// The display thread (joined once, by whoever first waits for the end), and
+    /// those waiting for the end.
+    private let worker = Mutex<Worker?>(nil)
+    private let end = Mutex<
+        (result: Result<SessionStatistics, ReelError>?, waiters: [CheckedContinuation<Void, Never>])
+    >(
+        (nil, []))
+
+    init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
+        let slots = max(2, parameters.pushedSlots)
+        let state = SessionState(SessionFields(readyFrames: slots, packets: 1, hasVideo: true, hasAudio: false))
+        self.state = state
+        push = PushSource(state: state, slotsPerPool: slots)
+        channel = FrameChannel(handler: onFrame)
+        var device = DeviceParameters(validation: parameters.validation)
+        if case .named(let name) = parameters.device { device.preferredName = name }
+        let output: FrameOutput? =
+            switch parameters.output {
+            case .frames(let output): output
+            case .none: nil
+            case .window:
+                throw ReelError(
+                    .unsuitable, "a pushed session renders to frames or nowhere; a window is not offered yet")
+            }
+        let renderer: OffscreenRenderer
+        do {
+            renderer = try OffscreenRenderer(
+                device: device, resourceCount: output?.buffers ?? OffscreenRenderer.framesInFlight)
+        } catch { throw ReelError(.render(error)) }
+        self.renderer = renderer
+        deviceName = renderer.device.name
+        let channel = channel
+        let sink = output.map { FrameStreamSink(renderer: renderer, output: $0, channel: channel) }
+        self.sink = sink
+        let rate: Rational
+        if case .timed(let timedRate) = parameters.pacing {
+            guard timedRate.isValid, timedRate.doubleValue <= 1000 else {
+                throw ReelError(.unsuitable, "a display rate must be positive and at most 1000 Hz, not \(timedRate)")
+            }
+            rate = timedRate
+        } else {
+            rate = Rational(60, 1)
+        }
+        let clock = HostClock()
+        vsync = DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: rate))
+        display = DisplayWorker(
+            sink: sink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true, hasAudio: false,
+            interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil, renderDelay: 0,
+            monitor: PlaybackMonitor(), onFrame: { _ in }, onNotice: {})
+        startDisplay(timed: parameters.pacing != .everyFrame)
+    }
+
+    private func startDisplay(timed: Bool) {
+        let thread = Worker(name: "reel.display", priority: timed ? .deadline(level: 10) : .normal) {
+            [self, display, vsync] in
+            if timed {
+                while let deadline = vsync.nextTick() {
+                    guard display.tick(deadline: deadline) else { break }
+                }
+                vsync.stop()
+                display.stopped()
+            } else {
+                display.runUntimed()
+            }
+            ended()
+        }
+        worker.withLock { $0 = thread }
+    }
+
+    /// On the display thread, at its end: the statistics, the frames' end, the waiters.
+    private func ended() {
+        push.stop()
+        // Frames submitted and never taken (a stop) go back to their pools.
+        state.release(state.update { fields in fields.ready.removeAll { _ in true } })
+        let failure = state.read { $0.failure }
+        let counters = push.counters.withLock { $0 }
+        var statistics = SessionStatistics()
+        statistics.framesIn = counters.pushed
+        statistics.framesRendered = display.statistics.presentation.presented
+        statistics.framesDropped = counters.pushed - statistics.framesRendered
+        statistics.framesDroppedForBuffers = display.statistics.presentation.skipped
+        statistics.framesCopied = counters.copied
+        statistics.bytesCopied = counters.bytesCopied + renderer.uploadedBytes
+        statistics.pushToRender = sink.flatMap { SessionStatistics.Latency(nanoseconds: $0.latencies) }
+        statistics.device = deviceName
+        statistics.validationErrors = renderer.device.validationErrors
+        statistics.cpuTime = .nanoseconds(HostTime.processCPU() - start.cpu)
+        statistics.wallTime = .nanoseconds(HostTime.now() - start.wall)
+        let error = failure.map { ReelError($0) }
+        channel.finish(error)
+        let waiters = end.withLock { end in
+            end.result = error.map { .failure($0) } ?? .success(statistics)
+            defer { end.waiters.removeAll() }
+            return end.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func stop() {
+        state.update { fields in
+            if !fields.stopping { fields.stoppedByUser = true }
+            fields.stopping = true
+        }
+        push.stop()
+        vsync.stop()
+        sink?.stop()
+    }
+
+    func finished() async throws(ReelError) -> SessionStatistics {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = end.withLock { end in
+                if end.result != nil { return true }
+                end.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        // The thread has nothing left to do but return.
+        join()
+        return try end.withLock { $0.result! }.get()
+    }
+
+    private func join() {
+        worker.withLock { worker in
+            worker?.join()
+            worker = nil
+        }
+    }
+
+    /// The session is dropped: stop and join.
+    func close() {
+        stop()
+        join()
+    }
+}
+
+/// A session's worker handed between threads: joined once, under `PushRuntime.worker`'s lock.
+extension Worker: @unchecked Sendable {}

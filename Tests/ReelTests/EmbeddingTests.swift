@@ -1,0 +1,154 @@
+import Foundation
+import Reel
+import ReelCore
+import ReelFramePool
+import ReelMedia
+import ReelTestSupport
+import Synchronization
+import Testing
+
+/// The embedding API, as an application uses it: frames pushed into leased pool slots,
+/// rendered frames taken out of `Session.frames`.
+@Suite(.serialized) struct EmbeddingTests {
+    /// A decoded picture kept for pushing: its description, planes (packed rows) and time.
+    struct Picture {
+        var descriptor: VideoFrameDescriptor
+        var planes: [[UInt8]]
+        var rowBytes: [Int]
+    }
+
+    /// The first frames of a fixture, planes copied out of the decoder's pool (p010 is
+    /// built from the 10-bit 4:2:0 fixture's samples: no decoder writes it).
+    static func pictures(_ fixture: String, limit: Int = 3) throws -> [Picture] {
+        var pictures: [Picture] = []
+        let p010 = fixture == "p010"
+        try decodeFixture(p010 ? "format-yuv420p10le.mkv" : fixture, limit: limit) { frame, pool in
+            let bytes = pool.bytes(of: frame.slot)
+            var descriptor = frame.descriptor
+            var planes: [[UInt8]] = []
+            var rowBytes: [Int] = []
+            for (index, plane) in descriptor.planes.enumerated() {
+                let row =
+                    plane.width * descriptor.format.samplesPerPixel(plane: index) * descriptor.format.bytesPerSample
+                var packed = [UInt8]()
+                for y in 0..<plane.height {
+                    packed += bytes[(plane.offset + y * plane.stride)..<(plane.offset + y * plane.stride + row)]
+                }
+                planes.append(packed)
+                rowBytes.append(row)
+            }
+            if p010 {
+                // Y, then Cb and Cr interleaved, each sample shifted into the high bits.
+                func shifted(_ plane: [UInt8]) -> [UInt16] {
+                    plane.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)).map { $0 << 6 } }
+                }
+                let luma = shifted(planes[0])
+                let (cb, cr) = (shifted(planes[1]), shifted(planes[2]))
+                var chroma = [UInt16]()
+                for index in cb.indices { chroma += [cb[index], cr[index]] }
+                planes = [luma, chroma].map { samples in samples.withUnsafeBytes { Array($0) } }
+                rowBytes = [rowBytes[0], rowBytes[1] * 2]
+                descriptor.format = .p010
+            }
+            pictures.append(Picture(descriptor: descriptor, planes: planes, rowBytes: rowBytes))
+        }
+        return pictures
+    }
+
+    static let formatFixtures = [
+        "testsrc2-320x240.mp4", "format-nv12.mkv", "format-gray.mkv", "format-yuv422p.mkv", "format-yuv444p.mkv",
+        "format-yuv420p10le.mkv", "format-yuv422p10le.mkv", "format-yuv444p10le.mkv", "p010",
+    ]
+
+    /// Every format the pass renders, pushed through leases (written in place), comes
+    /// out as libswscale converts the same samples, at the times it was pushed with, in
+    /// order, every frame.
+    @Test(arguments: formatFixtures)
+    func pushedFramesMatchLibswscale(fixture: String) async throws {
+        let pictures = try Self.pictures(fixture)
+        let format = pictures[0].descriptor.format
+        #expect(
+            fixture == "p010"
+                ? format == .p010 : fixture.contains("format-") ? fixture.contains(format.rawValue.prefix(4)) : true)
+        let session = try Session(SessionParameters(validation: true))
+        let timeBase = Rational(1, 90_000)
+        let producer = Task {
+            for (index, picture) in pictures.enumerated() {
+                let size = PixelSize(width: picture.descriptor.width, height: picture.descriptor.height)
+                var lease = try await session.lease(
+                    for: FrameDescription(
+                        format: picture.descriptor.format, size: size, color: picture.descriptor.color))
+                for plane in 0..<lease.planeCount {
+                    let (stride, rows, row) = (
+                        lease.stride(ofPlane: plane), lease.rows(ofPlane: plane), lease.rowBytes(ofPlane: plane)
+                    )
+                    #expect(row == picture.rowBytes[plane])
+                    lease.withPlane(plane) { bytes in
+                        for y in 0..<rows {
+                            for x in 0..<row {
+                                bytes.storeBytes(
+                                    of: picture.planes[plane][y * row + x], toByteOffset: y * stride + x, as: UInt8.self
+                                )
+                            }
+                        }
+                    }
+                }
+                try lease.submit(at: MediaTime(ticks: Int64(index) * 3003 + 17, timeBase: timeBase))
+            }
+            session.finishInput()
+        }
+        var index = 0
+        for try await frame in session.frames {
+            let picture = pictures[index]
+            #expect(frame.presentationTime == MediaTime(ticks: Int64(index) * 3003 + 17, timeBase: timeBase))
+            #expect(frame.size == PixelSize(width: picture.descriptor.width, height: picture.descriptor.height))
+            let pixels = frame.withPixels { span in
+                var packed = [UInt8]()
+                let row = frame.size.width * 4
+                for y in 0..<frame.size.height {
+                    for x in 0..<row {
+                        packed.append(span.unsafeLoad(fromByteOffset: y * frame.rowBytes + x, as: UInt8.self))
+                    }
+                }
+                return packed
+            }
+            frame.release()
+            let reference = try Self.reference(picture)
+            let quality = psnr(pixels, reference)
+            #expect(quality >= 40, "\(fixture) frame \(index): PSNR \(quality) dB")
+            if index == 0 {
+                print("pushed \(fixture) (\(picture.descriptor.format)): PSNR \(String(format: "%.1f", quality)) dB")
+            }
+            index += 1
+        }
+        try await producer.value
+        let statistics = try await session.finished()
+        #expect(index == pictures.count)
+        #expect(statistics.framesIn == pictures.count && statistics.framesRendered == pictures.count)
+        #expect(statistics.framesDropped == 0)
+        #expect(statistics.bytesCopied == 0, "written in place: nothing copied on the way to the GPU")
+        #expect(statistics.validationErrors == [])
+    }
+
+    /// libswscale's RGBA for a picture's packed planes.
+    static func reference(_ picture: Picture) throws -> [UInt8] {
+        let layout = SlotLayout(
+            format: picture.descriptor.format, width: picture.descriptor.width, height: picture.descriptor.height)
+        let pool = try FramePool(layout: layout, slotCount: 1)
+        guard case .slot(let slot) = pool.acquire() else { throw SupportError("no slot") }
+        defer { pool.release(slot) }
+        let bytes = pool.bytes(of: slot)
+        for (index, plane) in layout.planes.enumerated() {
+            let row = picture.rowBytes[index]
+            for y in 0..<plane.height {
+                picture.planes[index].withUnsafeBytes { source in
+                    (bytes.baseAddress! + plane.offset + y * plane.stride).copyMemory(
+                        from: source.baseAddress! + y * row, byteCount: row)
+                }
+            }
+        }
+        let descriptor = pool.descriptor(
+            color: picture.descriptor.color, sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        return try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(bytes)).pixels
+    }
+}
