@@ -78,8 +78,8 @@ public final class Session: Sendable {
             let rowBytes = lease.rowBytes(ofPlane: index)
             let rows = lease.rows(ofPlane: index)
             let stride = lease.stride(ofPlane: index)
-            let source = strides?[index] ?? rowBytes
-            guard source >= rowBytes, plane.count >= source * (rows - 1) + rowBytes else {
+            let sourceStride = strides?[index] ?? rowBytes
+            guard sourceStride >= rowBytes, plane.count >= sourceStride * (rows - 1) + rowBytes else {
                 throw ReelError(
                     .unsuitable,
                     "plane \(index) of a \(description.size) \(description.format) frame needs \(rows) rows of \(rowBytes) bytes; \(plane.count) bytes were given"
@@ -87,10 +87,10 @@ public final class Session: Sendable {
             }
             lease.withPlane(index) { bytes in
                 bytes.withUnsafeMutableBytes { destination in
-                    plane.withUnsafeBytes { source_ in
+                    plane.withUnsafeBytes { source in
                         for row in 0..<rows {
                             (destination.baseAddress! + row * stride).copyMemory(
-                                from: source_.baseAddress! + row * source, byteCount: rowBytes)
+                                from: source.baseAddress! + row * sourceStride, byteCount: rowBytes)
                         }
                     }
                 }
