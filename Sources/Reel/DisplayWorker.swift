@@ -154,12 +154,21 @@ final class DisplayWorker: @unchecked Sendable {
                 followGeneration()
                 if isOver() { break }
                 // The next frame, or a change that may end playback (a stop, a seek, an end).
-                let generation = generation
-                let next = state.wait { fields -> ReadyFrame?? in
+                let (generation, hasAudio) = (generation, hasAudio)
+                let decide = { (fields: inout SessionFields) -> ReadyFrame?? in
                     if fields.stopping || fields.generation != generation { return .some(nil) }
                     if let frame = fields.ready.popFirst() { return frame }
                     let ended = fields.videoEnded == generation && (!hasAudio || fields.audioEnded == generation)
                     return ended ? .some(nil) : nil
+                }
+                let next: ReadyFrame?
+                if let decided = state.update(decide) {
+                    next = decided
+                } else {
+                    // Nothing ready: the frames rendered go out before the wait (the
+                    // next frame may wait for their slots or output buffers).
+                    try collectFinished(waiting: true)
+                    next = state.wait(for: decide)
                 }
                 guard let frame = next else { continue }
                 try collectFinished(waiting: false)

@@ -17,6 +17,12 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
     private let outputSize: PixelSize?
     private let format: FrameOutput.Format
     let channel: FrameChannel
+    /// Keeps a renderer alive from a frame released on any thread (it is not used there).
+    private final class Owner: @unchecked Sendable {
+        let renderer: OffscreenRenderer
+        init(_ renderer: OffscreenRenderer) { self.renderer = renderer }
+    }
+
     /// Which output buffers are lent.
     private let loans: BufferLoans
     /// Signalled when a buffer comes back or the session stops (guards `stopped`).
@@ -26,7 +32,7 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
     private var rendering: [(presentationTime: MediaTime?, due: Int64, received: Int64?)?]
     private var delivered = 0
     /// Push (or arrival) → rendered, ns, one per frame handed out.
-    private(set) var latencies: [Int64] = []
+    private(set) var latencies = LatencyHistogram()
 
     init(renderer: OffscreenRenderer, output: FrameOutput, channel: FrameChannel) {
         self.renderer = renderer
@@ -35,7 +41,6 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         self.channel = channel
         loans = BufferLoans(count: renderer.resourceCount)
         rendering = Array(repeating: nil, count: renderer.resourceCount)
-        latencies.reserveCapacity(4096)
         renderer.outputFormat =
             switch output.format {
             case .rgba8: .rgba8
@@ -89,9 +94,13 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         let now = HostTime.now()
         let frame = rendering[index]!
         rendering[index] = nil
-        if let received = frame.received { latencies.append(now - received) }
+        if let received = frame.received { latencies.record(now - received) }
         loans.lent.withLock { $0[index] = true }
-        let pixels = LentPixels(bytes: image.pixels) { [self] in
+        // The frame keeps the renderer (its buffer's owner) alive, and not this sink: a
+        // frame left in the channel would keep the channel that holds it.
+        let owner = Owner(renderer)
+        let pixels = LentPixels(bytes: image.pixels) { [owner, loans, room] in
+            _ = owner
             loans.lent.withLock { $0[index] = false }
             room.withLock { room.broadcast() }
         }
@@ -106,6 +115,12 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
     }
 
     func present(_ ticket: SinkTicket) {}
+}
+
+/// Keeps a renderer alive from a frame released on any thread (it is not used there).
+private final class Owner: @unchecked Sendable {
+    let renderer: OffscreenRenderer
+    init(_ renderer: OffscreenRenderer) { self.renderer = renderer }
 }
 
 /// Which output buffers are lent to the application, shared with the renderer's `isHeld`.

@@ -158,9 +158,15 @@ final class FrameChannel: Sendable {
         if let error { waiting?.resume(throwing: error) } else { waiting?.resume(returning: nil) }
     }
 
-    /// The consumer's task was cancelled: its wait ends with nil.
+    /// The consumer's task was cancelled: its wait ends with nil, and the frames queued
+    /// (and any delivered later) are released.
     func cancel() {
-        let waiting = inner.withLock { $0.waiting.take() }
+        let (waiting, dropped) = inner.withLock { inner in
+            if inner.end == nil { inner.end = .success(()) }
+            defer { inner.frames.removeAll() }
+            return (inner.waiting.take(), inner.frames)
+        }
+        for frame in dropped { frame.release() }
         waiting?.resume(returning: nil)
     }
 

@@ -215,7 +215,7 @@ final class PushRuntime: @unchecked Sendable {
         statistics.framesDroppedForBuffers = display.statistics.presentation.skipped
         statistics.framesCopied = counters.copied
         statistics.bytesCopied = counters.bytesCopied + renderer.uploadedBytes
-        statistics.pushToRender = sink.flatMap { SessionStatistics.Latency(nanoseconds: $0.latencies) }
+        statistics.pushToRender = sink.flatMap { SessionStatistics.Latency($0.latencies) }
         statistics.device = deviceName
         statistics.validationErrors = renderer.device.validationErrors
         statistics.cpuTime = .nanoseconds(HostTime.processCPU() - start.cpu)

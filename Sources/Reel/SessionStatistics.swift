@@ -36,17 +36,58 @@ public struct SessionStatistics: Sendable, Equatable {
 }
 
 extension SessionStatistics.Latency {
-    /// From latencies in ns.
-    init?(nanoseconds latencies: [Int64]) {
-        guard !latencies.isEmpty else { return nil }
-        let sorted = latencies.sorted()
-        func at(_ percent: Int) -> Duration {
-            .nanoseconds(sorted[Swift.min(sorted.count - 1, sorted.count * percent / 100)])
+    /// From a histogram of latencies (nil when it is empty).
+    init?(_ histogram: LatencyHistogram) {
+        guard histogram.count > 0 else { return nil }
+        count = histogram.count
+        p50 = .nanoseconds(histogram.percentile(50))
+        p95 = .nanoseconds(histogram.percentile(95))
+        p99 = .nanoseconds(histogram.percentile(99))
+        max = .nanoseconds(histogram.maximum)
+    }
+}
+
+/// Latencies (ns) counted in buckets of at most 1/64 of their value (1.6 %), so that
+/// a session running for days keeps 30 KB of them, not a number per frame.
+///
+/// Thread-safety: Not safe (a value type, mutated by one thread).
+package struct LatencyHistogram {
+    /// Values below 128 ns each have a bucket; above, each power of two has 64.
+    private var counts = [Int](repeating: 0, count: 128 + 57 * 64)
+    package private(set) var count = 0
+    package private(set) var maximum: Int64 = 0
+
+    package init() {}
+
+    package mutating func record(_ nanoseconds: Int64) {
+        let value = UInt64(Swift.max(0, nanoseconds))
+        counts[Self.bucket(of: value)] += 1
+        count += 1
+        maximum = Swift.max(maximum, Int64(value))
+    }
+
+    private static func bucket(of value: UInt64) -> Int {
+        guard value >= 128 else { return Int(value) }
+        let shift = (64 - value.leadingZeroBitCount) - 7
+        return 128 + (shift - 1) * 64 + Int(value >> UInt64(shift)) - 64
+    }
+
+    /// The middle of a bucket's values.
+    private static func value(ofBucket index: Int) -> Int64 {
+        guard index >= 128 else { return Int64(index) }
+        let shift = (index - 128) / 64 + 1
+        let top = Int64((index - 128) % 64 + 64)
+        return (top << Int64(shift)) + (Int64(1) << Int64(shift)) / 2
+    }
+
+    /// The value below which `percent` % of those recorded fall (within a bucket's width).
+    package func percentile(_ percent: Int) -> Int64 {
+        let rank = Swift.max(1, (count * percent + 99) / 100)
+        var seen = 0
+        for (index, inBucket) in counts.enumerated() where inBucket > 0 {
+            seen += inBucket
+            if seen >= rank { return Swift.min(Self.value(ofBucket: index), maximum) }
         }
-        count = sorted.count
-        p50 = at(50)
-        p95 = at(95)
-        p99 = at(99)
-        max = .nanoseconds(sorted.last!)
+        return maximum
     }
 }

@@ -279,13 +279,15 @@ import Testing
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         for line in text.split(separator: "\n")
-        where line.contains("joined") || line.contains("100 sessions") || line.contains("✘")
+        where line.contains("joined") || line.contains("100 sessions") || line.contains("RSS") || line.contains("✘")
             || line.contains("Test run")
         {
             print("child: \(line)")
         }
         #expect(process.terminationStatus == 0, "\(text.suffix(3000))")
-        #expect(text.contains("stop while paused") && text.contains("100 sessions"), "\(text.suffix(3000))")
+        #expect(
+            text.contains("stop while paused") && text.contains("100 sessions") && text.contains("consumer cancelled")
+                && text.contains("slow consumer RSS"), "\(text.suffix(3000))")
     }
 }
 

@@ -1,0 +1,63 @@
+import Foundation
+import ReelTestSupport
+import Testing
+
+/// What an application that writes only `import Reel` can and cannot do, checked by
+/// compiling small clients against the Reel module this test run built.
+@Suite struct PublicAPITests {
+    /// A lease used once compiles; released twice, the compiler refuses it (the lease
+    /// is `~Copyable` and `release()` consumes it); and the stages behind `import Reel`
+    /// are out of sight.
+    @Test func leaseOwnershipIsCheckedByTheCompiler() throws {
+        let lease = """
+            guard var lease = try session.tryLease(
+                for: FrameDescription(format: .nv12, size: PixelSize(width: 64, height: 64))) else { return }
+            lease.withPlane(0) { bytes in bytes.storeBytes(of: 16, toByteOffset: 0, as: UInt8.self) }
+            """
+        let once = try Self.compile(lease + "\ntry lease.submit(at: MediaTime(ticks: 0, timeBase: Rational(1, 60)))")
+        #expect(once.status == 0, "one submit compiles: \(once.output)")
+        let twice = try Self.compile(lease + "\nlease.release()\nlease.release()")
+        #expect(twice.status != 0)
+        #expect(twice.output.contains("'lease' consumed more than once"), "\(twice.output)")
+        let submittedThenReleased = try Self.compile(
+            lease + "\ntry lease.submit(at: MediaTime(ticks: 0, timeBase: Rational(1, 60)))\nlease.release()")
+        #expect(
+            submittedThenReleased.output.contains("'lease' consumed more than once"), "\(submittedThenReleased.output)")
+        let stage = try Self.compile("let renderer: OffscreenRenderer? = nil\n_ = renderer")
+        #expect(stage.output.contains("cannot find type 'OffscreenRenderer' in scope"), "\(stage.output)")
+        print("double release: \(twice.output.split(separator: "\n").first ?? "")")
+    }
+
+    /// Compiles `body` inside `func use(_ session: Session) throws` in a file that
+    /// imports only Reel, to SIL (where ownership is checked); the exit status and the
+    /// compiler's messages.
+    static func compile(_ body: String) throws -> (status: Int32, output: String) {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        // …/.build/<triple>/debug/ReelPackageTests.xctest
+        let build = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .deletingLastPathComponent().path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reel-client-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("client.swift")
+        let indented = body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        try "import Reel\n\nfunc use(_ session: Session) throws {\n\(indented)\n}\n".write(
+            to: source, atomically: true, encoding: .utf8)
+        var arguments = ["swiftc", "-emit-sil", "-o", "/dev/null", "-I", "\(build)/Modules"]
+        for module in ["CVulkan", "CFFmpeg", "CLinux", "CPulse", "CGLFW"] {
+            arguments += ["-I", "\(root)/Sources/\(module)"]
+        }
+        arguments += ["-Xcc", "-fmodule-map-file=\(build)/CNet.build/module.modulemap", source.path]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+}
