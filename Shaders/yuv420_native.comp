@@ -2,7 +2,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #extension GL_GOOGLE_include_directive : require
-// YCbCr → RGBA for 8-bit planar 4:2:0 at native scale (the picture's size equals its
+// YCbCr → RGBA for 8-bit 4:2:0 (planar, or NV12's interleaved CbCr: INTERLEAVED) at native scale (the picture's size equals its
 // destination rectangle): the common case, and the one a CPU driver must do fast.
 //
 // Each invocation converts a block of BLOCK×ROWS pixels. The pass covers only whole
@@ -30,11 +30,15 @@ layout(set = 0, binding = 2) uniform usamplerBuffer planeQuads;
 // The RGBA output, eight pixels per element.
 layout(std430, set = 0, binding = 1) writeonly buffer Output { u64vec4 octets[]; };
 
+// NV12: one chroma plane of CbCr pairs (specialized: no branch at run time).
+layout(constant_id = 0) const bool INTERLEAVED = false;
+
 const int BLOCK = 32;                   // pixels per block row
 const int ROWS = 4;                     // rows per block (even)
 const int COLUMNS = BLOCK / 2 + 2;      // chroma columns k−1 … k+BLOCK/2 (k = x0/2)
 const int QUADS = BLOCK / 32 + 2;       // 16-byte texels from k−16 that hold them
 const int CHROMA_ROWS = ROWS / 2 + 2;   // chroma rows m−1 … m+ROWS/2 (m = y0/2)
+const int PAIR_QUADS = BLOCK / 16 + 2;  // interleaved: 16-byte texels from 2k−16 that hold them
 
 // The 16 bytes at `byteOffset` (a multiple of 16) from the slot's start.
 uvec4 fetchQuad(uint byteOffset) { return texelFetch(planeQuads, int((frame.slotWord >> 2) + (byteOffset >> 4))); }
@@ -59,6 +63,25 @@ void chromaColumns(uint planeOffset, uint row, uint k, out float columns[COLUMNS
     columns[COLUMNS - 1] = lastExists ? columns[COLUMNS - 1] : columns[COLUMNS - 2];
 }
 
+uint byteOfPairs(uvec4 quads[PAIR_QUADS], int b) { return (quads[b >> 4][(b >> 2) & 3] >> (uint(b & 3) * 8u)) & 0xffu; }
+
+// The same columns of Cb and Cr from one row of CbCr pairs: pair k−1 … k+BLOCK/2, read
+// from 16 bytes before pair k's first byte (2k, a multiple of 32).
+void pairColumns(uint row, uint k, out float cb[COLUMNS], out float cr[COLUMNS]) {
+    uint base = frame.planeOffset.y + row * frame.chromaStride + 2u * k - 16u;
+    uvec4 quads[PAIR_QUADS];
+    [[unroll]] for (int q = 0; q < PAIR_QUADS; q++) quads[q] = fetchQuad(base + uint(q) * 16u);
+    [[unroll]] for (int c = 0; c < COLUMNS; c++) {
+        cb[c] = float(byteOfPairs(quads, 14 + 2 * c));
+        cr[c] = float(byteOfPairs(quads, 15 + 2 * c));
+    }
+    bool lastExists = k + uint(BLOCK / 2) < chromaSize().x;
+    cb[0] = k == 0u ? cb[1] : cb[0];
+    cr[0] = k == 0u ? cr[1] : cr[0];
+    cb[COLUMNS - 1] = lastExists ? cb[COLUMNS - 1] : cb[COLUMNS - 2];
+    cr[COLUMNS - 1] = lastExists ? cr[COLUMNS - 1] : cr[COLUMNS - 2];
+}
+
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }
 
 // RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added.
@@ -77,8 +100,12 @@ void convertBlock(uvec2 block) {
     float cr[CHROMA_ROWS][COLUMNS];
     [[unroll]] for (int r = 0; r < CHROMA_ROWS; r++) {
         uint row = uint(clamp(m - 1 + r, 0, lastRow));
-        chromaColumns(frame.planeOffset.y, row, k, cb[r]);
-        chromaColumns(frame.planeOffset.z, row, k, cr[r]);
+        if (INTERLEAVED) {
+            pairColumns(row, k, cb[r], cr[r]);
+        } else {
+            chromaColumns(frame.planeOffset.y, row, k, cb[r]);
+            chromaColumns(frame.planeOffset.z, row, k, cr[r]);
+        }
     }
     vec4 rowR = fma(frame.rowR, vec4(255.0), vec4(0.0, 0.0, 0.0, 0.5));
     vec4 rowG = fma(frame.rowG, vec4(255.0), vec4(0.0, 0.0, 0.0, 0.5));

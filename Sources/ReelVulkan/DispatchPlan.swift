@@ -93,18 +93,19 @@ package struct DispatchPlan: Equatable {
         ]
     }
 
-    /// 8-bit planar 4:2:0 drawn at its own size, planes on 16-byte boundaries with a
+    /// 8-bit 4:2:0 (planar or NV12) drawn at its own size, planes on 16-byte boundaries with a
     /// plane before each chroma plane (the pass reads 16 bytes before a row's start),
     /// and output rows that start on 8-pixel boundaries (it writes 8 pixels at a time).
     package static func suitsNativePass(
         _ frame: VideoFrameDescriptor, destination: (x: Int, y: Int, width: Int, height: Int), outputWidth: Int
     ) -> Bool {
-        guard frame.format == .yuv420p, frame.planes.count == 3,
+        let planeCount = [PixelFormat.yuv420p: 3, .nv12: 2][frame.format]
+        guard let planeCount, frame.planes.count == planeCount,
             destination.width == frame.width, destination.height == frame.height,
             outputWidth % 8 == 0, destination.x % 8 == 0
         else { return false }
         let planesAligned = frame.planes.allSatisfy { $0.offset % 16 == 0 && $0.stride % 16 == 0 }
-        return planesAligned && frame.planes[1].offset >= 16 && frame.planes[2].offset >= 16
+        return planesAligned && frame.planes.dropFirst().allSatisfy { $0.offset >= 16 }
     }
 
     /// Workgroups for the native pass over `blocks` (one invocation each).

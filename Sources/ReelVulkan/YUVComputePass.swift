@@ -24,6 +24,8 @@ final class YUVComputePass {
     private var generalPipelines: [GeneralVariant: VkPipeline] = [:]
     /// Nil on a device without 64-bit integers in shaders: everything takes `general`.
     let native: VkPipeline?
+    /// The native pass specialized for NV12's interleaved chroma.
+    let nativeInterleaved: VkPipeline?
 
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
@@ -66,22 +68,31 @@ final class YUVComputePass {
         try VulkanCall.check(layoutResult, "vkCreatePipelineLayout", "cannot create the pipeline layout")
         self.pipelineLayout = pipelineLayout!
 
+        var natives: [VkPipeline] = []
         do {
-            native =
-                device.supportsInt64
-                ? try Self.makePipeline(
-                    vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp") : nil
+            if device.supportsInt64 {
+                for interleaved: UInt32 in [0, 1] {
+                    natives.append(
+                        try Self.makePipeline(
+                            vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
+                            constants: [interleaved]))
+                }
+            }
         } catch {
+            for pipeline in natives { vkDestroyPipeline(vk, pipeline, nil) }
             vkDestroyPipelineLayout(vk, pipelineLayout, nil)
             vkDestroyDescriptorSetLayout(vk, setLayout, nil)
             throw error
         }
+        native = natives.first
+        nativeInterleaved = natives.last
     }
 
     deinit {
         let vk = device.device
         for pipeline in generalPipelines.values { vkDestroyPipeline(vk, pipeline, nil) }
         if let native { vkDestroyPipeline(vk, native, nil) }
+        if let nativeInterleaved { vkDestroyPipeline(vk, nativeInterleaved, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
         vkDestroyDescriptorSetLayout(vk, setLayout, nil)
     }

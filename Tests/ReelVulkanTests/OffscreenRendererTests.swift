@@ -34,7 +34,7 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         try compareWithLibswscale(fixture: fixture)
         // 8-bit 4:2:0 at its own size goes through the native pass, odd sizes included
         // (output rows are padded to 8 pixels; the general pass takes the edge strips).
-        let fourTwoZero = !fixture.hasPrefix("format-")
+        let fourTwoZero = !fixture.hasPrefix("format-") || fixture == "format-nv12.mkv"
         #expect((renderer.lastPlan?.nativeBlocks != nil) == fourTwoZero, "\(fixture)")
         if fixture == "odd-317x237.mkv" {
             #expect(
@@ -68,6 +68,47 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         }
         #expect(frames > 0)
         print("\(fixture): \(frames) frames, worst PSNR \(worst) dB")
+        #expect(renderer.device.validationErrors == [])
+    }
+
+    /// NV12 takes the native pass too (its interleaved chroma specialized), and renders
+    /// bit for bit as the same samples in planar 4:2:0 do, at sizes that are and are not
+    /// multiples of the pass's block, with each chroma siting the fixtures carry.
+    @Test(arguments: ["testsrc2-320x240.mp4", "hdbars-bt709-center.mkv", "odd-317x237.mkv"])
+    func nv12MatchesPlanarBitForBit(fixture: String) throws {
+        try #require(renderer.device.supportsInt64, "lavapipe has shaderInt64")
+        try decodeFixture(fixture, limit: 2) { frame, pool in
+            let planar = frame.descriptor
+            let layout = SlotLayout(format: .nv12, width: planar.width, height: planar.height)
+            let nv12Pool = try FramePool(layout: layout, slotCount: 1)
+            guard case .slot(let slot) = nv12Pool.acquire() else { throw SupportError("no slot") }
+            defer { nv12Pool.release(slot) }
+            let source = UnsafeRawBufferPointer(pool.bytes(of: frame.slot))
+            let destination = nv12Pool.bytes(of: slot)
+            let (luma, pairs) = (layout.planes[0], layout.planes[1])
+            for y in 0..<luma.height {
+                for x in 0..<luma.width {
+                    destination[luma.offset + y * luma.stride + x] =
+                        source[planar.planes[0].offset + y * planar.planes[0].stride + x]
+                }
+            }
+            for y in 0..<pairs.height {
+                for x in 0..<pairs.width {
+                    for component in 0..<2 {
+                        let plane = planar.planes[1 + component]
+                        destination[pairs.offset + y * pairs.stride + 2 * x + component] =
+                            source[plane.offset + y * plane.stride + x]
+                    }
+                }
+            }
+            let nv12 = nv12Pool.descriptor(
+                color: planar.color, sampleAspectRatio: planar.sampleAspectRatio, presentationTime: nil)
+            let size = PixelSize(width: planar.width, height: planar.height)
+            let expected = try renderer.render(planar, in: pool, slot: frame.slot, outputSize: size).copyPixels()
+            let image = try renderer.render(nv12, in: nv12Pool, slot: slot, outputSize: size)
+            #expect(renderer.lastPlan?.nativeBlocks != nil)
+            #expect(image.copyPixels() == expected, "\(fixture): NV12 differs from planar 4:2:0")
+        }
         #expect(renderer.device.validationErrors == [])
     }
 
@@ -160,6 +201,11 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(
             DispatchPlan(
                 frame: descriptor(.nv12, 320, 240), destination: (0, 0, 320, 240), outputWidth: 320,
+                nativeAvailable: true
+            ).nativeBlocks != nil)
+        #expect(
+            DispatchPlan(
+                frame: descriptor(.yuv422p, 320, 240), destination: (0, 0, 320, 240), outputWidth: 320,
                 nativeAvailable: true
             ).nativeBlocks == nil)
         #expect(
