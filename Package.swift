@@ -60,6 +60,11 @@ let package = Package(
                 "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow",
                 "ReelNet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // An embedding example: uses only `import Reel`.
+        .executableTarget(
+            name: "CaptureDemo",
+            dependencies: ["Reel", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/CaptureDemo"),
 
         // Build tools.
         .plugin(name: "ShaderCompiler", capability: .buildTool()),

@@ -21,7 +21,7 @@ final class DisplayWorker: @unchecked Sendable {
     private let hasAudio: Bool
     /// Whether a video stream plays: without one, nothing is shown and the end is the sound's.
     private let hasVideo: Bool
-    private let interval: Int64
+    let interval: Int64
     private let frameLimit: Int?
     private let renderDelay: Int64
     private let monitor: PlaybackMonitor
@@ -142,6 +142,23 @@ final class DisplayWorker: @unchecked Sendable {
         } catch {
             state.fail(error)
             return finishUp()
+        }
+    }
+
+    /// After a tick, with a sink that hands frames out between ticks: waits for the
+    /// renders in flight, at most until host time `deadline` (ns; before the next
+    /// tick, so no tick is late for it), and hands out each as it finishes — a
+    /// frame goes out when rendered, not a tick later.
+    func deliverRendered(before deadline: Int64) {
+        guard let sink, sink.deliversBetweenTicks, !finished else { return }
+        do throws(PipelineError) {
+            while let first = inFlight.first {
+                let remaining = deadline - clock.now()
+                guard remaining > 0, try sink.finishedWithin(first.ticket, nanoseconds: remaining) else { return }
+                try collectOldest()
+            }
+        } catch {
+            state.fail(error)
         }
     }
 

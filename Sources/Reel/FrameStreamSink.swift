@@ -83,6 +83,12 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         } catch { throw .render(error) }
     }
 
+    var deliversBetweenTicks: Bool { true }
+
+    func finishedWithin(_ ticket: SinkTicket, nanoseconds: Int64) throws(PipelineError) -> Bool {
+        do { return try renderer.isFinished(ticket.render, within: nanoseconds) } catch { throw .render(error) }
+    }
+
     func isFinished(_ ticket: SinkTicket) throws(PipelineError) -> Bool {
         do { return try renderer.isFinished(ticket.render) } catch { throw .render(error) }
     }

@@ -129,7 +129,7 @@ final class PushRuntime: @unchecked Sendable {
     private let state: SessionState
     private let sink: FrameStreamSink?
     private let renderer: OffscreenRenderer
-    private let vsync: VsyncSource
+    private let vsync: DeadlineVsync
     private let display: DisplayWorker
     private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
     /// The display thread (joined once, by whoever first waits for the end), and
@@ -181,15 +181,23 @@ final class PushRuntime: @unchecked Sendable {
             sink: sink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true, hasAudio: false,
             interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil, renderDelay: 0,
             monitor: PlaybackMonitor(), onFrame: { _ in }, onNotice: {})
-        startDisplay(timed: parameters.pacing != .everyFrame)
+        startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval)
     }
 
-    private func startDisplay(timed: Bool) {
+    /// `interval`: between ticks, µs.
+    private func startDisplay(timed: Bool, interval: Int64) {
         let thread = Worker(name: "reel.display", priority: timed ? .deadline(level: 10) : .normal) {
             [self, display, vsync] in
             if timed {
+                // No screen to follow: the ticks fall a quarter of an interval after the
+                // first frame's arrival, so a steady source's frames (a camera's) are
+                // each shown at the first tick after they come, with room for jitter.
+                if let first = firstArrival() { vsync.startTicks(at: first + interval * 250) }
+                // Frames go out as soon as they are rendered, up to 2 ms before the next tick.
+                let waitLimit = interval * 1000 - 2_000_000
                 while let deadline = vsync.nextTick() {
                     guard display.tick(deadline: deadline) else { break }
+                    display.deliverRendered(before: deadline + waitLimit)
                 }
                 vsync.stop()
                 display.stopped()
@@ -199,6 +207,16 @@ final class PushRuntime: @unchecked Sendable {
             ended()
         }
         worker.withLock { $0 = thread }
+    }
+
+    /// Waits for the first frame submitted and returns when it came (host ns); nil when
+    /// the session stopped or its input ended first.
+    private func firstArrival() -> Int64? {
+        state.wait { fields -> Int64?? in
+            if fields.stopping || fields.videoEnded == 0 { return .some(nil) }
+            guard let first = fields.ready.first else { return nil }
+            return .some(first.received ?? HostTime.now())
+        }
     }
 
     /// On the display thread, at its end: the statistics, the frames' end, the waiters.

@@ -44,7 +44,8 @@ package final class HostClock: SessionClock {
 ///
 /// Thread-safety: Safe; `nextTick` from one thread.
 package final class DeadlineVsync: VsyncSource, @unchecked Sendable {
-    package let timeline: VsyncTimeline
+    /// Set before the first tick only (`startTicks`), by the thread that ticks.
+    package private(set) var timeline: VsyncTimeline
     private var index: Int64?
     private let missed = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
@@ -52,6 +53,13 @@ package final class DeadlineVsync: VsyncSource, @unchecked Sendable {
     package init(timeline: VsyncTimeline) { self.timeline = timeline }
 
     package var missedTicks: Int { missed.load(ordering: .relaxed) }
+
+    /// Puts tick 0 at host time `start` (ns): a display with no screen of its own
+    /// ticks in phase with its input. Before the first `nextTick` only.
+    package func startTicks(at start: Int64) {
+        precondition(index == nil, "the ticks have started")
+        timeline = VsyncTimeline(start: start, rate: timeline.rate)
+    }
 
     package func nextTick() -> Int64? {
         guard !stopped.load(ordering: .acquiring) else { return nil }

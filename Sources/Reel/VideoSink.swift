@@ -23,6 +23,12 @@ protocol VideoSink: AnyObject {
     /// each tick's picture is the output; a window redraws only when it must (see
     /// `presents`); the embedding API hands out new frames only.
     var rendersRepeats: Bool { get }
+    /// Whether a render is handed out as soon as it finishes, between ticks
+    /// (`finishedWithin`), rather than at the next tick: the embedding API's frames,
+    /// whose latency the application measures.
+    var deliversBetweenTicks: Bool { get }
+    /// Whether the render finishes within `nanoseconds`, waiting that long at most.
+    func finishedWithin(_ ticket: SinkTicket, nanoseconds: Int64) throws(PipelineError) -> Bool
     /// Untimed: waits until `canSubmit` (the application released a frame) or the
     /// session stops; false on a stop.
     func waitForRoom() -> Bool
@@ -43,6 +49,10 @@ extension VideoSink {
     var canSubmit: Bool { true }
     var rendersRepeats: Bool { !presents }
     func waitForRoom() -> Bool { true }
+    var deliversBetweenTicks: Bool { false }
+    func finishedWithin(_ ticket: SinkTicket, nanoseconds: Int64) throws(PipelineError) -> Bool {
+        try isFinished(ticket)
+    }
 }
 
 /// A render started by a sink.

@@ -161,6 +161,16 @@ final class FrameResources {
         return true
     }
 
+    /// Whether the submitted frame finishes within `nanoseconds` (waiting that long at most).
+    func isDone(within nanoseconds: UInt64) throws(RenderError) -> Bool {
+        guard pending else { return true }
+        var fence: VkFence? = self.fence
+        let result = vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), nanoseconds)
+        if result == VK_TIMEOUT { return false }
+        try VulkanCall.check(result, "vkWaitForFences", "the frame did not finish")
+        return true
+    }
+
     /// Waits for the submitted frame to finish on the GPU.
     func wait() throws(RenderError) {
         guard pending else { return }

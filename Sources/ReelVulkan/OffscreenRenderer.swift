@@ -247,6 +247,13 @@ package final class OffscreenRenderer {
         return try frameResources.isDone()
     }
 
+    /// Whether a submitted frame finishes within `nanoseconds`, waiting that long at most.
+    package func isFinished(_ ticket: RenderTicket, within nanoseconds: Int64) throws(RenderError) -> Bool {
+        let frameResources = resources[ticket.resources]
+        precondition(frameResources.generation == ticket.generation, "ticket finished late: its buffers were reused")
+        return try frameResources.isDone(within: UInt64(max(0, nanoseconds)))
+    }
+
     /// Waits for a submitted frame and returns its pixels.
     package func finish(_ ticket: RenderTicket) throws(RenderError) -> RenderedImage {
         let frameResources = resources[ticket.resources]

@@ -28,6 +28,33 @@ import Testing
         print("double release: \(twice.output.split(separator: "\n").first ?? "")")
     }
 
+    /// The example capture tool runs a second of its synthetic camera through a timed
+    /// session: every frame pushed is shown or counted as dropped, the counter burned
+    /// into each frame reads back from the rendered pixels, nothing is copied, and the
+    /// validation layer stays quiet.
+    @Test func captureDemoRuns() throws {
+        let build = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .deletingLastPathComponent().path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(build)/CaptureDemo")
+        process.arguments = ["--width", "320", "--height", "180", "--seconds", "1", "--validation"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let frames = try #require(text.firstMatch(of: /frames: 60 pushed, (\d+) shown, (\d+) dropped/), "\(text)")
+        #expect(Int(frames.1)! + Int(frames.2)! == 60)
+        #expect(text.contains("counter read back wrong in 0"), "\(text)")
+        #expect(text.contains("copies: 0 B per frame"), "\(text)")
+        #expect(text.contains("push → render latency: p50"), "\(text)")
+        print(
+            text.split(separator: "\n").filter { $0.hasPrefix("frames") || $0.hasPrefix("push") }.joined(
+                separator: "; "))
+    }
+
     /// Compiles `body` inside `func use(_ session: Session) throws` in a file that
     /// imports only Reel, to SIL (where ownership is checked); the exit status and the
     /// compiler's messages.

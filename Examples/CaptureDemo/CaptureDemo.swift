@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Reel
+
+/// A capture tool in miniature: a synthetic camera pushes NV12 frames into Reel's pool
+/// (written in place: no copy), Reel renders them timed to RGBA, and the tool takes
+/// them out and reports what happened.
+@main
+struct CaptureDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture-demo",
+        abstract: "Push a synthetic camera's NV12 frames into Reel and take rendered RGBA frames out.",
+        discussion: """
+            The camera draws a moving pattern with the frame number burned in, at the
+            frame rate, straight into pool slots leased from the session; the session
+            renders each frame at its time (late ones are dropped, as a player does) and
+            hands it out; this tool reads one pixel of each and releases it. At the end it
+            prints frames pushed, shown and dropped, bytes copied per frame, push → render
+            latency percentiles, and CPU time per frame.
+            """)
+
+    @Option(help: "Frame width in pixels (even).") var width = 1920
+    @Option(help: "Frame height in pixels (even).") var height = 1080
+    @Option(help: "Frames per second, and the display's rate.") var rate = 60
+    @Option(help: "How long the camera runs, in seconds.") var seconds = 30.0
+    @Flag(help: "Show the frames in a window instead of taking them out.") var window = false
+    @Flag(help: "Render every frame as it comes instead of at its time (a converter's mode).")
+    var everyFrame = false
+    @Flag(help: "Turn on the Vulkan validation layer.") var validation = false
+
+    func validate() throws {
+        guard width > 0, height > 0, width % 2 == 0, height % 2 == 0, width <= 16384, height <= 16384 else {
+            throw ValidationError("--width and --height must be even, 2…16384")
+        }
+        guard (1...240).contains(rate) else { throw ValidationError("--rate must be 1…240") }
+        guard seconds > 0, seconds <= 86_400 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() async throws {
+        let parameters = SessionParameters(
+            output: window ? .window : .frames(FrameOutput(format: .rgba8)),
+            pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation)
+        let session: Session
+        do { session = try Session(parameters) } catch {
+            FileHandle.standardError.write(Data("capture-demo: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        let description = FrameDescription(format: .nv12, size: PixelSize(width: width, height: height))
+        let camera = SyntheticCamera(width: width, height: height)
+        let count = Int((seconds * Double(rate)).rounded())
+        print(
+            "capture-demo: \(width)x\(height) NV12 at \(rate) Hz for \(seconds) s, \(everyFrame ? "every frame" : "timed") → \(window ? "a window" : "RGBA8 frames") on \(session.deviceName)"
+        )
+
+        // The application's side of the output: take each frame, look at it, give it back.
+        let consumer = Task {
+            var taken = 0
+            var counterMismatches = 0
+            var busy = Duration.zero
+            for try await frame in session.frames {
+                let begin = threadCPUTime()
+                defer { busy += threadCPUTime() - begin }
+                if let time = frame.presentationTime,
+                    let number = frame.withPixels({ SyntheticCamera.readCounter($0, rowBytes: frame.rowBytes) }),
+                    number != Int(time.ticks) % SyntheticCamera.counterModulus
+                {
+                    counterMismatches += 1
+                }
+                frame.release()
+                taken += 1
+            }
+            return (taken, counterMismatches, busy)
+        }
+
+        // The camera: one frame per period, at its capture time.
+        let clock = SuspendingClock()
+        let start = clock.now
+        var drawing = Duration.zero
+        var cameraCPU = Duration.zero
+        for index in 0..<count {
+            let capture = start.advanced(by: .seconds(1) * (Double(index) / Double(rate)))
+            try await clock.sleep(until: capture)
+            var lease = try await session.lease(for: description)
+            let (drawStart, cpuStart) = (clock.now, threadCPUTime())
+            camera.draw(into: &lease, frame: index)
+            drawing += clock.now - drawStart
+            cameraCPU += threadCPUTime() - cpuStart
+            try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, Int64(rate))))
+        }
+        session.finishInput()
+        let statistics = try await session.finished()
+        let (taken, mismatches, consumerCPU) = try await consumer.value
+
+        let shown = statistics.framesRendered
+        let dropped = statistics.framesDropped
+        print(
+            "frames: \(statistics.framesIn) pushed, \(shown) shown, \(dropped) dropped (\(Self.percent(dropped, of: statistics.framesIn)); \(statistics.framesDroppedForBuffers) for want of an output buffer)"
+        )
+        if !window {
+            print("taken out: \(taken); burned-in counter read back wrong in \(mismatches)")
+        }
+        print(
+            "copies: \(statistics.framesIn > 0 ? statistics.bytesCopied / statistics.framesIn : 0) B per frame (\(statistics.framesCopied) frames copied; leased slots are written in place)"
+        )
+        if let latency = statistics.pushToRender {
+            print(
+                "push → render latency: p50 \(Self.ms(latency.p50)), p95 \(Self.ms(latency.p95)), p99 \(Self.ms(latency.p99)), max \(Self.ms(latency.max)) ms (\(latency.count) frames; frame interval \(String(format: "%.2f", 1000 / Double(rate))) ms)"
+            )
+        }
+        // The application's own work (drawing, looking at frames) is not Reel's.
+        let applicationCPU = cameraCPU + consumerCPU
+        let perFrame = shown > 0 ? statistics.cpuTime / shown : .zero
+        let reelPerFrame = shown > 0 ? (statistics.cpuTime - applicationCPU) / shown : .zero
+        print(
+            "CPU: \(Self.ms(reelPerFrame)) ms per frame shown for Reel (the whole process \(Self.ms(perFrame)) ms, less the camera's drawing \(Self.ms(count > 0 ? cameraCPU / count : .zero)) ms and the consumer's \(Self.ms(taken > 0 ? consumerCPU / taken : .zero)) ms; \(Self.ms(statistics.cpuTime)) ms CPU in \(Self.ms(statistics.wallTime)) ms)"
+        )
+        if !statistics.validationErrors.isEmpty {
+            print("validation: \(statistics.validationErrors.count) errors")
+            throw ExitCode(1)
+        }
+    }
+
+    static func ms(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+    }
+
+    static func percent(_ part: Int, of whole: Int) -> String {
+        whole > 0 ? String(format: "%.2f %%", 100 * Double(part) / Double(whole)) : "0 %"
+    }
+}
+
+/// The calling thread's CPU time (user + system).
+func threadCPUTime() -> Duration {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+}
