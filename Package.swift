@@ -13,7 +13,11 @@ let package = Package(
         .executable(name: "reel", targets: ["reel"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The Logger an embedding application passes in.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `swift package generate-documentation` for the Reel.docc catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C libraries: module maps and shim headers only.
@@ -51,7 +55,7 @@ let package = Package(
             name: "Reel",
             dependencies: [
                 "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow",
-                "ReelNet",
+                "ReelNet", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -83,7 +87,7 @@ let package = Package(
             name: "ReelTests",
             dependencies: [
                 "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelNet",
-                "ReelTestSupport",
+                "ReelTestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
     ]

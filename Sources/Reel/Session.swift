@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ReelCore
 import ReelTiming
 import ReelVulkan
@@ -130,6 +131,7 @@ final class PushRuntime: @unchecked Sendable {
     private let sink: FrameStreamSink?
     private let renderer: OffscreenRenderer
     private let vsync: DeadlineVsync
+    private let logger: Logger?
     private let display: DisplayWorker
     private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
     /// The display thread (joined once, by whoever first waits for the end), and
@@ -146,7 +148,13 @@ final class PushRuntime: @unchecked Sendable {
         self.state = state
         push = PushSource(state: state, slotsPerPool: slots)
         channel = FrameChannel(handler: onFrame)
+        logger = parameters.logger
         var device = DeviceParameters(validation: parameters.validation)
+        if let logger = parameters.logger {
+            device.onValidationMessage = { isError, message in
+                logger.log(level: isError ? .error : .warning, "Vulkan validation: \(message)")
+            }
+        }
         if case .named(let name) = parameters.device { device.preferredName = name }
         let output: FrameOutput? =
             switch parameters.output {
@@ -181,6 +189,12 @@ final class PushRuntime: @unchecked Sendable {
             sink: sink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true, hasAudio: false,
             interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil, renderDelay: 0,
             monitor: PlaybackMonitor(), onFrame: { _ in }, onNotice: {})
+        logger?.info(
+            "session started",
+            metadata: [
+                "device": "\(deviceName)", "pacing": "\(parameters.pacing)",
+                "output": "\(output.map { "\($0.format) frames" } ?? "none")",
+            ])
         startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval)
     }
 
@@ -239,6 +253,16 @@ final class PushRuntime: @unchecked Sendable {
         statistics.cpuTime = .nanoseconds(HostTime.processCPU() - start.cpu)
         statistics.wallTime = .nanoseconds(HostTime.now() - start.wall)
         let error = failure.map { ReelError($0) }
+        if let error {
+            logger?.error("session failed: \(error)")
+        } else {
+            logger?.info(
+                "session ended",
+                metadata: [
+                    "framesIn": "\(statistics.framesIn)", "framesRendered": "\(statistics.framesRendered)",
+                    "framesDropped": "\(statistics.framesDropped)", "bytesCopied": "\(statistics.bytesCopied)",
+                ])
+        }
         channel.finish(error)
         let waiters = end.withLock { end in
             end.result = error.map { .failure($0) } ?? .success(statistics)

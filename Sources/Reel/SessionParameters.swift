@@ -1,3 +1,5 @@
+import Logging
+
 /// What a `Session` plays and where its pictures go.
 ///
 /// Thread-safety: Safe (a value type).
@@ -51,11 +53,18 @@ public struct SessionParameters: Sendable {
     /// Pool slots per frame description of pushed frames: how many frames the producer
     /// may be ahead of the display before `Session.lease(for:)` suspends.
     public var pushedSlots: Int
+    /// Where the session says what it does: its start (device, pacing, output) and its
+    /// end (frames in, rendered, dropped) at `.info`, a failure at `.error`, and the
+    /// Vulkan validation layer's messages (with `validation`) at `.warning` and `.error`.
+    /// Never from the display thread while it ticks (a handler may write to a file). Nil:
+    /// nothing is logged.
+    public var logger: Logger?
 
     public init(
         source: Source = .pushed, output: Output = .frames(FrameOutput()), pacing: Pacing = .everyFrame,
-        device: Device = .automatic, validation: Bool = false, pushedSlots: Int = 8
+        device: Device = .automatic, validation: Bool = false, pushedSlots: Int = 8, logger: Logger? = nil
     ) {
+        self.logger = logger
         self.source = source
         self.output = output
         self.pacing = pacing

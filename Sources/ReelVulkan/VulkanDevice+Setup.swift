@@ -214,9 +214,8 @@ extension VulkanDevice {
             guard let context, let data else { return VkBool32(VK_FALSE) }
             let log = Unmanaged<ValidationLog>.fromOpaque(context).takeUnretainedValue()
             let message = data.pointee.pMessage.map { String(cString: $0) } ?? "(no message)"
-            if severity.rawValue & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue != 0 {
-                log.record(message)
-            }
+            log.record(
+                message, isError: severity.rawValue & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue != 0)
             return VkBool32(VK_FALSE)
         }
         // The log outlives the messenger: the device holds both and destroys the messenger first.

@@ -12,6 +12,9 @@ package struct DeviceParameters: Sendable {
     package var forcesStagingUpload: Bool
     /// A window to present to: the device must be able to present to its surface.
     package var window: WindowSurfaceSource?
+    /// Also given each validation message (errors, and warnings), from the thread that
+    /// caused it: an embedder's logger.
+    package var onValidationMessage: (@Sendable (_ isError: Bool, _ message: String) -> Void)?
 
     package init(
         preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false,
@@ -75,7 +78,7 @@ package final class VulkanDevice {
     /// device fits, saying why each one was rejected.
     package init(parameters: DeviceParameters = DeviceParameters()) throws(RenderError) {
         let validation = parameters.validation && Self.hasLayer(Self.validationLayer)
-        let log = validation ? ValidationLog() : nil
+        let log = validation ? ValidationLog(forward: parameters.onValidationMessage) : nil
         let instance = try Self.makeInstance(
             validation: validation, extensions: parameters.window?.instanceExtensions ?? [])
         var messenger: VkDebugUtilsMessengerEXT?
@@ -163,8 +166,15 @@ package final class VulkanDevice {
 /// Collects the validation layer's error messages; the debug callback's context.
 final class ValidationLog: Sendable {
     private let messages = Mutex<[String]>([])
+    private let forward: (@Sendable (Bool, String) -> Void)?
+
+    init(forward: (@Sendable (Bool, String) -> Void)? = nil) { self.forward = forward }
 
     var errors: [String] { messages.withLock { $0 } }
 
-    func record(_ message: String) { messages.withLock { $0.append(message) } }
+    /// An error or a warning; errors are kept.
+    func record(_ message: String, isError: Bool = true) {
+        if isError { messages.withLock { $0.append(message) } }
+        forward?(isError, message)
+    }
 }

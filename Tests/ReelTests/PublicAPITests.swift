@@ -28,6 +28,24 @@ import Testing
         print("double release: \(twice.output.split(separator: "\n").first ?? "")")
     }
 
+    /// The documentation's tutorial ("Embedding Reel in a capture tool"): its Swift
+    /// blocks, in order, are one file that compiles against `import Reel` alone.
+    @Test func tutorialCompiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let article = try String(
+            contentsOf: root.appendingPathComponent("Sources/Reel/Reel.docc/EmbeddingInACaptureTool.md"),
+            encoding: .utf8)
+        let blocks = article.split(separator: "```swift\n", omittingEmptySubsequences: false).dropFirst().map {
+            $0.components(separatedBy: "\n```")[0]
+        }
+        #expect(blocks.count >= 4, "the tutorial's Swift blocks")
+        let file = blocks.joined(separator: "\n\n") + "\n"
+        #expect(file.hasPrefix("import Reel\n") && !file.contains("import Reel" + "Core"))
+        let result = try Self.compile(file: file)
+        #expect(result.status == 0, "the tutorial's code does not compile:\n\(result.output)\n\(file)")
+    }
+
     /// The example capture tool runs a second of its synthetic camera through a timed
     /// session: every frame pushed is shown or counted as dropped, the counter burned
     /// into each frame reads back from the rendered pixels, nothing is copied, and the
@@ -59,6 +77,12 @@ import Testing
     /// imports only Reel, to SIL (where ownership is checked); the exit status and the
     /// compiler's messages.
     static func compile(_ body: String) throws -> (status: Int32, output: String) {
+        let indented = body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        return try compile(file: "import Reel\n\nfunc use(_ session: Session) throws {\n\(indented)\n}\n")
+    }
+
+    /// Compiles the Swift file `text` against the Reel module this test run built.
+    static func compile(file text: String) throws -> (status: Int32, output: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
         // …/.build/<triple>/debug/ReelPackageTests.xctest
@@ -68,9 +92,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("client.swift")
-        let indented = body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
-        try "import Reel\n\nfunc use(_ session: Session) throws {\n\(indented)\n}\n".write(
-            to: source, atomically: true, encoding: .utf8)
+        try text.write(to: source, atomically: true, encoding: .utf8)
         var arguments = ["swiftc", "-emit-sil", "-o", "/dev/null", "-I", "\(build)/Modules"]
         for module in ["CVulkan", "CFFmpeg", "CLinux", "CPulse", "CGLFW"] {
             arguments += ["-I", "\(root)/Sources/\(module)"]

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Reel
 import ReelTestSupport
 import Synchronization
@@ -273,4 +274,45 @@ func residentBytes() -> Int {
     let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
     let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A log handler that keeps what it is given, for the tests.
+struct CollectingLogHandler: LogHandler {
+    let entries: Entries
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    final class Entries: Sendable {
+        let lines = Mutex<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        entries.lines.withLock { $0.append((event.level, "\(event.message)", event.metadata ?? [:])) }
+    }
+}
+
+extension SessionBehaviourTests {
+    /// The logger an application passes in hears the session's start (with its device)
+    /// and its end (with what it did).
+    @Test func loggerHearsStartAndEnd() async throws {
+        let entries = CollectingLogHandler.Entries()
+        let logger = Logger(label: "capture") { _ in CollectingLogHandler(entries: entries) }
+        let session = try Session(SessionParameters(output: .none, validation: true, logger: logger))
+        try await Self.push(session, value: 90, at: 0)
+        try await Self.push(session, value: 91, at: 10)
+        session.finishInput()
+        _ = try await session.finished()
+        let lines = entries.lines.withLock { $0 }
+        let started = try #require(lines.first { $0.message == "session started" })
+        #expect(started.level == .info)
+        #expect("\(started.metadata["device"] ?? "")" == session.deviceName)
+        let ended = try #require(lines.first { $0.message == "session ended" })
+        #expect("\(ended.metadata["framesRendered"] ?? "")" == "2")
+        #expect(!lines.contains { $0.level >= .warning }, "\(lines)")
+    }
 }
