@@ -89,6 +89,6 @@ let package = Package(
                 "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelNet",
                 "ReelTestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "reelTests", dependencies: ["reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
+        .testTarget(name: "reelTests", dependencies: ["reel", "Reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
     ]
 )

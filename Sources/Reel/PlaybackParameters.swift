@@ -63,6 +63,9 @@ package struct PlaybackParameters: Sendable {
     package var showsPicturesBeforeKeyframe = false
     /// Screenshot file names: `%n` becomes the first 4-digit number not yet taken.
     package var screenshotTemplate = "reel-shot-%n.png"
+    /// The embedding API's output: with `.offscreen`, rendered frames are lent to the
+    /// application through this channel (`Session.frames`) instead of `onFrame`.
+    var frames: (output: FrameOutput, channel: FrameChannel)?
 
     package init(
         input: String, video: VideoOutputChoice = .offscreen, audio: AudioOutputChoice? = .pulse,

@@ -55,6 +55,12 @@ package final class PlaybackPipeline {
     package private(set) var statistics: PlaybackStatistics?
     /// Validation errors reported so far (empty unless validation is on).
     package var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
+    /// The Vulkan device's name (nil without a picture).
+    var deviceName: String? { renderer?.device.name }
+    /// Bytes copied into staging buffers on the way to the device (0 when it reads the pool).
+    var uploadedBytes: Int { renderer?.uploadedBytes ?? 0 }
+    /// The embedding API's output, when frames go to the application.
+    var frameSink: FrameStreamSink? { sink as? FrameStreamSink }
 
     /// Frames the decoder may have ready ahead of the display.
     static let readyFrames = 6
@@ -142,7 +148,11 @@ package final class PlaybackPipeline {
         vsync = time ?? DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: parameters.displayRate))
         let vsync = vsync
         controls = PlaybackControls(
-            state: state, clock: clock, events: events, hasPicture: renderer != nil, wakeDisplay: { vsync.stop() })
+            state: state, clock: clock, events: events, hasPicture: renderer != nil,
+            wakeDisplay: { [frameSink = sink as? FrameStreamSink] in
+                vsync.stop()
+                frameSink?.stop()
+            })
         remote = try parameters.ipcPath.map { path throws(PipelineError) in try RemoteControl(path: path) }
         if let remote { events.listen { remote.post($0) } }
         do {
@@ -184,6 +194,16 @@ package final class PlaybackPipeline {
             }
         case .offscreen:
             guard hasVideo else { return (nil, nil, nil) }
+            if let frames = parameters.frames {
+                do {
+                    let renderer = try OffscreenRenderer(
+                        device: parameters.device, resourceCount: frames.output.buffers)
+                    return (
+                        nil, renderer,
+                        FrameStreamSink(renderer: renderer, output: frames.output, channel: frames.channel)
+                    )
+                } catch { throw .render(error) }
+            }
             do {
                 let renderer = try OffscreenRenderer(device: parameters.device)
                 return (nil, renderer, OffscreenSink(renderer: renderer))
@@ -304,8 +324,11 @@ package final class PlaybackPipeline {
         } else {
             workers.all.append(
                 counted("reel.display", priority: .deadline(level: 10)) {
+                    // Frames lent to an application go out when rendered, before the next tick.
+                    let waitLimit = display.interval * 1000 - 2_000_000
                     while let deadline = vsync.nextTick() {
                         guard display.tick(deadline: deadline) else { break }
+                        display.deliverRendered(before: deadline + waitLimit)
                     }
                     vsync.stop()
                     display.stopped()

@@ -24,18 +24,27 @@ import Synchronization
 ///
 /// Thread-safety: Safe; every method may be called from any thread or task.
 public final class Session: Sendable {
-    private let runtime: PushRuntime
+    private let runtime: any SessionRuntime
 
-    /// Opens the Vulkan device and starts the session. `onFrame`: with a `.frames`
-    /// output, rendered frames go to it, on the display thread (keep it short; release
-    /// or keep the frame), instead of to `frames`.
+    /// Opens the Vulkan device (and the input, for a file or a stream) and starts the
+    /// session. `onFrame`: with a `.frames` output, rendered frames go to it, on the
+    /// display thread (keep it short; release or keep the frame), instead of to `frames`.
     public init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)? = nil)
         throws(ReelError)
     {
-        guard case .pushed = parameters.source else {
-            throw ReelError(.unsuitable, "this session takes pushed frames only; files and streams play with `reel`")
+        if case .pushed = parameters.source {
+            runtime = try PushRuntime(parameters, onFrame: onFrame)
+        } else {
+            runtime = try PlaybackRuntime(parameters, onFrame: onFrame)
         }
-        runtime = try PushRuntime(parameters, onFrame: onFrame)
+    }
+
+    /// The pushed-frame source, or an error for a session reading a file or a stream.
+    private func pushSource() throws(ReelError) -> PushSource {
+        guard let source = runtime.pushSource else {
+            throw ReelError(.unsuitable, "this session reads a file or a stream: it takes no pushed frames")
+        }
+        return source
     }
 
     deinit { runtime.close() }
@@ -53,12 +62,12 @@ public final class Session: Sendable {
     /// is taken (the display is behind): back-pressure. Throws when the session stopped
     /// or the input was finished, when the task is cancelled, or for a size out of range.
     public func lease(for description: FrameDescription) async throws(ReelError) -> FrameLease {
-        try await runtime.push.lease(for: description)
+        try await pushSource().lease(for: description)
     }
 
     /// Lends a free pool slot at once, or returns nil when the pool is full.
     public func tryLease(for description: FrameDescription) throws(ReelError) -> FrameLease? {
-        try runtime.push.tryLease(for: description)
+        try pushSource().tryLease(for: description)
     }
 
     /// Pushes a frame the application already holds in its own memory: one copy per
@@ -98,7 +107,7 @@ public final class Session: Sendable {
             }
             copied += rowBytes * rows
         }
-        runtime.push.counters.withLock {
+        try pushSource().counters.withLock {
             $0.copied += 1
             $0.bytesCopied += copied
         }
@@ -107,7 +116,7 @@ public final class Session: Sendable {
 
     /// No more frames: the session ends once those submitted are rendered (or dropped
     /// at their time).
-    public func finishInput() { runtime.push.finish() }
+    public func finishInput() { runtime.pushSource?.finish() }
 
     /// Stops at once: frames not yet rendered are dropped, waiting leases throw, and
     /// `frames` ends. Idempotent.
@@ -123,8 +132,9 @@ public final class Session: Sendable {
 /// The threads and stages of a pushed session.
 ///
 /// Thread-safety: Safe.
-final class PushRuntime: @unchecked Sendable {
+final class PushRuntime: SessionRuntime, @unchecked Sendable {
     let push: PushSource
+    var pushSource: PushSource? { push }
     let channel: FrameChannel
     let deviceName: String
     private let state: SessionState
@@ -134,13 +144,8 @@ final class PushRuntime: @unchecked Sendable {
     private let logger: Logger?
     private let display: DisplayWorker
     private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
-    /// The display thread (joined once, by whoever first waits for the end), and
-    /// those waiting for the end.
-    private let worker = Mutex<Worker?>(nil)
-    private let end = Mutex<
-        (result: Result<SessionStatistics, ReelError>?, waiters: [CheckedContinuation<Void, Never>])
-    >(
-        (nil, []))
+    /// The display thread, and the end it waits for.
+    private let end = SessionEnd()
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
         let slots = max(2, parameters.pushedSlots)
@@ -220,7 +225,7 @@ final class PushRuntime: @unchecked Sendable {
             }
             ended()
         }
-        worker.withLock { $0 = thread }
+        end.started(thread)
     }
 
     /// Waits for the first frame submitted and returns when it came (host ns); nil when
@@ -264,12 +269,7 @@ final class PushRuntime: @unchecked Sendable {
                 ])
         }
         channel.finish(error)
-        let waiters = end.withLock { end in
-            end.result = error.map { .failure($0) } ?? .success(statistics)
-            defer { end.waiters.removeAll() }
-            return end.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        end.finish(error.map { .failure($0) } ?? .success(statistics))
     }
 
     func stop() {
@@ -282,31 +282,11 @@ final class PushRuntime: @unchecked Sendable {
         sink?.stop()
     }
 
-    func finished() async throws(ReelError) -> SessionStatistics {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = end.withLock { end in
-                if end.result != nil { return true }
-                end.waiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
-        // The thread has nothing left to do but return.
-        join()
-        return try end.withLock { $0.result! }.get()
-    }
+    func finished() async throws(ReelError) -> SessionStatistics { try await end.wait() }
 
-    private func join() {
-        worker.withLock { worker in
-            worker?.join()
-            worker = nil
-        }
-    }
-
-    /// The session is dropped: stop and join.
     func close() {
         stop()
-        join()
+        end.join()
     }
 }
 

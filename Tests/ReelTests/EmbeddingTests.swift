@@ -152,3 +152,74 @@ import Testing
         return try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(bytes)).pixels
     }
 }
+
+extension EmbeddingTests {
+    /// A session reading a file renders every frame, every format, as the decoder path and
+    /// libswscale do, at the file's presentation times; no byte is copied on the way.
+    @Test(arguments: ["testsrc2-320x240.mp4", "format-yuv444p10le.mkv", "odd-317x237.mkv"])
+    func fileSessionRendersEveryFrame(fixture: String) async throws {
+        let pictures = try Self.pictures(fixture, limit: 3)
+        let session = try Session(
+            SessionParameters(source: .file("\(fixtures)/\(fixture)"), pacing: .everyFrame, validation: true))
+        var index = 0
+        var last: Int64 = .min
+        for try await frame in session.frames {
+            let time = try #require(frame.presentationTime).microseconds
+            #expect(time > last, "frame \(index) at \(time) µs after \(last)")
+            last = time
+            if index < pictures.count {
+                let picture = pictures[index]
+                #expect(frame.presentationTime?.microseconds == picture.descriptor.presentationTime?.microseconds)
+                let pixels = frame.withPixels { span in
+                    var packed = [UInt8]()
+                    for y in 0..<frame.size.height {
+                        for x in 0..<(frame.size.width * 4) {
+                            packed.append(span.unsafeLoad(fromByteOffset: y * frame.rowBytes + x, as: UInt8.self))
+                        }
+                    }
+                    return packed
+                }
+                let quality = psnr(pixels, try Self.reference(picture))
+                #expect(quality >= 40, "\(fixture) frame \(index): PSNR \(quality) dB")
+            }
+            frame.release()
+            index += 1
+        }
+        let statistics = try await session.finished()
+        #expect(index >= pictures.count && index > 0)
+        #expect(statistics.framesIn == index && statistics.framesRendered == index && statistics.framesDropped == 0)
+        #expect(statistics.bytesCopied == 0)
+        #expect(statistics.validationErrors == [])
+        #expect(throws: ReelError.self) {
+            _ = try session.tryLease(for: FrameDescription(format: .nv12, size: PixelSize(width: 64, height: 64)))
+        }
+    }
+
+    /// Timed, a file's frames are shown at their times: at 120 Hz the 60 fps clip
+    /// shows (almost) every frame, and whatever is not shown is counted as dropped.
+    @Test func timedFileSessionCountsEveryFrame() async throws {
+        let session = try Session(
+            SessionParameters(
+                source: .file("\(fixtures)/testsrc2-320x240.mp4"), pacing: .timed(rate: Rational(120, 1))))
+        var shown = 0
+        for try await frame in session.frames {
+            frame.release()
+            shown += 1
+        }
+        let statistics = try await session.finished()
+        #expect(statistics.framesRendered == shown)
+        #expect(statistics.framesIn == 60 && statistics.framesRendered + statistics.framesDropped == 60)
+        #expect(shown >= 50, "\(statistics)")
+    }
+
+    /// A missing file, or a stream that is not an RTP session, is a clear error at once.
+    @Test func badInputsAreErrors() throws {
+        #expect(throws: ReelError.self) { _ = try Session(SessionParameters(source: .file("/nonexistent.mp4"))) }
+        do {
+            _ = try Session(SessionParameters(source: .stream("/tmp/clip.mp4")))
+            Issue.record("a file given as a stream was accepted")
+        } catch {
+            #expect(error.description.contains("not an RTP session"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import ReelCore
+import ReelNet
+import ReelVulkan
+import Synchronization
+
+/// What a `Session` runs on: pushed frames (`PushRuntime`) or a file or RTP stream
+/// (`PlaybackRuntime`).
+///
+/// Thread-safety: Safe.
+protocol SessionRuntime: AnyObject, Sendable {
+    var channel: FrameChannel { get }
+    var deviceName: String { get }
+    /// The pushed-frame source; nil when frames come from a file or stream.
+    var pushSource: PushSource? { get }
+    func stop()
+    func finished() async throws(ReelError) -> SessionStatistics
+    /// The session is dropped: stop and join.
+    func close()
+}
+
+/// A session's end: its result, those waiting for it, and its one thread, joined by
+/// whoever first waits for the end (or by `close`).
+///
+/// Thread-safety: Safe.
+final class SessionEnd: Sendable {
+    private let inner = Mutex<
+        (result: Result<SessionStatistics, ReelError>?, waiters: [CheckedContinuation<Void, Never>])
+    >((nil, []))
+    private let worker = Mutex<Worker?>(nil)
+
+    /// The thread whose end is the session's.
+    func started(_ thread: Worker) { worker.withLock { $0 = thread } }
+
+    /// From that thread, at its end.
+    func finish(_ result: Result<SessionStatistics, ReelError>) {
+        let waiters = inner.withLock { inner in
+            inner.result = result
+            defer { inner.waiters.removeAll() }
+            return inner.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async throws(ReelError) -> SessionStatistics {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = inner.withLock { inner in
+                if inner.result != nil { return true }
+                inner.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        // The thread has nothing left to do but return.
+        join()
+        return try inner.withLock { $0.result! }.get()
+    }
+
+    func join() {
+        worker.withLock { worker in
+            worker?.join()
+            worker = nil
+        }
+    }
+}
+
+/// A session playing a file or an RTP stream: the player's pipeline (demux, decode,
+/// display, with no sound), its frames lent to the application or dropped at their
+/// time, run on a thread of the session's.
+///
+/// Thread-safety: Safe.
+final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
+    let channel: FrameChannel
+    let deviceName: String
+    var pushSource: PushSource? { nil }
+    private let pipeline: PlaybackPipeline
+    private let end = SessionEnd()
+    private let logger: Logger?
+
+    init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
+        let input: String
+        switch parameters.source {
+        case .file(let path): input = path
+        case .stream(let description):
+            guard SessionDescription.names(description) else {
+                throw ReelError(
+                    .unsuitable,
+                    "'\(description)' is not an RTP session: give an .sdp file, sdp:PATH or rtp://ADDR:PORT")
+            }
+            input = description
+        case .pushed: preconditionFailure("pushed frames run on PushRuntime")
+        }
+        channel = FrameChannel(handler: onFrame)
+        logger = parameters.logger
+        var playback = PlaybackParameters(input: input, video: .offscreen, audio: nil)
+        switch parameters.output {
+        case .frames(let output): playback.frames = (output, channel)
+        case .none: playback.video = .none
+        case .window:
+            throw ReelError(.unsuitable, "a session renders to frames or nowhere; a window is not offered yet")
+        }
+        switch parameters.pacing {
+        case .timed(let rate):
+            guard rate.isValid, rate.doubleValue <= 1000 else {
+                throw ReelError(.unsuitable, "a display rate must be positive and at most 1000 Hz, not \(rate)")
+            }
+            playback.displayRate = rate
+        case .everyFrame:
+            playback.untimed = true
+        }
+        playback.device = DeviceParameters(validation: parameters.validation)
+        if case .named(let name) = parameters.device { playback.device.preferredName = name }
+        if let logger = parameters.logger {
+            playback.device.onValidationMessage = { isError, message in
+                logger.log(level: isError ? .error : .warning, "Vulkan validation: \(message)")
+            }
+        }
+        do { pipeline = try PlaybackPipeline(parameters: playback) } catch { throw ReelError(error) }
+        deviceName = pipeline.deviceName ?? "none"
+        logger?.info(
+            "session started",
+            metadata: ["device": "\(deviceName)", "input": "\(input)", "pacing": "\(parameters.pacing)"])
+        let thread = Worker(name: "reel.session") { [self] in run() }
+        end.started(thread)
+    }
+
+    /// On the session's thread: the whole playback, then its end.
+    private func run() {
+        let result: Result<SessionStatistics, ReelError>
+        do {
+            result = .success(statistics(try pipeline.run()))
+        } catch let error as PipelineError {
+            result = .failure(ReelError(error))
+        } catch {
+            result = .failure(ReelError(.media, "\(error)"))
+        }
+        switch result {
+        case .success(let statistics):
+            logger?.info(
+                "session ended",
+                metadata: [
+                    "framesIn": "\(statistics.framesIn)", "framesRendered": "\(statistics.framesRendered)",
+                    "framesDropped": "\(statistics.framesDropped)",
+                ])
+            channel.finish(nil)
+        case .failure(let error):
+            logger?.error("session failed: \(error)")
+            channel.finish(error)
+        }
+        end.finish(result)
+    }
+
+    private func statistics(_ playback: PlaybackStatistics) -> SessionStatistics {
+        var statistics = SessionStatistics()
+        statistics.framesIn = playback.framesDecoded
+        statistics.framesRendered = playback.presentation.presented
+        statistics.framesDropped = max(0, statistics.framesIn - statistics.framesRendered)
+        statistics.framesDroppedForBuffers = playback.presentation.skipped
+        statistics.bytesCopied = pipeline.uploadedBytes
+        statistics.pushToRender = pipeline.frameSink.flatMap { SessionStatistics.Latency($0.latencies) }
+        statistics.device = deviceName
+        statistics.validationErrors = pipeline.validationErrors
+        statistics.cpuTime = .seconds(playback.cpuSeconds)
+        statistics.wallTime = .seconds(playback.wallSeconds)
+        return statistics
+    }
+
+    func stop() { pipeline.controls.stop() }
+
+    func finished() async throws(ReelError) -> SessionStatistics { try await end.wait() }
+
+    func close() {
+        stop()
+        end.join()
+    }
+}
