@@ -46,7 +46,7 @@ struct CaptureDemo: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let description = FrameDescription(format: .nv12, size: PixelSize(width: width, height: height))
-        let camera = SyntheticCamera(width: width, height: height)
+        let synthetic = SyntheticCamera(width: width, height: height)
         let count = Int((seconds * Double(rate)).rounded())
         print(
             "capture-demo: \(width)x\(height) NV12 at \(rate) Hz for \(seconds) s, \(everyFrame ? "every frame" : "timed") → \(window ? "a window" : "RGBA8 frames") on \(session.deviceName)"
@@ -72,22 +72,26 @@ struct CaptureDemo: AsyncParsableCommand {
             return (taken, counterMismatches, busy)
         }
 
-        // The camera: one frame per period, at its capture time.
-        let clock = SuspendingClock()
-        let start = clock.now
-        var drawing = Duration.zero
-        var cameraCPU = Duration.zero
-        for index in 0..<count {
-            let capture = start.advanced(by: .seconds(1) * (Double(index) / Double(rate)))
-            try await clock.sleep(until: capture)
-            var lease = try await session.lease(for: description)
-            let (drawStart, cpuStart) = (clock.now, threadCPUTime())
-            camera.draw(into: &lease, frame: index)
-            drawing += clock.now - drawStart
-            cameraCPU += threadCPUTime() - cpuStart
-            try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, Int64(rate))))
+        // The camera: one frame per period, at its capture time, in a task of its own.
+        let camera = Task {
+            let clock = SuspendingClock()
+            let start = clock.now
+            var cameraCPU = Duration.zero
+            for index in 0..<count {
+                let capture = start.advanced(by: .seconds(1) * (Double(index) / Double(rate)))
+                try await clock.sleep(until: capture)
+                var lease = try await session.lease(for: description)
+                let cpuStart = threadCPUTime()
+                synthetic.draw(into: &lease, frame: index)
+                cameraCPU += threadCPUTime() - cpuStart
+                try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, Int64(rate))))
+            }
+            session.finishInput()
+            return cameraCPU
         }
-        session.finishInput()
+        // A window is served on the thread that made it, until the session ends.
+        if window { try session.runWindow() }
+        let cameraCPU = try await camera.value
         let statistics = try await session.finished()
         let (taken, mismatches, consumerCPU) = try await consumer.value
 

@@ -3,6 +3,7 @@ import Logging
 import ReelCore
 import ReelTiming
 import ReelVulkan
+import ReelWindow
 import Synchronization
 
 /// A Reel session: frames in (pushed by the application, or from a file or an RTP
@@ -114,6 +115,13 @@ public final class Session: Sendable {
         try lease.submit(at: presentationTime, captured: captured)
     }
 
+    /// With a `.window` output: handles the window's events on the calling thread — the
+    /// thread that made the session (the main thread, as the window system wants) —
+    /// until the session ends. Closing the window, or pressing Q or Escape, stops it; a
+    /// file's or stream's window also takes the player's keys (space pauses, arrows
+    /// seek). Throws for a session without a window.
+    public func runWindow() throws(ReelError) { try runtime.runWindow() }
+
     /// No more frames: the session ends once those submitted are rendered (or dropped
     /// at their time).
     public func finishInput() { runtime.pushSource?.finish() }
@@ -143,6 +151,8 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let vsync: DeadlineVsync
     private let logger: Logger?
     private let display: DisplayWorker
+    /// The preview window (`.window` output), whose events `runWindow` handles.
+    private var window: VideoWindow?
     private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
     /// The display thread, and the end it waits for.
     private let end = SessionEnd()
@@ -161,18 +171,34 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
             }
         }
         if case .named(let name) = parameters.device { device.preferredName = name }
-        let output: FrameOutput? =
-            switch parameters.output {
-            case .frames(let output): output
-            case .none: nil
-            case .window:
-                throw ReelError(
-                    .unsuitable, "a pushed session renders to frames or nowhere; a window is not offered yet")
+        var output: FrameOutput?
+        switch parameters.output {
+        case .frames(let frames): output = frames
+        case .none: output = nil
+        case .window:
+            guard parameters.pacing != .everyFrame else {
+                throw ReelError(.unsuitable, "a window shows frames at their time: give the session a timed pacing")
             }
+            do {
+                let window = try VideoWindow(title: "Reel", contentSize: PixelSize(width: 960, height: 540))
+                self.window = window
+                device.window = WindowSurfaceSource(
+                    instanceExtensions: VideoWindow.requiredInstanceExtensions,
+                    makeSurface: { window.makeSurface(instance: $0) })
+            } catch { throw ReelError(.unsuitable, error.description) }
+        }
         let renderer: OffscreenRenderer
+        let videoSink: VideoSink?
         do {
             renderer = try OffscreenRenderer(
                 device: device, resourceCount: output?.buffers ?? OffscreenRenderer.framesInFlight)
+            if let window {
+                renderer.outputFormat = .bgra8
+                let presenter = try WindowPresenter(device: renderer.device, size: window.framebufferSize, mode: nil)
+                videoSink = WindowSink(renderer: renderer, presenter: presenter)
+            } else {
+                videoSink = nil
+            }
         } catch { throw ReelError(.render(error)) }
         self.renderer = renderer
         deviceName = renderer.device.name
@@ -190,28 +216,45 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         }
         let clock = HostClock()
         vsync = DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: rate))
+        let hasWindow = window != nil
         display = DisplayWorker(
-            sink: sink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true, hasAudio: false,
-            interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil, renderDelay: 0,
-            monitor: PlaybackMonitor(), onFrame: { _ in }, onNotice: {})
+            sink: sink ?? videoSink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true,
+            hasAudio: false, interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil,
+            renderDelay: 0, monitor: PlaybackMonitor(), onFrame: { _ in },
+            onNotice: { if hasWindow { VideoWindow.wake() } })
         logger?.info(
             "session started",
             metadata: [
                 "device": "\(deviceName)", "pacing": "\(parameters.pacing)",
-                "output": "\(output.map { "\($0.format) frames" } ?? "none")",
+                "output": "\(hasWindow ? "window" : output.map { "\($0.format) frames" } ?? "none")",
             ])
-        startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval)
+        startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval, followsInput: !hasWindow)
     }
 
-    /// `interval`: between ticks, µs.
-    private func startDisplay(timed: Bool, interval: Int64) {
+    func runWindow() throws(ReelError) {
+        guard let window else { throw ReelError(.unsuitable, "this session has no window: its output is not .window") }
+        // The display thread wakes this one (`onNotice`) when it is done.
+        while !state.read({ $0.displayDone }) {
+            for event in window.waitEvents() {
+                switch event {
+                case .closeRequested, .key(.q), .key(.escape): stop()
+                case .resized, .refreshNeeded: state.update { $0.redraw = true }
+                default: break
+                }
+            }
+        }
+    }
+
+    /// `interval`: between ticks, µs. `followsInput`: with no screen, the ticks are
+    /// put in phase with the first frame.
+    private func startDisplay(timed: Bool, interval: Int64, followsInput: Bool) {
         let thread = Worker(name: "reel.display", priority: timed ? .deadline(level: 10) : .normal) {
             [self, display, vsync] in
             if timed {
                 // No screen to follow: the ticks fall a quarter of an interval after the
                 // first frame's arrival, so a steady source's frames (a camera's) are
                 // each shown at the first tick after they come, with room for jitter.
-                if let first = firstArrival() { vsync.startTicks(at: first + interval * 250) }
+                if followsInput, let first = firstArrival() { vsync.startTicks(at: first + interval * 250) }
                 // Frames go out as soon as they are rendered, up to 2 ms before the next tick.
                 let waitLimit = interval * 1000 - 2_000_000
                 while let deadline = vsync.nextTick() {

@@ -3,6 +3,7 @@ import Logging
 import ReelCore
 import ReelNet
 import ReelVulkan
+import ReelWindow
 import Synchronization
 
 /// What a `Session` runs on: pushed frames (`PushRuntime`) or a file or RTP stream
@@ -16,6 +17,8 @@ protocol SessionRuntime: AnyObject, Sendable {
     var pushSource: PushSource? { get }
     func stop()
     func finished() async throws(ReelError) -> SessionStatistics
+    /// A window's events on the calling thread until the end (`Session.runWindow()`).
+    func runWindow() throws(ReelError)
     /// The session is dropped: stop and join.
     func close()
 }
@@ -77,6 +80,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     private let pipeline: PlaybackPipeline
     private let end = SessionEnd()
     private let logger: Logger?
+    private let hasWindow: Bool
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
         let input: String
@@ -97,8 +101,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         switch parameters.output {
         case .frames(let output): playback.frames = (output, channel)
         case .none: playback.video = .none
-        case .window:
-            throw ReelError(.unsuitable, "a session renders to frames or nowhere; a window is not offered yet")
+        case .window: playback.video = .window(nil)
         }
         switch parameters.pacing {
         case .timed(let rate):
@@ -121,8 +124,17 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         logger?.info(
             "session started",
             metadata: ["device": "\(deviceName)", "input": "\(input)", "pacing": "\(parameters.pacing)"])
-        let thread = Worker(name: "reel.session") { [self] in run() }
-        end.started(thread)
+        hasWindow = playback.video != .offscreen && playback.video != .none
+        // A window's session runs on the thread that made it, in `runWindow`.
+        if !hasWindow {
+            let thread = Worker(name: "reel.session") { [self] in run() }
+            end.started(thread)
+        }
+    }
+
+    func runWindow() throws(ReelError) {
+        guard hasWindow else { throw ReelError(.unsuitable, "this session has no window: its output is not .window") }
+        run()
     }
 
     /// On the session's thread: the whole playback, then its end.

@@ -160,7 +160,13 @@ package func makeTemporaryDirectory() throws -> String {
 
 /// The number of threads and of open file descriptors of this process now.
 package func threadAndDescriptorCounts() -> (threads: Int, descriptors: Int) {
-    let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+    // Dispatch's worker threads (Swift concurrency's pool: "com.apple.root.default-qos"
+    // and the like) come and go on their own as tasks run and idle; they are not counted.
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    let threads = tasks.filter { task in
+        let name = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+        return !name.contains("qos")
+    }.count
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     return (threads, descriptors)
 }

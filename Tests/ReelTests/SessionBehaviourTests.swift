@@ -316,3 +316,33 @@ extension SessionBehaviourTests {
         #expect(!lines.contains { $0.level >= .warning }, "\(lines)")
     }
 }
+
+extension IsolatedSessionTests {
+    /// A pushed session previewed in a window (under Xvfb): the frames are presented at
+    /// their times, `runWindow` returns when the input is finished and shown, and the
+    /// validation layer stays quiet. (In the child process: the window system is set up
+    /// once per process, for this display.)
+    @Test func pushedFramesInAWindow() async throws {
+        let server = try XServer()
+        defer { server.stop() }
+        setenv("DISPLAY", server.display, 1)
+        // The window is made and served on this thread; frames come from a task.
+        let session = try Session(
+            SessionParameters(output: .window, pacing: .timed(rate: Rational(60, 1)), validation: true))
+        let producer = Task {
+            for index in 0..<30 {
+                try await SessionBehaviourTests.push(
+                    session, value: UInt8(30 + 6 * index), at: Int64(index) * 1000 / 60)
+            }
+            session.finishInput()
+        }
+        try session.runWindow()
+        try await producer.value
+        let statistics = try await session.finished()
+        #expect(statistics.framesIn == 30)
+        #expect(statistics.framesRendered + statistics.framesDropped == 30)
+        #expect(statistics.framesRendered >= 20, "\(statistics)")
+        #expect(statistics.validationErrors == [])
+        print("window joined: \(statistics.framesRendered) of 30 pushed frames presented")
+    }
+}

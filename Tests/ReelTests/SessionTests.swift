@@ -287,7 +287,7 @@ import Testing
         #expect(process.terminationStatus == 0, "\(text.suffix(3000))")
         #expect(
             text.contains("stop while paused") && text.contains("100 sessions") && text.contains("consumer cancelled")
-                && text.contains("slow consumer RSS"), "\(text.suffix(3000))")
+                && text.contains("slow consumer RSS") && text.contains("window joined"), "\(text.suffix(3000))")
     }
 }
 
