@@ -18,8 +18,9 @@ public struct SessionParameters: Sendable {
     public enum Output: Sendable {
         /// Rendered into host memory and handed to the application (`Session.frames`).
         case frames(FrameOutput)
-        /// A window on the desktop (a capture tool's preview). Run such a session with
-        /// `Session.run()` on the main thread.
+        /// A window on the desktop (a capture tool's preview), with timed pacing. Make
+        /// such a session on the main thread and serve its window there with
+        /// `Session.runWindow()`.
         case window
         /// Nowhere: frames are timed and counted, and dropped at their time.
         case none
