@@ -66,6 +66,8 @@ package struct PlaybackParameters: Sendable {
     /// The embedding API's output: with `.offscreen`, rendered frames are lent to the
     /// application through this channel (`Session.frames`) instead of `onFrame`.
     var frames: (output: FrameOutput, channel: FrameChannel)?
+    /// The embedding API's sound: with `audio` set, the sound goes to this sink instead.
+    var applicationAudio: (any AudioSink)?
 
     package init(
         input: String, video: VideoOutputChoice = .offscreen, audio: AudioOutputChoice? = .pulse,

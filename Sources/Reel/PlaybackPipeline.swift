@@ -366,12 +366,19 @@ package final class PlaybackPipeline {
     /// Opens the audio output; no worker when there is no sound.
     private func openAudio() throws(PipelineError) -> (worker: AudioWorker?, warning: String?) {
         guard let audioDecoder, let choice = parameters.audio else { return (nil, nil) }
-        let opened: (output: AudioOutput, warning: String?)
-        do {
-            opened = try choice.open(
-                format: audioDecoder.output, pulseServer: parameters.pulseServer,
-                clock: virtualTime ?? MonotonicClock())
-        } catch { throw .audio(error) }
+        var opened: (output: AudioOutput, warning: String?)
+        if let sink = parameters.applicationAudio {
+            opened = (
+                ApplicationAudioOutput(sink: sink, format: audioDecoder.output, clock: virtualTime ?? MonotonicClock()),
+                nil
+            )
+        } else {
+            do {
+                opened = try choice.open(
+                    format: audioDecoder.output, pulseServer: parameters.pulseServer,
+                    clock: virtualTime ?? MonotonicClock())
+            } catch { throw .audio(error) }
+        }
         let worker = AudioWorker(
             decoder: audioDecoder, output: opened.output, state: state, clock: clock, timeline: timeline,
             followsMaster: sync != .audio)

@@ -158,6 +158,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let end = SessionEnd()
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
+        if case .none = parameters.audio {
+        } else {
+            throw ReelError(.unsuitable, "a pushed session has no sound yet: give it `audio: .none`")
+        }
         let slots = max(2, parameters.pushedSlots)
         let state = SessionState(SessionFields(readyFrames: slots, packets: 1, hasVideo: true, hasAudio: false))
         self.state = state

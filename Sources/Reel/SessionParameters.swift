@@ -37,6 +37,18 @@ public struct SessionParameters: Sendable {
         case everyFrame
     }
 
+    /// Where a file's or a stream's sound goes. With sound, the sound is the master
+    /// clock and the pictures follow it, as in the player.
+    public enum Audio: Sendable {
+        /// No sound: the pictures follow their own clock.
+        case none
+        /// The system's sound server (PulseAudio); where there is none, the session
+        /// plays on silently at the real rate and logs why.
+        case system
+        /// The application's own sink, at the pace of a sound card.
+        case application(any AudioSink)
+    }
+
     /// Which Vulkan device renders.
     public enum Device: Sendable, Equatable {
         /// A discrete GPU first, then an integrated one, then a CPU implementation.
@@ -60,12 +72,16 @@ public struct SessionParameters: Sendable {
     /// Never from the display thread while it ticks (a handler may write to a file). Nil:
     /// nothing is logged.
     public var logger: Logger?
+    /// Where sound goes (files and streams; pushed sessions have none yet).
+    public var audio: Audio
 
     public init(
         source: Source = .pushed, output: Output = .frames(FrameOutput()), pacing: Pacing = .everyFrame,
-        device: Device = .automatic, validation: Bool = false, pushedSlots: Int = 8, logger: Logger? = nil
+        device: Device = .automatic, validation: Bool = false, pushedSlots: Int = 8, logger: Logger? = nil,
+        audio: Audio = .none
     ) {
         self.logger = logger
+        self.audio = audio
         self.source = source
         self.output = output
         self.pacing = pacing

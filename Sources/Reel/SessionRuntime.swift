@@ -98,6 +98,13 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         channel = FrameChannel(handler: onFrame)
         logger = parameters.logger
         var playback = PlaybackParameters(input: input, video: .offscreen, audio: nil)
+        switch parameters.audio {
+        case .none: break
+        case .system: playback.audio = .pulse
+        case .application(let sink):
+            playback.audio = .null
+            playback.applicationAudio = sink
+        }
         switch parameters.output {
         case .frames(let output): playback.frames = (output, channel)
         case .none: playback.video = .none
@@ -149,6 +156,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         }
         switch result {
         case .success(let statistics):
+            if let warning = pipeline.statistics?.audioWarning { logger?.warning("\(warning)") }
             logger?.info(
                 "session ended",
                 metadata: [

@@ -223,3 +223,58 @@ extension EmbeddingTests {
         }
     }
 }
+
+/// An application's sound sink for the tests: the instants at which the beeps start.
+final class BeepListener: AudioSink {
+    let state = Mutex<(onsets: [SuspendingClock.Instant], frames: Int, quietSince: Int, format: AudioSampleFormat?)>(
+        ([], 0, Int.max / 2, nil))
+
+    func play(_ samples: Span<Int16>, format: AudioSampleFormat, heard: SuspendingClock.Instant) {
+        state.withLock { state in
+            state.format = format
+            let frames = samples.count / format.channels
+            for frame in 0..<frames {
+                let loud = abs(Int(samples[frame * format.channels])) > 4000
+                if loud && state.quietSince >= format.sampleRate / 2 {
+                    state.onsets.append(heard.advanced(by: .seconds(Double(frame) / Double(format.sampleRate))))
+                }
+                state.quietSince = loud ? 0 : state.quietSince + 1
+            }
+            state.frames += frames
+        }
+    }
+}
+
+extension EmbeddingTests {
+    /// A file's sound goes to the application's sink, paced, and the pictures follow
+    /// it: each white flash is due when its beep is heard (the clip has both at every
+    /// whole second), within a frame interval.
+    @Test func applicationAudioSinkHearsTheBeepsWithTheFlashes() async throws {
+        let listener = BeepListener()
+        let session = try Session(
+            SessionParameters(
+                source: .file("\(fixtures)/sync-flash-beep.mp4"), pacing: .timed(rate: Rational(60, 1)),
+                audio: .application(listener)))
+        var flashes: [(time: Int64, due: SuspendingClock.Instant)] = []
+        for try await frame in session.frames {
+            let level = frame.withPixels { $0.unsafeLoad(fromByteOffset: 0, as: UInt8.self) }
+            if level > 200, let time = frame.presentationTime?.microseconds { flashes.append((time, frame.due)) }
+            frame.release()
+            if flashes.count == 4 { session.stop() }
+        }
+        _ = try await session.finished()
+        let heard = listener.state.withLock { $0 }
+        #expect(heard.format == AudioSampleFormat(sampleRate: 48000, channels: 1))
+        #expect(flashes.count >= 4)
+        #expect(heard.onsets.count >= 4, "beeps heard: \(heard.onsets.count)")
+        #expect(heard.frames >= 3 * 48000, "3 s of sound at least: \(heard.frames) frames")
+        var offsets: [Double] = []
+        for second in 1..<min(4, flashes.count, heard.onsets.count) {
+            #expect(flashes[second].time == Int64(second) * 1_000_000)
+            let offset = flashes[second].due - heard.onsets[second]
+            offsets.append(Double(offset.components.attoseconds) / 1e15 + Double(offset.components.seconds) * 1000)
+        }
+        print("application sound sink: flash − beep \(offsets.map { String(format: "%+.1f", $0) }) ms")
+        #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 60 }, "\(offsets)")
+    }
+}
