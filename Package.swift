@@ -39,13 +39,15 @@ let package = Package(
 
         // recvmmsg with arrival times: socket types that need _GNU_SOURCE, kept in C.
         .target(name: "CNet", path: "Sources/CNet"),
+        // FFmpeg's log lines for Swift (its callback takes a va_list).
+        .target(name: "CFFmpegLog", path: "Sources/CFFmpegLog", linkerSettings: [.linkedLibrary("avutil")]),
 
         // Pipeline stages.
         .target(name: "ReelCore"),
         .target(name: "ReelNet", dependencies: ["ReelCore", "CNet"]),
         .target(name: "ReelTiming", dependencies: ["ReelCore"]),
         .target(name: "ReelAudio", dependencies: ["ReelCore", "CPulse"]),
-        .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg"]),
+        .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg", "CFFmpegLog"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(name: "ReelWindow", dependencies: ["ReelCore", "CGLFW"]),
         .target(

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReelCore
+import ReelMedia
 import ReelNet
 import ReelVulkan
 import ReelWindow
@@ -81,6 +82,8 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     private let end = SessionEnd()
     private let logger: Logger?
     private let hasWindow: Bool
+    /// FFmpeg's messages routed to `logger` while the session runs (a token).
+    private let ffmpegLog = Mutex<Int?>(nil)
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
         let input: String
@@ -126,7 +129,29 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
                 logger.log(level: isError ? .error : .warning, "Vulkan validation: \(message)")
             }
         }
-        do { pipeline = try PlaybackPipeline(parameters: playback) } catch { throw ReelError(error) }
+        if let logger = parameters.logger {
+            let minimum: FFmpegLog.Level =
+                switch logger.logLevel {
+                case .trace: .trace
+                case .debug: .debug
+                case .info, .notice: .info
+                case .warning: .warning
+                case .error: .error
+                case .critical: .critical
+                }
+            let token = FFmpegLog.addHandler(minimum: minimum) { level, message in
+                let levels: [FFmpegLog.Level: Logger.Level] = [
+                    .trace: .trace, .debug: .debug, .info: .info, .warning: .warning, .error: .error,
+                    .critical: .critical,
+                ]
+                logger.log(level: levels[level] ?? .info, "FFmpeg: \(message)")
+            }
+            ffmpegLog.withLock { $0 = token }
+        }
+        do { pipeline = try PlaybackPipeline(parameters: playback) } catch {
+            if let token = ffmpegLog.withLock({ $0.take() }) { FFmpegLog.removeHandler(token) }
+            throw ReelError(error)
+        }
         deviceName = pipeline.deviceName ?? "none"
         logger?.info(
             "session started",
@@ -168,7 +193,12 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
             logger?.error("session failed: \(error)")
             channel.finish(error)
         }
+        stopLogging()
         end.finish(result)
+    }
+
+    private func stopLogging() {
+        if let token = ffmpegLog.withLock({ $0.take() }) { FFmpegLog.removeHandler(token) }
     }
 
     private func statistics(_ playback: PlaybackStatistics) -> SessionStatistics {

@@ -1,5 +1,8 @@
 internal import CFFmpeg
+internal import CFFmpegLog
+import Foundation
 import ReelCore
+import Synchronization
 
 /// What went wrong in the media stage, with the FFmpeg call and code behind it.
 ///
@@ -74,11 +77,83 @@ enum FFmpegCall {
     static let noTimestamp = reel_AV_NOPTS_VALUE
 }
 
-/// FFmpeg's own logging, which writes to stderr: quiet unless asked for.
+/// FFmpeg's own logging, which writes to stderr: quiet unless asked for, or routed to
+/// the handlers an embedding application's sessions register.
 package enum FFmpegLog {
     /// Sets libav*'s log level: errors and warnings when `verbose`, nothing otherwise.
     package static func configure(verbose: Bool) {
         av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET)
+    }
+
+    /// How severe an FFmpeg message is, from its `AV_LOG_*` level.
+    package enum Level: Int, Sendable, Comparable {
+        case trace, debug, info, warning, error, critical
+
+        init(_ level: Int32) {
+            switch level {
+            case ...AV_LOG_FATAL: self = .critical
+            case ...AV_LOG_ERROR: self = .error
+            case ...AV_LOG_WARNING: self = .warning
+            case ...AV_LOG_INFO: self = .info
+            case ...AV_LOG_DEBUG: self = .debug
+            default: self = .trace
+            }
+        }
+
+        package static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    package typealias Handler = @Sendable (Level, String) -> Void
+
+    /// The handlers registered, by token. FFmpeg's log is one per process and its
+    /// messages name no session: each goes to every handler registered.
+    private static let handlers = Mutex<(next: Int, all: [Int: (Level, Handler)])>((0, [:]))
+
+    /// Routes FFmpeg's messages at `minimum` or above to `handler` (on whichever thread
+    /// FFmpeg logs from) until `removeHandler` with the token returned.
+    package static func addHandler(minimum: Level, _ handler: @escaping Handler) -> Int {
+        handlers.withLock { handlers in
+            defer { handlers.next += 1 }
+            handlers.all[handlers.next] = (minimum, handler)
+            if handlers.all.count == 1 { reel_route_ffmpeg_log(forward) }
+            av_log_set_level(threshold(handlers.all.values.map(\.0)))
+            return handlers.next
+        }
+    }
+
+    /// Stops routing to a handler; with none left, FFmpeg logs to stderr again, quietly.
+    package static func removeHandler(_ token: Int) {
+        handlers.withLock { handlers in
+            handlers.all[token] = nil
+            if handlers.all.isEmpty {
+                reel_route_ffmpeg_log(nil)
+                av_log_set_level(AV_LOG_QUIET)
+            } else {
+                av_log_set_level(threshold(handlers.all.values.map(\.0)))
+            }
+        }
+    }
+
+    /// The `AV_LOG_*` level that lets through what the most talkative handler wants.
+    private static func threshold(_ levels: [Level]) -> Int32 {
+        switch levels.min() ?? .warning {
+        case .trace: AV_LOG_TRACE
+        case .debug: AV_LOG_DEBUG
+        case .info: AV_LOG_INFO
+        case .warning: AV_LOG_WARNING
+        case .error: AV_LOG_ERROR
+        case .critical: AV_LOG_FATAL
+        }
+    }
+
+    /// Each line FFmpeg logs, formatted as it prints it ("[h264 @ …] …"), from CFFmpegLog.
+    private static let forward: @convention(c) (Int32, UnsafePointer<CChar>?) -> Void = { level, line in
+        guard let line else { return }
+        let message = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !message.isEmpty else { return }
+        let severity = Level(level)
+        let targets = handlers.withLock { $0.all.values.filter { severity >= $0.0 }.map(\.1) }
+        for handler in targets { handler(severity, message) }
     }
 }
 

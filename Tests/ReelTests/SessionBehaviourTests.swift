@@ -346,3 +346,30 @@ extension IsolatedSessionTests {
         print("window joined: \(statistics.framesRendered) of 30 pushed frames presented")
     }
 }
+
+extension SessionBehaviourTests {
+    /// A file session routes FFmpeg's own messages to the application's logger at their
+    /// levels: a clip with a damaged run of bytes makes the H.264 decoder complain, and
+    /// the complaints arrive as errors or warnings naming the decoder.
+    @Test func ffmpegMessagesGoToTheLogger() async throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/testsrc2-320x240.mp4")))
+        for index in (bytes.count * 2 / 5)..<(bytes.count * 2 / 5 + 3000) { bytes[index] = 0x5A }
+        let damaged = "\(folder)/damaged.mp4"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        let entries = CollectingLogHandler.Entries()
+        var logger = Logger(label: "capture") { _ in CollectingLogHandler(entries: entries) }
+        logger.logLevel = .warning
+        let session = try Session(
+            SessionParameters(source: .file(damaged), output: .none, pacing: .everyFrame, logger: logger))
+        _ = try? await session.finished()
+        let lines = entries.lines.withLock { $0 }
+        let ffmpeg = lines.filter { $0.message.hasPrefix("FFmpeg: ") }
+        #expect(
+            ffmpeg.contains { $0.message.contains("[h264 @") && $0.message.contains("NAL") && $0.level == .error },
+            "\(lines)")
+        #expect(!ffmpeg.contains { $0.level < .warning }, "below the logger's level: \(ffmpeg)")
+        print("FFmpeg to the logger: \(ffmpeg.map(\.message))")
+    }
+}
