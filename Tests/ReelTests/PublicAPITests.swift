@@ -97,7 +97,12 @@ import Testing
         for module in ["CVulkan", "CFFmpeg", "CLinux", "CPulse", "CGLFW"] {
             arguments += ["-I", "\(root)/Sources/\(module)"]
         }
-        arguments += ["-Xcc", "-fmodule-map-file=\(build)/CNet.build/module.modulemap", source.path]
+        // The package's C targets (CNet, CFFmpegLog): module maps the build wrote.
+        for entry in try FileManager.default.contentsOfDirectory(atPath: build) where entry.hasSuffix(".build") {
+            let map = "\(build)/\(entry)/module.modulemap"
+            if FileManager.default.fileExists(atPath: map) { arguments += ["-Xcc", "-fmodule-map-file=\(map)"] }
+        }
+        arguments.append(source.path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
