@@ -116,7 +116,7 @@ struct CaptureDemo: AsyncParsableCommand {
         let perFrame = shown > 0 ? statistics.cpuTime / shown : .zero
         let reelPerFrame = shown > 0 ? (statistics.cpuTime - applicationCPU) / shown : .zero
         print(
-            "CPU: \(Self.ms(reelPerFrame)) ms per frame shown for Reel (the whole process \(Self.ms(perFrame)) ms, less the camera's drawing \(Self.ms(count > 0 ? cameraCPU / count : .zero)) ms and the consumer's \(Self.ms(taken > 0 ? consumerCPU / taken : .zero)) ms; \(Self.ms(statistics.cpuTime)) ms CPU in \(Self.ms(statistics.wallTime)) ms)"
+            "CPU: \(Self.ms(reelPerFrame)) ms per frame shown for Reel (the whole process \(Self.ms(perFrame)) ms, less the camera's drawing \(Self.ms(count > 0 ? cameraCPU / count : .zero)) ms and the consumer's \(Self.ms(taken > 0 ? consumerCPU / taken : .zero)) ms; \(Self.ms(statistics.cpuTime)) ms CPU in \(Self.ms(statistics.wallTime)) ms; setup \(Self.ms(statistics.setupCPUTime)) ms CPU, not counted)"
         )
         if !statistics.validationErrors.isEmpty {
             print("validation: \(statistics.validationErrors.count) errors")

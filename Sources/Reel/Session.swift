@@ -153,7 +153,9 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let display: DisplayWorker
     /// The preview window (`.window` output), whose events `runWindow` handles.
     private var window: VideoWindow?
-    private let start = (wall: HostTime.now(), cpu: HostTime.processCPU())
+    /// When the session was asked for, and when it was ready (device open, passes compiled).
+    private let opened = (wall: HostTime.now(), cpu: HostTime.processCPU())
+    private var start = (wall: Int64(0), cpu: Int64(0))
     /// The display thread, and the end it waits for.
     private let end = SessionEnd()
 
@@ -232,6 +234,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
                 "device": "\(deviceName)", "pacing": "\(parameters.pacing)",
                 "output": "\(hasWindow ? "window" : output.map { "\($0.format) frames" } ?? "none")",
             ])
+        start = (HostTime.now(), HostTime.processCPU())
         startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval, followsInput: !hasWindow)
     }
 
@@ -302,6 +305,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         statistics.pushToRender = sink.flatMap { SessionStatistics.Latency($0.latencies) }
         statistics.device = deviceName
         statistics.validationErrors = renderer.device.validationErrors
+        statistics.setupCPUTime = .nanoseconds(start.cpu - opened.cpu)
         statistics.cpuTime = .nanoseconds(HostTime.processCPU() - start.cpu)
         statistics.wallTime = .nanoseconds(HostTime.now() - start.wall)
         let error = failure.map { ReelError($0) }

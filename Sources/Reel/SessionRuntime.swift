@@ -82,10 +82,13 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     private let end = SessionEnd()
     private let logger: Logger?
     private let hasWindow: Bool
+    /// CPU time (ns) opening the input and the device took.
+    private let setupCPU: Int64
     /// FFmpeg's messages routed to `logger` while the session runs (a token).
     private let ffmpegLog = Mutex<Int?>(nil)
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
+        let opened = HostTime.processCPU()
         let input: String
         switch parameters.source {
         case .file(let path): input = path
@@ -153,6 +156,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
             throw ReelError(error)
         }
         deviceName = pipeline.deviceName ?? "none"
+        setupCPU = HostTime.processCPU() - opened
         logger?.info(
             "session started",
             metadata: ["device": "\(deviceName)", "input": "\(input)", "pacing": "\(parameters.pacing)"])
@@ -212,6 +216,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         statistics.device = deviceName
         statistics.validationErrors = pipeline.validationErrors
         statistics.cpuTime = .seconds(playback.cpuSeconds)
+        statistics.setupCPUTime = .nanoseconds(setupCPU)
         statistics.wallTime = .seconds(playback.wallSeconds)
         return statistics
     }

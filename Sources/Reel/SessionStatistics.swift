@@ -30,9 +30,13 @@ public struct SessionStatistics: Sendable, Equatable {
     public var device: String?
     /// What the Vulkan validation layer reported (with `SessionParameters.validation`).
     public var validationErrors: [String] = []
-    /// Process CPU time and wall time the session ran (from creation to its end).
+    /// Process CPU time and wall time while the session ran: from the end of its
+    /// setup to its end (the whole process's CPU time, the application's included).
     public var cpuTime: Duration = .zero
     public var wallTime: Duration = .zero
+    /// CPU time the setup took: opening the Vulkan device (and the input) and compiling
+    /// the passes, before the first frame could be taken (not in `cpuTime`).
+    public var setupCPUTime: Duration = .zero
 }
 
 extension SessionStatistics.Latency {
