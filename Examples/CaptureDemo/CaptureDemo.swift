@@ -26,6 +26,8 @@ struct CaptureDemo: AsyncParsableCommand {
     @Flag(help: "Show the frames in a window instead of taking them out.") var window = false
     @Flag(help: "Render every frame as it comes instead of at its time (a converter's mode).")
     var everyFrame = false
+    @Option(help: "Output buffers the session renders into and lends (2 or more).") var buffers = 4
+    @Option(help: "Pool slots the camera may fill ahead of the display (2 or more).") var slots = 8
     @Flag(help: "Turn on the Vulkan validation layer.") var validation = false
 
     func validate() throws {
@@ -33,13 +35,15 @@ struct CaptureDemo: AsyncParsableCommand {
             throw ValidationError("--width and --height must be even, 2…16384")
         }
         guard (1...240).contains(rate) else { throw ValidationError("--rate must be 1…240") }
+        guard buffers >= 2, slots >= 2 else { throw ValidationError("--buffers and --slots must be 2 or more") }
         guard seconds > 0, seconds <= 86_400 else { throw ValidationError("--seconds must be positive") }
     }
 
     func run() async throws {
         let parameters = SessionParameters(
-            output: window ? .window : .frames(FrameOutput(format: .rgba8)),
-            pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation)
+            output: window ? .window : .frames(FrameOutput(format: .rgba8, buffers: buffers)),
+            pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation,
+            pushedSlots: slots)
         let session: Session
         do { session = try Session(parameters) } catch {
             FileHandle.standardError.write(Data("capture-demo: \(error)\n".utf8))
