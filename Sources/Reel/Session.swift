@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReelAudio
 import ReelCore
 import ReelTiming
 import ReelVulkan
@@ -122,9 +123,24 @@ public final class Session: Sendable {
     /// seek). Throws for a session without a window.
     public func runWindow() throws(ReelError) { try runtime.runWindow() }
 
+    /// Pushes a chunk of sound: interleaved signed 16-bit samples, whole frames, with
+    /// the presentation time of its first frame on the pictures' timeline. The sound
+    /// plays to the session's `SessionParameters.audio` output and is its master clock:
+    /// pushed pictures are shown when their time is heard. Suspends while half a second
+    /// of sound waits to be played. Every chunk has the format of the first.
+    public func push(audio samples: [Int16], format: AudioSampleFormat, at presentationTime: MediaTime)
+        async throws(ReelError)
+    {
+        guard let audio = runtime.pushedAudio else {
+            throw ReelError(
+                .unsuitable, "this session takes no pushed sound: make it with pushed frames and an `audio` output")
+        }
+        try await audio.push(samples, format: format, at: presentationTime)
+    }
+
     /// No more frames: the session ends once those submitted are rendered (or dropped
     /// at their time).
-    public func finishInput() { runtime.pushSource?.finish() }
+    public func finishInput() { runtime.finishInput() }
 
     /// Stops at once: frames not yet rendered are dropped, waiting leases throw, and
     /// `frames` ends. Idempotent.
@@ -151,6 +167,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let vsync: DeadlineVsync
     private let logger: Logger?
     private let display: DisplayWorker
+    /// Sound the application pushes, and its thread.
+    let audio: PushedAudio?
+    var pushedAudio: PushedAudio? { audio }
+    private let audioWorker = Mutex<Worker?>(nil)
     /// The preview window (`.window` output), whose events `runWindow` handles.
     private var window: VideoWindow?
     /// When the session was asked for, and when it was ready (device open, passes compiled).
@@ -160,14 +180,21 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let end = SessionEnd()
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
-        if case .none = parameters.audio {
-        } else {
-            throw ReelError(.unsuitable, "a pushed session has no sound yet: give it `audio: .none`")
-        }
         let slots = max(2, parameters.pushedSlots)
-        let state = SessionState(SessionFields(readyFrames: slots, packets: 1, hasVideo: true, hasAudio: false))
+        // Sound, when the application will push some: opened at its first chunk.
+        let openAudio: (@Sendable (AudioFormat) throws(AudioError) -> (output: AudioOutput, warning: String?))?
+        switch parameters.audio {
+        case .none: openAudio = nil
+        case .system: openAudio = { format throws(AudioError) in try AudioOutputChoice.pulse.open(format: format) }
+        case .application(let sink):
+            openAudio = { format in (ApplicationAudioOutput(sink: sink, format: format, clock: MonotonicClock()), nil) }
+        }
+        let state = SessionState(
+            SessionFields(readyFrames: slots, packets: 1, hasVideo: true, hasAudio: openAudio != nil))
         self.state = state
         push = PushSource(state: state, slotsPerPool: slots)
+        let clock = HostClock()
+        audio = openAudio.map { PushedAudio(state: state, clock: clock, open: $0) }
         channel = FrameChannel(handler: onFrame)
         logger = parameters.logger
         var device = DeviceParameters(validation: parameters.validation)
@@ -220,12 +247,12 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         } else {
             rate = Rational(60, 1)
         }
-        let clock = HostClock()
         vsync = DeadlineVsync(timeline: VsyncTimeline(start: HostTime.now(), rate: rate))
         let hasWindow = window != nil
         display = DisplayWorker(
-            sink: sink ?? videoSink, state: state, clock: clock, timeline: nil, sync: .video, hasVideo: true,
-            hasAudio: false, interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds, frameLimit: nil,
+            sink: sink ?? videoSink, state: state, clock: clock, timeline: nil, sync: audio != nil ? .audio : .video,
+            hasVideo: true, hasAudio: audio != nil, interval: VsyncTimeline(start: 0, rate: rate).intervalMicroseconds,
+            frameLimit: nil,
             renderDelay: 0, monitor: PlaybackMonitor(), onFrame: { _ in },
             onNotice: { if hasWindow { VideoWindow.wake() } })
         logger?.info(
@@ -255,6 +282,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     /// `interval`: between ticks, µs. `followsInput`: with no screen, the ticks are
     /// put in phase with the first frame.
     private func startDisplay(timed: Bool, interval: Int64, followsInput: Bool) {
+        // The sound card's buffer has a deadline: its thread goes first.
+        if let audio {
+            audioWorker.withLock { $0 = Worker(name: "reel.audio", priority: .deadline(level: 12)) { audio.run() } }
+        }
         let thread = Worker(name: "reel.display", priority: timed ? .deadline(level: 10) : .normal) {
             [self, display, vsync] in
             if timed {
@@ -291,6 +322,11 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     /// On the display thread, at its end: the statistics, the frames' end, the waiters.
     private func ended() {
         push.stop()
+        audio?.stop()
+        audioWorker.withLock { worker in
+            worker?.join()
+            worker = nil
+        }
         // Frames submitted and never taken (a stop) go back to their pools.
         state.release(state.update { fields in fields.ready.removeAll { _ in true } })
         let failure = state.read { $0.failure }
@@ -300,6 +336,8 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         statistics.framesRendered = display.statistics.presentation.presented
         statistics.framesDropped = counters.pushed - statistics.framesRendered
         statistics.framesDroppedForBuffers = display.statistics.presentation.skipped
+        statistics.soundFramesPlayed = Int(state.read { $0.audioFramesWritten })
+        if let warning = audio?.warning { logger?.warning("\(warning)") }
         statistics.framesCopied = counters.copied
         statistics.bytesCopied = counters.bytesCopied + renderer.uploadedBytes
         statistics.pushToRender = sink.flatMap { SessionStatistics.Latency($0.latencies) }
@@ -329,8 +367,14 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
             fields.stopping = true
         }
         push.stop()
+        audio?.stop()
         vsync.stop()
         sink?.stop()
+    }
+
+    func finishInput() {
+        push.finish()
+        audio?.finish()
     }
 
     func finished() async throws(ReelError) -> SessionStatistics { try await end.wait() }

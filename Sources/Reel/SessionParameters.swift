@@ -37,8 +37,8 @@ public struct SessionParameters: Sendable {
         case everyFrame
     }
 
-    /// Where a file's or a stream's sound goes. With sound, the sound is the master
-    /// clock and the pictures follow it, as in the player.
+    /// Where the sound goes. With sound, the sound is the master clock and the pictures
+    /// follow it, as in the player.
     public enum Audio: Sendable {
         /// No sound: the pictures follow their own clock.
         case none
@@ -72,7 +72,8 @@ public struct SessionParameters: Sendable {
     /// Never from the display thread while it ticks (a handler may write to a file). Nil:
     /// nothing is logged.
     public var logger: Logger?
-    /// Where sound goes (files and streams; pushed sessions have none yet).
+    /// Where sound goes: a file's or stream's, or what the application pushes
+    /// (`Session.push(audio:format:at:)`).
     public var audio: Audio
 
     public init(

@@ -16,6 +16,10 @@ protocol SessionRuntime: AnyObject, Sendable {
     var deviceName: String { get }
     /// The pushed-frame source; nil when frames come from a file or stream.
     var pushSource: PushSource? { get }
+    /// Pushed sound; nil when the session takes none.
+    var pushedAudio: PushedAudio? { get }
+    /// No more pushed frames or sound.
+    func finishInput()
     func stop()
     func finished() async throws(ReelError) -> SessionStatistics
     /// A window's events on the calling thread until the end (`Session.runWindow()`).
@@ -78,6 +82,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     let channel: FrameChannel
     let deviceName: String
     var pushSource: PushSource? { nil }
+    var pushedAudio: PushedAudio? { nil }
     private let pipeline: PlaybackPipeline
     private let end = SessionEnd()
     private let logger: Logger?
@@ -211,6 +216,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
         statistics.framesRendered = playback.presentation.presented
         statistics.framesDropped = max(0, statistics.framesIn - statistics.framesRendered)
         statistics.framesDroppedForBuffers = playback.presentation.skipped
+        statistics.soundFramesPlayed = Int(playback.audioFramesWritten)
         statistics.bytesCopied = pipeline.uploadedBytes
         statistics.pushToRender = pipeline.frameSink.flatMap { SessionStatistics.Latency($0.latencies) }
         statistics.device = deviceName
@@ -222,6 +228,8 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     }
 
     func stop() { pipeline.controls.stop() }
+
+    func finishInput() {}
 
     func finished() async throws(ReelError) -> SessionStatistics { try await end.wait() }
 

@@ -24,6 +24,8 @@ public struct SessionStatistics: Sendable, Equatable {
     /// and their bytes: the only CPU copies on a pushed frame's way to the GPU.
     public var framesCopied = 0
     public var bytesCopied = 0
+    /// Sound frames (one sample per channel) played: pushed, or decoded from the input.
+    public var soundFramesPlayed = 0
     /// Submitted (or, for a decoded input, first packet received) → rendered.
     public var pushToRender: Latency?
     /// The Vulkan device that rendered.

@@ -278,3 +278,71 @@ extension EmbeddingTests {
         #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 60 }, "\(offsets)")
     }
 }
+
+extension EmbeddingTests {
+    /// Pictures and sound pushed together: a white frame and a 30 ms beep at each whole
+    /// second, pushed by two tasks, the sound to the application's sink. The sound is
+    /// the master clock: each flash is due within a frame interval of its beep being
+    /// heard, every frame is shown, and the sound played is all that was pushed.
+    @Test func pushedSoundLeadsPushedPictures() async throws {
+        let listener = BeepListener()
+        let session = try Session(
+            SessionParameters(pacing: .timed(rate: Rational(60, 1)), audio: .application(listener)))
+        let seconds = 3
+        let pictures = Task {
+            let description = FrameDescription(format: .gray8, size: PixelSize(width: 160, height: 90))
+            for index in 0..<(seconds * 30) {
+                var lease = try await session.lease(for: description)
+                let (stride, rows) = (lease.stride(ofPlane: 0), lease.rows(ofPlane: 0))
+                let level: UInt8 = index % 30 == 0 ? 235 : 16
+                lease.withPlane(0) { bytes in
+                    for offset in 0..<(stride * rows) {
+                        bytes.storeBytes(of: level, toByteOffset: offset, as: UInt8.self)
+                    }
+                }
+                try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, 30)))
+            }
+        }
+        let sound = Task {
+            let format = AudioSampleFormat(sampleRate: 48000, channels: 1)
+            for chunk in 0..<(seconds * 50) {
+                let samples = (0..<960).map { frame -> Int16 in
+                    let index = chunk * 960 + frame
+                    guard index % 48000 < 1440 else { return 0 }
+                    return Int16(16000 * sin(2 * Double.pi * 1000 * Double(index) / 48000))
+                }
+                try await session.push(
+                    audio: samples, format: format,
+                    at: MediaTime(ticks: Int64(chunk * 960), timeBase: Rational(1, 48000)))
+            }
+        }
+        let consumer = Task {
+            var flashes: [SuspendingClock.Instant] = []
+            var shown = 0
+            for try await frame in session.frames {
+                if frame.withPixels({ $0.unsafeLoad(fromByteOffset: 0, as: UInt8.self) }) > 200 {
+                    flashes.append(frame.due)
+                }
+                frame.release()
+                shown += 1
+            }
+            return (flashes, shown)
+        }
+        try await pictures.value
+        try await sound.value
+        session.finishInput()
+        let statistics = try await session.finished()
+        let (flashes, shown) = try await consumer.value
+        let heard = listener.state.withLock { $0 }
+        #expect(shown == seconds * 30 && statistics.framesDropped == 0, "\(statistics)")
+        #expect(statistics.soundFramesPlayed == seconds * 48000 && heard.frames == seconds * 48000)
+        #expect(flashes.count == seconds && heard.onsets.count == seconds)
+        var offsets: [Double] = []
+        for second in 0..<min(flashes.count, heard.onsets.count) {
+            let offset = flashes[second] - heard.onsets[second]
+            offsets.append(Double(offset.components.attoseconds) / 1e15 + Double(offset.components.seconds) * 1000)
+        }
+        print("pushed sound and pictures: flash − beep \(offsets.map { String(format: "%+.1f", $0) }) ms")
+        #expect(offsets.allSatisfy { abs($0) <= 1000.0 / 60 }, "\(offsets)")
+    }
+}

@@ -373,3 +373,36 @@ extension SessionBehaviourTests {
         print("FFmpeg to the logger: \(ffmpeg.map(\.message))")
     }
 }
+
+extension SessionBehaviourTests {
+    /// Sound pushed where none is taken, in a second format, or out of order, is refused
+    /// with a clear error.
+    @Test func badPushedSoundIsRefused() async throws {
+        let format = AudioSampleFormat(sampleRate: 48000, channels: 2)
+        let silent = try Session(SessionParameters(output: .none))
+        await #expect(throws: ReelError.self) {
+            try await silent.push(audio: [0, 0], format: format, at: MediaTime(ticks: 0, timeBase: Self.timeBase))
+        }
+        silent.stop()
+        let listener = BeepListener()
+        let session = try Session(
+            SessionParameters(output: .none, pacing: .timed(rate: Rational(60, 1)), audio: .application(listener)))
+        try await session.push(audio: [0, 0, 0, 0], format: format, at: MediaTime(ticks: 0, timeBase: Self.timeBase))
+        for (samples, chunkFormat, ticks, expected) in [
+            ([Int16](repeating: 0, count: 3), format, Int64(10), "whole frames"),
+            ([0, 0], AudioSampleFormat(sampleRate: 44100, channels: 2), 10, "changed format"),
+            ([0, 0], format, 0, "must increase"),
+        ] {
+            do {
+                try await session.push(
+                    audio: samples, format: chunkFormat, at: MediaTime(ticks: ticks, timeBase: Self.timeBase))
+                Issue.record("accepted: \(expected)")
+            } catch {
+                #expect(error.description.contains(expected), "\(error)")
+            }
+        }
+        session.finishInput()
+        let statistics = try await session.finished()
+        #expect(statistics.soundFramesPlayed == 2)
+    }
+}
