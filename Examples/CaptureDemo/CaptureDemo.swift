@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Reel
+import Synchronization
 
 /// A capture tool in miniature: a synthetic camera pushes NV12 frames into Reel's pool
 /// (written in place: no copy), Reel renders them timed to RGBA, and the tool takes
@@ -28,6 +29,8 @@ struct CaptureDemo: AsyncParsableCommand {
     var everyFrame = false
     @Option(help: "Output buffers the session renders into and lends (2 or more).") var buffers = 4
     @Option(help: "Pool slots the camera may fill ahead of the display (2 or more).") var slots = 8
+    @Flag(help: "Take frames in a callback on the session's display thread instead of `for try await`.")
+    var callback = false
     @Flag(help: "Turn on the Vulkan validation layer.") var validation = false
 
     func validate() throws {
@@ -44,8 +47,13 @@ struct CaptureDemo: AsyncParsableCommand {
             output: window ? .window : .frames(FrameOutput(format: .rgba8, buffers: buffers)),
             pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation,
             pushedSlots: slots)
+        // The application's side of the output: take each frame, look at it, give it back
+        // — in a callback on the display thread, or below from `session.frames`.
+        let inspector = FrameInspector()
         let session: Session
-        do { session = try Session(parameters) } catch {
+        var onFrame: (@Sendable (RenderedFrame) -> Void)?
+        if callback { onFrame = { @Sendable frame in inspector.inspect(frame) } }
+        do { session = try Session(parameters, onFrame: onFrame) } catch {
             FileHandle.standardError.write(Data("capture-demo: \(error)\n".utf8))
             throw ExitCode.failure
         }
@@ -56,24 +64,8 @@ struct CaptureDemo: AsyncParsableCommand {
             "capture-demo: \(width)x\(height) NV12 at \(rate) Hz for \(seconds) s, \(everyFrame ? "every frame" : "timed") → \(window ? "a window" : "RGBA8 frames") on \(session.deviceName)"
         )
 
-        // The application's side of the output: take each frame, look at it, give it back.
         let consumer = Task {
-            var taken = 0
-            var counterMismatches = 0
-            var busy = Duration.zero
-            for try await frame in session.frames {
-                let begin = threadCPUTime()
-                defer { busy += threadCPUTime() - begin }
-                if let time = frame.presentationTime,
-                    let number = frame.withPixels({ SyntheticCamera.readCounter($0, rowBytes: frame.rowBytes) }),
-                    number != Int(time.ticks) % SyntheticCamera.counterModulus
-                {
-                    counterMismatches += 1
-                }
-                frame.release()
-                taken += 1
-            }
-            return (taken, counterMismatches, busy)
+            for try await frame in session.frames { inspector.inspect(frame) }
         }
 
         // The camera: one frame per period, at its capture time, in a task of its own.
@@ -97,7 +89,8 @@ struct CaptureDemo: AsyncParsableCommand {
         if window { try session.runWindow() }
         let cameraCPU = try await camera.value
         let statistics = try await session.finished()
-        let (taken, mismatches, consumerCPU) = try await consumer.value
+        try await consumer.value
+        let (taken, mismatches, consumerCPU) = inspector.counts.withLock { ($0.taken, $0.mismatches, $0.busy) }
 
         let shown = statistics.framesRendered
         let dropped = statistics.framesDropped
@@ -143,4 +136,30 @@ func threadCPUTime() -> Duration {
     var time = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
     return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+}
+
+/// What the application does with each rendered frame: reads the burned-in counter back
+/// from the pixels, compares it with the frame's time, and releases the frame.
+///
+/// Thread-safety: Safe (its counts are behind a lock).
+final class FrameInspector: Sendable {
+    let counts = Mutex<(taken: Int, mismatches: Int, busy: Duration)>((0, 0, .zero))
+
+    func inspect(_ frame: RenderedFrame) {
+        let begin = threadCPUTime()
+        var mismatch = false
+        if let time = frame.presentationTime,
+            let number = frame.withPixels({ SyntheticCamera.readCounter($0, rowBytes: frame.rowBytes) }),
+            number != Int(time.ticks) % SyntheticCamera.counterModulus
+        {
+            mismatch = true
+        }
+        frame.release()
+        let busy = threadCPUTime() - begin
+        counts.withLock { counts in
+            counts.taken += 1
+            if mismatch { counts.mismatches += 1 }
+            counts.busy += busy
+        }
+    }
 }
