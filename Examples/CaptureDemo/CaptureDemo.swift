@@ -68,26 +68,20 @@ struct CaptureDemo: AsyncParsableCommand {
             for try await frame in session.frames { inspector.inspect(frame) }
         }
 
-        // The camera: one frame per period, at its capture time, in a task of its own.
-        let camera = Task {
-            let clock = SuspendingClock()
-            let start = clock.now
-            var cameraCPU = Duration.zero
-            for index in 0..<count {
-                let capture = start.advanced(by: .seconds(1) * (Double(index) / Double(rate)))
-                try await clock.sleep(until: capture)
-                var lease = try await session.lease(for: description)
-                let cpuStart = threadCPUTime()
-                synthetic.draw(into: &lease, frame: index)
-                cameraCPU += threadCPUTime() - cpuStart
-                try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, Int64(rate))))
-            }
-            session.finishInput()
-            return cameraCPU
-        }
+        // The camera: a thread of its own, as a capture driver's, that wakes once a
+        // period, takes a free slot (or drops the frame when the pool is full, as a
+        // camera does), draws into it and submits it.
+        let camera = CameraThread(
+            session: session, synthetic: synthetic, description: description, rate: rate, count: count)
         // A window is served on the thread that made it, until the session ends.
         if window { try session.runWindow() }
-        let cameraCPU = try await camera.value
+        let cameraResult = await camera.finished()
+        session.finishInput()
+        if let error = cameraResult.error {
+            FileHandle.standardError.write(Data("capture-demo: the camera stopped: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        let cameraCPU = cameraResult.applicationCPU
         let statistics = try await session.finished()
         try await consumer.value
         let (taken, mismatches, consumerCPU) = inspector.counts.withLock { ($0.taken, $0.mismatches, $0.busy) }
@@ -95,7 +89,7 @@ struct CaptureDemo: AsyncParsableCommand {
         let shown = statistics.framesRendered
         let dropped = statistics.framesDropped
         print(
-            "frames: \(statistics.framesIn) pushed, \(shown) shown, \(dropped) dropped (\(Self.percent(dropped, of: statistics.framesIn)); \(statistics.framesDroppedForBuffers) for want of an output buffer)"
+            "frames: \(statistics.framesIn) pushed (\(cameraResult.dropped) more dropped by the camera: pool full), \(shown) shown, \(dropped) dropped (\(Self.percent(dropped, of: statistics.framesIn)); \(statistics.framesDroppedForBuffers) for want of an output buffer)"
         )
         if !window {
             print("taken out: \(taken); burned-in counter read back wrong in \(mismatches)")
@@ -113,7 +107,7 @@ struct CaptureDemo: AsyncParsableCommand {
         let perFrame = shown > 0 ? statistics.cpuTime / shown : .zero
         let reelPerFrame = shown > 0 ? (statistics.cpuTime - applicationCPU) / shown : .zero
         print(
-            "CPU: \(Self.ms(reelPerFrame)) ms per frame shown for Reel (the whole process \(Self.ms(perFrame)) ms, less the camera's drawing \(Self.ms(count > 0 ? cameraCPU / count : .zero)) ms and the consumer's \(Self.ms(taken > 0 ? consumerCPU / taken : .zero)) ms; \(Self.ms(statistics.cpuTime)) ms CPU in \(Self.ms(statistics.wallTime)) ms; setup \(Self.ms(statistics.setupCPUTime)) ms CPU, not counted)"
+            "CPU: \(Self.ms(reelPerFrame)) ms per frame shown for Reel (the whole process \(Self.ms(perFrame)) ms, less the camera thread's own work \(Self.ms(count > 0 ? cameraCPU / count : .zero)) ms and the consumer's \(Self.ms(taken > 0 ? consumerCPU / taken : .zero)) ms; \(Self.ms(statistics.cpuTime)) ms CPU in \(Self.ms(statistics.wallTime)) ms; setup \(Self.ms(statistics.setupCPUTime)) ms CPU, not counted)"
         )
         if !statistics.validationErrors.isEmpty {
             print("validation: \(statistics.validationErrors.count) errors")
@@ -161,5 +155,77 @@ final class FrameInspector: Sendable {
             if mismatch { counts.mismatches += 1 }
             counts.busy += busy
         }
+    }
+}
+
+/// The synthetic camera's thread: paced on the monotonic clock with absolute deadlines.
+///
+/// Thread-safety: Safe (the thread owns its state; the result is handed over once).
+final class CameraThread: Sendable {
+    struct Result: Sendable {
+        var dropped = 0
+        /// The thread's CPU time outside Reel's calls: waking, drawing, pacing.
+        var applicationCPU = Duration.zero
+        var error: String?
+    }
+
+    private let result = Mutex<(result: Result?, waiter: CheckedContinuation<Result, Never>?)>((nil, nil))
+
+    init(session: Session, synthetic: SyntheticCamera, description: FrameDescription, rate: Int, count: Int) {
+        let thread = Thread { [self] in
+            let outcome = Self.run(session, synthetic, description, rate, count)
+            let waiter = result.withLock { state in
+                state.result = outcome
+                return state.waiter.take()
+            }
+            waiter?.resume(returning: outcome)
+        }
+        thread.name = "camera"
+        thread.start()
+    }
+
+    func finished() async -> Result {
+        await withCheckedContinuation { continuation in
+            let done = result.withLock { state -> Result? in
+                if let done = state.result { return done }
+                state.waiter = continuation
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+
+    private static func run(
+        _ session: Session, _ synthetic: SyntheticCamera, _ description: FrameDescription, _ rate: Int, _ count: Int
+    ) -> Result {
+        var outcome = Result()
+        var inReel = Duration.zero
+        let threadStart = threadCPUTime()
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let startNanoseconds = Int64(start.tv_sec) * 1_000_000_000 + Int64(start.tv_nsec)
+        for index in 0..<count {
+            let deadline = startNanoseconds + Int64(index) * 1_000_000_000 / Int64(rate)
+            var wake = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, nil) == EINTR {}
+            do {
+                var callStart = threadCPUTime()
+                guard var lease = try session.tryLease(for: description) else {
+                    inReel += threadCPUTime() - callStart
+                    outcome.dropped += 1
+                    continue
+                }
+                inReel += threadCPUTime() - callStart
+                synthetic.draw(into: &lease, frame: index)
+                callStart = threadCPUTime()
+                try lease.submit(at: MediaTime(ticks: Int64(index), timeBase: Rational(1, Int64(rate))))
+                inReel += threadCPUTime() - callStart
+            } catch {
+                outcome.error = "\(error)"
+                break
+            }
+        }
+        outcome.applicationCPU = threadCPUTime() - threadStart - inReel
+        return outcome
     }
 }
