@@ -2,6 +2,7 @@ import ReelCore
 import ReelFramePool
 import ReelMedia
 import ReelNet
+import ReelTiming
 import ReelVulkan
 
 /// What an offscreen run should do.
@@ -17,6 +18,10 @@ package struct OffscreenParameters: Sendable {
     /// Decode the first frame only and render it `frameLimit` times (default 300): the
     /// render stage's own cost, without the decoder competing for the cores.
     package var renderOnly: Bool
+    /// With `renderOnly`: start each render on a tick of this rate (absolute deadlines)
+    /// and wait for it, instead of rendering back to back — what the render stage costs
+    /// run in real time, as a timed session runs it.
+    package var renderRate: Rational?
     /// End each frame with its RGBA pixels in host memory (the default, as the peers
     /// `bench` is compared with do). When false the pixels stay on the device and
     /// `PipelineFrame.image` has none.
@@ -242,6 +247,16 @@ package final class OffscreenPipeline {
     ) throws {
         defer { frame.release() }
         let count = parameters.frameLimit ?? OffscreenParameters.defaultRenderOnlyFrames
+        if let rate = parameters.renderRate {
+            let ticks = VsyncTimeline(start: HostTime.now(), rate: rate)
+            for index in 0..<count {
+                HostTime.sleep(until: ticks.time(ofTick: Int64(index)))
+                try finish(
+                    try submit(frame, to: renderer), of: frame, from: renderer, statistics: &statistics,
+                    onFrame: onFrame)
+            }
+            return
+        }
         var pending: [RenderTicket] = []
         pending.reserveCapacity(OffscreenRenderer.framesInFlight)
         for _ in 0..<count {

@@ -46,6 +46,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Decode the first frame only and render it --frames times (default 300).")
     var renderOnly = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --render-only: render at this rate (frames a second, on absolute deadlines) instead of back to back: the render stage's cost in real time, as a timed session pays it.",
+            valueName: "HZ"))
+    var rate: Int?
+
     @Flag(
         name: .long,
         help: "Leave the RGBA output in device memory: the render cost without the readback to host memory.")
@@ -62,6 +69,10 @@ struct BenchCommand: ParsableCommand {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if decodeOnly && renderOnly { throw ValidationError("--decode-only and --render-only exclude each other") }
         if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
+        if let rate {
+            guard renderOnly else { throw ValidationError("--rate paces --render-only; give --render-only too") }
+            guard (1...1000).contains(rate) else { throw ValidationError("--rate must be 1…1000") }
+        }
     }
 
     func run() throws {
@@ -71,6 +82,7 @@ struct BenchCommand: ParsableCommand {
             input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
             decodeOnly: decodeOnly, renderOnly: renderOnly, readback: !noReadback, device: deviceOptions.parameters,
             rtp: rtpOptions.receiver)
+        parameters.renderRate = rate.map { Rational(Int64($0), 1) }
         parameters.damagedPictures = rtpOptions.damagedPictures
         parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
         // An RTP session arrives in real time: the figures are then the cost per picture

@@ -75,6 +75,21 @@ import Testing
         #expect(both.stderr.contains("exclude each other"))
     }
 
+    /// `--render-only --rate HZ` starts each render on its tick: 12 renders at 100 Hz take
+    /// at least the 11 intervals between the first and the last; `--rate` alone is a
+    /// usage error.
+    @Test func renderOnlyAtARate() throws {
+        let result = try ReelCLI.run([
+            "bench", "\(fixtures)/testsrc2-320x240.mp4", "--render-only", "--rate", "100", "--frames", "12", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.statistics.framesRendered == 12)
+        #expect(report.wallSeconds >= 0.11, "12 renders 10 ms apart in \(report.wallSeconds) s")
+        let alone = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--rate", "60"])
+        #expect(alone.status == 2 && alone.stderr.contains("--rate paces --render-only"), "\(alone.stderr)")
+    }
+
     @Test func noReadbackLeavesPixelsOnTheDevice() throws {
         let result = try ReelCLI.run([
             "bench", "\(fixtures)/testsrc2-320x240.mp4", "--no-readback", "--frames", "10", "--json",
