@@ -87,7 +87,7 @@ import Testing
         #expect(report.statistics.framesRendered == 12)
         #expect(report.wallSeconds >= 0.11, "12 renders 10 ms apart in \(report.wallSeconds) s")
         let alone = try ReelCLI.run(["bench", "\(fixtures)/testsrc2-320x240.mp4", "--rate", "60"])
-        #expect(alone.status == 2 && alone.stderr.contains("--rate paces --render-only"), "\(alone.stderr)")
+        #expect(alone.status != 0 && alone.stderr.contains("--rate paces --render-only"), "\(alone.stderr)")
     }
 
     @Test func noReadbackLeavesPixelsOnTheDevice() throws {
