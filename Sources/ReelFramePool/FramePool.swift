@@ -27,7 +27,9 @@ package enum PoolAcquire: Sendable, Equatable {
 /// reference, `retain(_:)` adds a holder (a decoder keeps reference pictures while
 /// the renderer shows them), and `release(_:)` drops one; the last release frees the
 /// slot. In debug builds a freed slot is filled with `poison` so a use after
-/// release shows. The memfd can be given to another process, which maps the same bytes.
+/// release shows. The memfd is sealed against shrinking, growing and further sealing
+/// from the start, so it can be given to another process (`SharedPoolMapping` maps it
+/// there, after checking it), which sees the same bytes.
 /// Thread-safety: Safe; slot bytes are owned by whoever holds the slot.
 package final class FramePool: @unchecked Sendable {
     package let layout: SlotLayout
@@ -61,6 +63,13 @@ package final class FramePool: @unchecked Sendable {
             let code = errno
             close(fd)
             throw FramePoolError(call: "ftruncate", code: code)
+        }
+        // Sealed before anyone else can see it: its size is fixed for good, so a process
+        // it is shared with cannot shrink it under the renderer (SIGBUS) or grow it.
+        guard fcntl(fd, reel_F_ADD_SEALS, reel_F_SEAL_SHRINK | reel_F_SEAL_GROW | reel_F_SEAL_SEAL) == 0 else {
+            let code = errno
+            close(fd)
+            throw FramePoolError(call: "fcntl(F_ADD_SEALS)", code: code)
         }
         guard let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
             mapping != MAP_FAILED

@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+import ReelCore
+import Testing
+
+@testable import ReelFramePool
+
+/// The pool as another process sees it: sealed from the start, and mapped there only
+/// after every check.
+@Suite struct SharedPoolTests {
+    static let layout = SlotLayout(format: .nv12, width: 320, height: 180)
+    // fcntl.h's values (as the C shim spells them).
+    static let (addSeals, getSeals) = (Int32(1033), Int32(1034))
+    static let (sealSeal, sealShrink, sealGrow, sealWrite) = (Int32(1), Int32(2), Int32(4), Int32(8))
+
+    /// A pool's memfd carries the shrink, grow and seal seals before it is shared:
+    /// shrinking, growing and adding a write seal are all refused.
+    @Test func poolIsSealedFromTheStart() throws {
+        let pool = try FramePool(layout: Self.layout, slotCount: 3)
+        let fd = pool.fileDescriptor
+        let seals = fcntl(fd, Self.getSeals)
+        #expect(
+            seals & (Self.sealSeal | Self.sealShrink | Self.sealGrow) == Self.sealSeal | Self.sealShrink | Self.sealGrow
+        )
+        #expect(ftruncate(fd, off_t(pool.byteCount / 2)) == -1 && errno == EPERM, "shrinking is refused")
+        #expect(ftruncate(fd, off_t(pool.byteCount * 2)) == -1 && errno == EPERM, "growing is refused")
+        #expect(fcntl(fd, Self.addSeals, Self.sealWrite) == -1 && errno == EPERM, "no further seal can be added")
+        var status = stat()
+        #expect(fstat(fd, &status) == 0 && Int(status.st_size) == pool.byteCount)
+    }
+
+    /// Mapped from a duplicate of its descriptor (as a peer receives it), the pool shows
+    /// the same bytes both ways; a reader's mapping is read-only.
+    @Test func sharedMappingSeesTheSameBytes() throws {
+        let pool = try FramePool(layout: Self.layout, slotCount: 2)
+        let writer = try SharedPoolMapping(
+            adopting: dup(pool.fileDescriptor), layout: Self.layout, slotCount: 2, writable: true)
+        let reader = try SharedPoolMapping(
+            adopting: dup(pool.fileDescriptor), layout: Self.layout, slotCount: 2, writable: false)
+        pool.bytes(of: 1)[100] = 42
+        #expect(writer.bytes(of: 1)[100] == 42 && reader.bytes(of: 1)[100] == 42)
+        writer.mutableBytes(of: 0)[7] = 99
+        #expect(pool.bytes(of: 0)[7] == 99 && reader.bytes(of: 0)[7] == 99)
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        func permissions(_ address: UInt) -> String? {
+            maps.split(separator: "\n").first { $0.hasPrefix(String(address, radix: 16) + "-") }
+                .map { String($0.split(separator: " ")[1]) }
+        }
+        #expect(permissions(reader.address) == "r--s")
+        #expect(permissions(writer.address) == "rw-s")
+    }
+
+    /// Anything that is not a sealed memfd of exactly the layout's size is refused with
+    /// a one-line reason, and the descriptor handed over is closed either way.
+    @Test func refusesWhatItCannotTrust() throws {
+        let pool = try FramePool(layout: Self.layout, slotCount: 2)
+        func refusal(_ fd: Int32, slots: Int = 2) -> String? {
+            defer { #expect(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "the descriptor was closed") }
+            do {
+                _ = try SharedPoolMapping(adopting: fd, layout: Self.layout, slotCount: slots, writable: true)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(refusal(dup(pool.fileDescriptor), slots: 3)?.contains("not the") == true, "a size that does not match")
+        #expect(refusal(dup(pool.fileDescriptor), slots: 0)?.contains("out of range") == true)
+        // Shared memory that was never sealed (a POSIX shm file: tmpfs takes no seals
+        // but the one forbidding more).
+        let name = "/dev/shm/reel-unsealed-\(UUID())"
+        defer { unlink(name) }
+        let unsealed = open(name, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        #expect(unsealed >= 0 && ftruncate(unsealed, off_t(pool.byteCount)) == 0)
+        #expect(refusal(unsealed)?.contains("not sealed") == true)
+        // A regular file of the right size, on disk (no seals at all), or on a tmpfs.
+        let folder = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .deletingLastPathComponent().path
+        let path = "\(folder)/reel-pool-\(UUID())"
+        defer { unlink(path) }
+        let file = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        #expect(file >= 0 && ftruncate(file, off_t(pool.byteCount)) == 0)
+        let fileRefusal = refusal(file) ?? "accepted"
+        #expect(fileRefusal.contains("not a memfd") || fileRefusal.contains("not sealed"), "\(fileRefusal)")
+        // Not a file at all.
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        close(ends[1])
+        #expect(refusal(ends[0])?.contains("not a memory file") == true)
+    }
+}
