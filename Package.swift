@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "ReelMedia", dependencies: ["ReelCore", "ReelFramePool", "CFFmpeg", "CFFmpegLog"]),
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(name: "ReelWindow", dependencies: ["ReelCore", "CGLFW"]),
+        // The cross-process pool's protocol: messages and the checks on every field.
+        .target(name: "ReelShare", dependencies: ["ReelCore", "ReelFramePool"]),
         .target(
             name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
             plugins: ["ShaderCompiler"]),
@@ -83,6 +85,7 @@ let package = Package(
         .testTarget(name: "ReelAudioTests", dependencies: ["ReelAudio", "ReelMedia", "ReelTestSupport"]),
         .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
+        .testTarget(name: "ReelShareTests", dependencies: ["ReelShare", "ReelFramePool"]),
         .testTarget(
             name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(
