@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "ReelFramePool", dependencies: ["ReelCore", "CLinux"]),
         .target(name: "ReelWindow", dependencies: ["ReelCore", "CGLFW"]),
         // The cross-process pool's protocol: messages and the checks on every field.
-        .target(name: "ReelShare", dependencies: ["ReelCore", "ReelFramePool"]),
+        .target(name: "ReelShare", dependencies: ["ReelCore", "ReelFramePool", "CNet"]),
         .target(
             name: "ReelVulkan", dependencies: ["ReelCore", "ReelFramePool", "CVulkan"],
             plugins: ["ShaderCompiler"]),
@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "ReelAudioTests", dependencies: ["ReelAudio", "ReelMedia", "ReelTestSupport"]),
         .testTarget(name: "ReelMediaTests", dependencies: ["ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(name: "ReelFramePoolTests", dependencies: ["ReelFramePool"]),
-        .testTarget(name: "ReelShareTests", dependencies: ["ReelShare", "ReelFramePool"]),
+        .testTarget(name: "ReelShareTests", dependencies: ["ReelShare", "ReelFramePool", "CNet"]),
         .testTarget(
             name: "ReelVulkanTests", dependencies: ["ReelVulkan", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
         .testTarget(

@@ -70,3 +70,114 @@ int reel_net_eventfd(void) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     return fd < 0 ? -errno : fd;
 }
+
+#include <sys/un.h>
+#include <unistd.h>
+
+static int unix_address(const char *path, struct sockaddr_un *address) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address->sun_path) return -ENAMETOOLONG;
+    strcpy(address->sun_path, path);
+    return 0;
+}
+
+int reel_seqpacket_listen(const char *path) {
+    struct sockaddr_un address;
+    int result = unix_address(path, &address);
+    if (result < 0) return result;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0) {
+        int code = errno;
+        close(fd);
+        return -code;
+    }
+    return fd;
+}
+
+int reel_seqpacket_connect(const char *path) {
+    struct sockaddr_un address;
+    int result = unix_address(path, &address);
+    if (result < 0) return result;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        int code = errno;
+        close(fd);
+        return -code;
+    }
+    return fd;
+}
+
+int reel_seqpacket_accept(int listener) {
+    int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int reel_seqpacket_send(int socket, const uint8_t *bytes, int32_t length, int fd) {
+    struct iovec vector = {.iov_base = (void *)bytes, .iov_len = (size_t)length};
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1};
+    union { char bytes[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    if (fd >= 0) {
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.bytes;
+        message.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+    return sent < 0 ? -errno : (int)sent;
+}
+
+enum { max_received_fds = 16 };
+
+int reel_seqpacket_receive(
+    int socket, uint8_t *buffer, int32_t capacity, int *fds, int32_t fd_capacity, reel_received *received) {
+    memset(received, 0, sizeof *received);
+    struct iovec vector = {.iov_base = buffer, .iov_len = (size_t)capacity};
+    union { char bytes[CMSG_SPACE(sizeof(int) * max_received_fds)]; struct cmsghdr align; } control;
+    struct msghdr message = {
+        .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
+    ssize_t length = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (length < 0) return -errno;
+    received->length = (int32_t)length;
+    received->closed = length == 0;
+    received->truncated = (message.msg_flags & MSG_TRUNC) != 0;
+    received->control_truncated = (message.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(header) + (size_t)i * sizeof(int), sizeof(int));
+            if (received->fd_count < fd_capacity) {
+                fds[received->fd_count++] = fd;
+            } else {
+                close(fd);
+                received->fds_dropped++;
+            }
+        }
+    }
+    return 0;
+}
+
+int reel_test_send_descriptors(int socket, const uint8_t *bytes, int32_t length, const int *fds, int32_t count) {
+    if (count < 0 || count > 64) return -EINVAL;
+    struct iovec vector = {.iov_base = (void *)bytes, .iov_len = (size_t)length};
+    union { char bytes[CMSG_SPACE(sizeof(int) * 64)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {
+        .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes,
+        .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count)};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+    memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+    ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+    return sent < 0 ? -errno : (int)sent;
+}

@@ -29,3 +29,39 @@ int reel_net_receive(int fd, reel_datagram *datagrams, int count);
 
 /// A non-blocking, close-on-exec eventfd (to wake a poll), or -errno.
 int reel_net_eventfd(void);
+
+// Unix-domain SOCK_SEQPACKET sockets for the cross-process frame pool (ReelShare):
+// message boundaries kept, descriptors passed with SCM_RIGHTS. Every call returns
+// a non-negative result or -errno.
+
+/// A listening socket bound to `path` (close-on-exec; `path` must not exist).
+int reel_seqpacket_listen(const char *path);
+/// A socket connected to the listener at `path` (close-on-exec).
+int reel_seqpacket_connect(const char *path);
+/// The next connection on a listening socket (close-on-exec).
+int reel_seqpacket_accept(int listener);
+/// Sends one message, with descriptor `fd` attached when it is ≥ 0 (never SIGPIPE).
+int reel_seqpacket_send(int socket, const uint8_t *bytes, int32_t length, int fd);
+
+/// What `reel_seqpacket_receive` found besides the bytes.
+typedef struct reel_received {
+    /// Bytes of the message (0 with `closed`: the peer hung up).
+    int32_t length;
+    int32_t closed;
+    /// The message was longer than the buffer (MSG_TRUNC) or its descriptors did not
+    /// all fit (MSG_CTRUNC): either is the peer's error.
+    int32_t truncated;
+    int32_t control_truncated;
+    /// Descriptors that came with it (close-on-exec), in `fds`; more than `fd_capacity`
+    /// are closed and counted in `fds_dropped`.
+    int32_t fd_count;
+    int32_t fds_dropped;
+} reel_received;
+
+/// Receives one message into `buffer`, with up to `fd_capacity` descriptors into `fds`
+/// (MSG_CMSG_CLOEXEC: none leaks into a child). 0 or -errno.
+int reel_seqpacket_receive(
+    int socket, uint8_t *buffer, int32_t capacity, int *fds, int32_t fd_capacity, reel_received *received);
+
+/// Tests only: sends one message with `count` descriptors attached (a hostile peer).
+int reel_test_send_descriptors(int socket, const uint8_t *bytes, int32_t length, const int *fds, int32_t count);
