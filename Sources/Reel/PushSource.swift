@@ -59,7 +59,7 @@ final class PushSource: @unchecked Sendable {
             inner.pools = inner.pools.filter { $0.value.freeCount < $0.value.slotCount }
             let layout = SlotLayout(format: key.format, width: key.size.width, height: key.size.height)
             do {
-                let pool = try FramePool(layout: layout, slotCount: slotsPerPool) { [weak self] in self?.slotFreed() }
+                let pool = try FramePool(layout: layout, slotCount: slotsPerPool) { [weak self] _ in self?.slotFreed() }
                 inner.pools[key] = pool
                 return pool
             } catch { throw ReelError(.media, "cannot make a frame pool: \(error)") }

@@ -44,13 +44,13 @@ package final class FramePool: @unchecked Sendable {
     /// The byte a freed slot is filled with in debug builds.
     package static let poison: UInt8 = 0xA5
 
-    /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
-    /// Called (outside the pool's lock, on the releasing thread) each time a slot
+    /// Called (outside the pool's lock, on the releasing thread) with each slot that
     /// becomes free: whoever waits for one is told without polling.
-    private let onFree: (@Sendable () -> Void)?
+    private let onFree: (@Sendable (_ slot: Int) -> Void)?
 
+    /// Maps `slotCount` slots of `layout.slotSize` bytes. Throws `FramePoolError`.
     package init(
-        layout: SlotLayout, slotCount: Int, onFree: (@Sendable () -> Void)? = nil
+        layout: SlotLayout, slotCount: Int, onFree: (@Sendable (_ slot: Int) -> Void)? = nil
     ) throws(FramePoolError) {
         precondition(slotCount > 0, "a pool needs at least one slot")
         self.onFree = onFree
@@ -109,6 +109,16 @@ package final class FramePool: @unchecked Sendable {
         }
     }
 
+    /// Takes `slot` itself, with one reference, if it is free (a slot lent to another
+    /// process's producer is held on its behalf); false when someone holds it.
+    package func acquire(slot: Int) -> Bool {
+        holders.withLock { holders in
+            guard holders[slot] == 0 else { return false }
+            holders[slot] = 1
+            return true
+        }
+    }
+
     /// Adds a holder to a slot that is in use.
     package func retain(_ slot: Int) {
         holders.withLock { holders in
@@ -128,7 +138,7 @@ package final class FramePool: @unchecked Sendable {
             #endif
             return holders[slot] == 0
         }
-        if freed { onFree?() }
+        if freed { onFree?(slot) }
     }
 
     /// Whether `slot` has no holder.

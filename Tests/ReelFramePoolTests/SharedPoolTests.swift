@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ReelCore
+import Synchronization
 import Testing
 
 @testable import ReelFramePool
@@ -48,6 +49,19 @@ import Testing
         }
         #expect(permissions(reader.address) == "r--s")
         #expect(permissions(writer.address) == "rw-s")
+    }
+
+    /// The pool says which slot came free, and a particular free slot can be taken (the
+    /// renderer holds a remote producer's slots on its behalf).
+    @Test func freedSlotsAreNamedAndCanBeTakenBack() throws {
+        let freed = Mutex<[Int]>([])
+        let pool = try FramePool(layout: Self.layout, slotCount: 3) { slot in freed.withLock { $0.append(slot) } }
+        #expect(pool.acquire(slot: 2) && !pool.acquire(slot: 2))
+        #expect(pool.acquire() == .slot(0))
+        pool.release(2)
+        pool.release(0)
+        #expect(freed.withLock { $0 } == [2, 0])
+        #expect(pool.acquire(slot: 2) && pool.freeCount == 2)
     }
 
     /// Anything that is not a sealed memfd of exactly the layout's size is refused with
