@@ -42,10 +42,26 @@ import Testing
         #expect(writer.bytes(of: 1)[100] == 42 && reader.bytes(of: 1)[100] == 42)
         writer.mutableBytes(of: 0)[7] = 99
         #expect(pool.bytes(of: 0)[7] == 99 && reader.bytes(of: 0)[7] == 99)
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // Read to the end with read(2): /proc files report no size, and a long map
+        // (a test process has thousands of mappings) is more than one read.
+        let fd = open("/proc/self/maps", O_RDONLY)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += chunk.prefix(count)
+        }
+        close(fd)
+        let maps = String(decoding: bytes, as: UTF8.self)
+        // The permissions of the mapping that contains `address`.
         func permissions(_ address: UInt) -> String? {
-            maps.split(separator: "\n").first { $0.hasPrefix(String(address, radix: 16) + "-") }
-                .map { String($0.split(separator: " ")[1]) }
+            for line in maps.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                let range = fields[0].split(separator: "-").compactMap { UInt($0, radix: 16) }
+                if range.count == 2, range[0] <= address, address < range[1] { return String(fields[1]) }
+            }
+            return nil
         }
         #expect(permissions(reader.address) == "r--s")
         #expect(permissions(writer.address) == "rw-s")
