@@ -59,7 +59,7 @@ let package = Package(
             name: "Reel",
             dependencies: [
                 "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelWindow",
-                "ReelNet", .product(name: "Logging", package: "swift-log"),
+                "ReelNet", "ReelShare", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -92,7 +92,7 @@ let package = Package(
             name: "ReelTests",
             dependencies: [
                 "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelNet",
-                "ReelTestSupport", .product(name: "Logging", package: "swift-log"),
+                "ReelTestSupport", "ReelShare", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "reelTests", dependencies: ["reel", "Reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
     ]

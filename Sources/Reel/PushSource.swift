@@ -169,6 +169,18 @@ final class PushSource: @unchecked Sendable {
         if !queued { state.release(frame) }
     }
 
+    /// Queues a frame another process published (`PoolServer`): false when the session
+    /// takes no more (its slot is then the caller's to give back).
+    func enqueue(_ frame: ReadyFrame) -> Bool {
+        guard inner.withLock({ !$0.finished && !$0.stopped }) else { return false }
+        counters.withLock { $0.pushed += 1 }
+        return state.update { fields -> Bool in
+            if fields.stopping { return false }
+            fields.ready.append(frame)
+            return true
+        }
+    }
+
     /// No more frames: the display ends once it has shown (or dropped) those queued.
     func finish() {
         inner.withLock { $0.finished = true }

@@ -34,10 +34,9 @@ public final class Session: Sendable {
     public init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)? = nil)
         throws(ReelError)
     {
-        if case .pushed = parameters.source {
-            runtime = try PushRuntime(parameters, onFrame: onFrame)
-        } else {
-            runtime = try PlaybackRuntime(parameters, onFrame: onFrame)
+        switch parameters.source {
+        case .pushed, .listening: runtime = try PushRuntime(parameters, onFrame: onFrame)
+        case .file, .stream: runtime = try PlaybackRuntime(parameters, onFrame: onFrame)
         }
     }
 
@@ -167,6 +166,8 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     private let vsync: DeadlineVsync
     private let logger: Logger?
     private let display: DisplayWorker
+    /// Other processes' producers (`.listening`), when the session takes them.
+    private var server: PoolServer?
     /// Sound the application pushes, and its thread.
     let audio: PushedAudio?
     var pushedAudio: PushedAudio? { audio }
@@ -261,6 +262,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
                 "device": "\(deviceName)", "pacing": "\(parameters.pacing)",
                 "output": "\(hasWindow ? "window" : output.map { "\($0.format) frames" } ?? "none")",
             ])
+        if case .listening(let path) = parameters.source {
+            let push = push
+            server = try PoolServer(path: path, logger: logger) { push.enqueue($0) }
+        }
         start = (HostTime.now(), HostTime.processCPU())
         startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval, followsInput: !hasWindow)
     }
@@ -321,6 +326,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
 
     /// On the display thread, at its end: the statistics, the frames' end, the waiters.
     private func ended() {
+        server?.stop()
         push.stop()
         audio?.stop()
         audioWorker.withLock { worker in
@@ -373,6 +379,8 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     }
 
     func finishInput() {
+        // No more producers: those connected are cut off; what they published is shown.
+        server?.stop()
         push.finish()
         audio?.finish()
     }

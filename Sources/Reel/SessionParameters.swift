@@ -12,6 +12,11 @@ public struct SessionParameters: Sendable {
         case file(String)
         /// An RTP session: an SDP file's path (`.sdp`), an SDP's text, or `rtp://` URL.
         case stream(String)
+        /// Frames pushed by other processes: the session listens on a Unix socket at this
+        /// path and lends each producer that connects a sealed shared pool (Reel's
+        /// cross-process pool protocol). It ends on `Session.stop()` or
+        /// `Session.finishInput()` (no more producers; frames published are shown).
+        case listening(String)
     }
 
     /// Where rendered pictures go.

@@ -104,7 +104,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
                     "'\(description)' is not an RTP session: give an .sdp file, sdp:PATH or rtp://ADDR:PORT")
             }
             input = description
-        case .pushed: preconditionFailure("pushed frames run on PushRuntime")
+        case .pushed, .listening: preconditionFailure("pushed frames run on PushRuntime")
         }
         channel = FrameChannel(handler: onFrame)
         logger = parameters.logger
