@@ -45,12 +45,19 @@ package final class PoolSocket: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: PoolMessage.maximumLength + 1)
         var fds = [Int32](repeating: -1, count: 2)
         var received = reel_received()
-        let result = buffer.withUnsafeMutableBufferPointer { bytes in
-            fds.withUnsafeMutableBufferPointer { descriptors in
-                reel_seqpacket_receive(
-                    fileDescriptor, bytes.baseAddress, Int32(bytes.count), descriptors.baseAddress,
-                    Int32(descriptors.count), &received)
+        var result: Int32 = 0
+        // A peer that closes with messages of ours unread makes the kernel report
+        // ECONNRESET once, ahead of what that peer sent before closing: the error is
+        // cleared by reporting it, so the next read gets those messages, then the end.
+        for _ in 0..<2 {
+            result = buffer.withUnsafeMutableBufferPointer { bytes in
+                fds.withUnsafeMutableBufferPointer { descriptors in
+                    reel_seqpacket_receive(
+                        fileDescriptor, bytes.baseAddress, Int32(bytes.count), descriptors.baseAddress,
+                        Int32(descriptors.count), &received)
+                }
             }
+            if result != -ECONNRESET { break }
         }
         guard result == 0 else {
             if result == -ECONNRESET { return nil }

@@ -101,6 +101,10 @@ final class FrameResources {
     }
 
     /// Points the set's plane bindings (0: words, 2: quads) at `views`, only when they change.
+    /// Forgets which views the descriptor set holds: they were destroyed (a pool's
+    /// import replaced), and new ones may come back with the same handle values.
+    func forgetPlanes() { boundPlanes = nil }
+
     func bindPlanes(_ views: PlaneViews) {
         if boundPlanes == views { return }
         for (binding, view) in [(YUVComputePass.wordsBinding, views.words), (YUVComputePass.quadsBinding, views.quads)]

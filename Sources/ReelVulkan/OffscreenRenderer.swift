@@ -295,9 +295,12 @@ package final class OffscreenRenderer {
         if let importedPool, importedPool.pool === pool { return importedPool.buffer }
         guard device.hostImportAlignment != nil, importFailure == nil else { return nil }
         if importedPool != nil {
-            // A new pool (the picture size changed): frames in flight may still read the old one.
+            // A new pool (the picture size changed, another producer): frames in flight may
+            // still read the old one. Its views go: no descriptor set may keep them, even
+            // when the new import's views get the same handle values.
             vkQueueWaitIdle(device.queue)
             importedPool = nil
+            for frameResources in resources { frameResources.forgetPlanes() }
         }
         guard pool.byteCount / 4 <= device.maxTexelBufferElements else {
             importFailure =

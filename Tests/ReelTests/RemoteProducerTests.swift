@@ -86,9 +86,12 @@ import Testing
         for try await frame in session.frames {
             levels.append(frame.withPixels { $0.unsafeLoad(as: UInt8.self) })
             frame.release()
-            if levels.count == 20 { session.finishInput() }
+            // The producer has said bye (or will): then no more producers.
+            if levels.count == 20 {
+                _ = try await producing.value
+                session.finishInput()
+            }
         }
-        _ = try await producing.value
         let statistics = try await session.finished()
         let expected: [UInt8] = (0..<20).map { index -> UInt8 in UInt8(20 + index * 10) }
         #expect(levels == expected, "full range: the grey level is the sample")
@@ -117,11 +120,14 @@ import Testing
         for try await frame in session.frames {
             levels.append(frame.withPixels { $0.unsafeLoad(as: UInt8.self) })
             frame.release()
-            if levels.count == 5 { session.finishInput() }
+            if levels.count == 5 {
+                try await producing.value
+                session.finishInput()
+            }
         }
-        try await producing.value
         let statistics = try await session.finished()
-        #expect(levels == [50, 60, 70, 80, 90])
+        // Each producer's frames in its order; between producers, arrival decides.
+        #expect(levels.filter { $0 < 70 } == [50, 60] && levels.filter { $0 >= 70 } == [70, 80, 90], "\(levels)")
         #expect(statistics.framesRendered == 5)
     }
 
@@ -157,10 +163,70 @@ import Testing
         for try await frame in session.frames {
             frame.release()
             shown += 1
-            if shown == 10 { session.finishInput() }
+            if shown == 10 {
+                try await streaming.value
+                session.finishInput()
+            }
         }
-        try await streaming.value
         let statistics = try await session.finished()
         #expect(shown == 10 && statistics.framesRendered == 10)
+    }
+}
+
+extension RemoteProducerTests {
+    /// A producer in another process (this test binary, run as a child on
+    /// `RemoteProducerChild`) publishes three frames and is killed with SIGKILL while it
+    /// holds the pool's other slots: the renderer shows the three, reclaims the rest,
+    /// and keeps listening — a producer that connects next streams on.
+    @Test func aKilledProducerProcessLeavesTheRendererServing() async throws {
+        let path = Self.socketPath()
+        let session = try Session(SessionParameters(source: .listening(path), pacing: .everyFrame))
+        let child = Process()
+        child.executableURL = URL(
+            fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        child.arguments = ["--testing-library", "swift-testing", "--filter", "RemoteProducerChild"]
+        child.environment = ProcessInfo.processInfo.environment.merging(["REEL_PRODUCER_PATH": path]) { $1 }
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        var levels: [UInt8] = []
+        var second: Task<Void, any Error>?
+        for try await frame in session.frames {
+            levels.append(frame.withPixels { $0.unsafeLoad(as: UInt8.self) })
+            frame.release()
+            if levels.count == 3 {
+                kill(child.processIdentifier, SIGKILL)
+                child.waitUntilExit()
+                second = Task {
+                    try await Self.onThread {
+                        let next = try Producer(path: path, slots: 4)
+                        try next.publish(value: 200, at: 1000)
+                        try next.publish(value: 210, at: 1010)
+                        try next.socket.send(.bye)
+                    }
+                }
+            }
+            if levels.count == 5 {
+                try await second?.value
+                session.finishInput()
+            }
+        }
+        _ = try await session.finished()
+        #expect(child.terminationReason == .uncaughtSignal)
+        #expect(levels == [30, 40, 50, 200, 210], "the killed producer's frames, then the next one's")
+    }
+}
+
+/// Run only as the child of `aKilledProducerProcessLeavesTheRendererServing`.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["REEL_PRODUCER_PATH"] != nil))
+struct RemoteProducerChild {
+    /// Publishes three frames into the renderer at `REEL_PRODUCER_PATH`, then waits
+    /// (holding the pool's other slot) until it is killed.
+    @Test func produceUntilKilled() throws {
+        let path = try #require(ProcessInfo.processInfo.environment["REEL_PRODUCER_PATH"])
+        let producer = try RemoteProducerTests.Producer(path: path, slots: 4)
+        for index in 0..<3 { try producer.publish(value: UInt8(30 + 10 * index), at: Int64(index) * 10) }
+        // Blocks on the socket (releases arrive and are ignored) until the end.
+        while try producer.socket.receive() != nil {}
     }
 }
