@@ -177,6 +177,11 @@ package enum PoolMessage: Sendable, Equatable {
     /// that is not exactly the type's, an unknown format or colour code, a zero time
     /// base — throws; no field is interpreted beyond its bounds.
     package static func decode(_ packet: [UInt8]) throws(PoolProtocolError) -> PoolMessage {
+        try decode(packet[...])
+    }
+
+    /// `decode` on part of a receive buffer (no copy).
+    package static func decode(_ packet: ArraySlice<UInt8>) throws(PoolProtocolError) -> PoolMessage {
         var input = WireReader(packet)
         guard let kindByte = input.byte(), let kind = Kind(rawValue: kindByte) else {
             throw PoolProtocolError("an unknown message (type \(packet.first.map(String.init) ?? "none"))")
@@ -284,22 +289,32 @@ private struct WireWriter {
 
 /// Little-endian fields read from a packet; nil past its end.
 private struct WireReader {
-    let packet: [UInt8]
-    var position = 0
-    init(_ packet: [UInt8]) { self.packet = packet }
+    let packet: ArraySlice<UInt8>
+    var position: Int
+    init(_ packet: ArraySlice<UInt8>) {
+        self.packet = packet
+        position = packet.startIndex
+    }
 
-    var isAtEnd: Bool { position == packet.count }
-    var remaining: Int { packet.count - position }
+    var isAtEnd: Bool { position == packet.endIndex }
+    var remaining: Int { packet.endIndex - position }
 
     mutating func bytes(_ count: Int) -> [UInt8]? {
         guard count >= 0, count <= remaining else { return nil }
         defer { position += count }
         return Array(packet[position..<(position + count)])
     }
-    mutating func byte() -> UInt8? { bytes(1)?[0] }
+    mutating func byte() -> UInt8? {
+        guard remaining >= 1 else { return nil }
+        defer { position += 1 }
+        return packet[position]
+    }
     mutating func unsigned(_ count: Int) -> UInt64? {
-        guard let raw = bytes(count) else { return nil }
-        return raw.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard count >= 0, count <= remaining else { return nil }
+        var value: UInt64 = 0
+        for index in 0..<count { value |= UInt64(packet[position + index]) << (8 * UInt64(index)) }
+        position += count
+        return value
     }
     mutating func u16() -> UInt16? { unsigned(2).map { UInt16($0) } }
     mutating func u32() -> UInt32? { unsigned(4).map { UInt32($0) } }

@@ -13,6 +13,8 @@ import Glibc
 /// from any thread (it wakes a blocked `receive`, which then reports the end).
 package final class PoolSocket: @unchecked Sendable {
     package let fileDescriptor: Int32
+    /// The receiving thread's buffer, kept: a message per frame allocates nothing.
+    private var buffer = [UInt8](repeating: 0, count: PoolMessage.maximumLength + 1)
 
     package init(adopting fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
 
@@ -42,8 +44,7 @@ package final class PoolSocket: @unchecked Sendable {
     /// The next message and the descriptor that came with it (only a `pool` message
     /// may carry one, and must); nil when the peer hung up (or `shutDown` was called).
     package func receive() throws(PoolProtocolError) -> (message: PoolMessage, descriptor: Int32?)? {
-        var buffer = [UInt8](repeating: 0, count: PoolMessage.maximumLength + 1)
-        var fds = [Int32](repeating: -1, count: 2)
+        var fds: (Int32, Int32) = (-1, -1)
         var received = reel_received()
         var result: Int32 = 0
         // A peer that closes with messages of ours unread makes the kernel report
@@ -51,10 +52,10 @@ package final class PoolSocket: @unchecked Sendable {
         // cleared by reporting it, so the next read gets those messages, then the end.
         for _ in 0..<2 {
             result = buffer.withUnsafeMutableBufferPointer { bytes in
-                fds.withUnsafeMutableBufferPointer { descriptors in
+                withUnsafeMutableBytes(of: &fds) { descriptors in
                     reel_seqpacket_receive(
-                        fileDescriptor, bytes.baseAddress, Int32(bytes.count), descriptors.baseAddress,
-                        Int32(descriptors.count), &received)
+                        fileDescriptor, bytes.baseAddress, Int32(bytes.count),
+                        descriptors.baseAddress!.assumingMemoryBound(to: Int32.self), 2, &received)
                 }
             }
             if result != -ECONNRESET { break }
@@ -63,7 +64,7 @@ package final class PoolSocket: @unchecked Sendable {
             if result == -ECONNRESET { return nil }
             throw PoolProtocolError("receiving failed: \(String(cString: strerror(-result)))")
         }
-        let descriptors = Array(fds.prefix(Int(received.fd_count)))
+        let descriptors = Array([fds.0, fds.1].prefix(Int(received.fd_count)))
         func refuse(_ reason: String) -> PoolProtocolError {
             for fd in descriptors { Glibc.close(fd) }
             return PoolProtocolError(reason)
@@ -76,7 +77,7 @@ package final class PoolSocket: @unchecked Sendable {
             throw refuse("a message longer than any the protocol has")
         }
         let message: PoolMessage
-        do { message = try PoolMessage.decode(Array(buffer.prefix(Int(received.length)))) } catch {
+        do { message = try PoolMessage.decode(buffer[..<Int(received.length)]) } catch {
             throw refuse(error.description)
         }
         if case .pool = message {
