@@ -19,7 +19,8 @@ import Synchronization
 ///
 /// Thread-safety: Safe.
 final class PoolServer: @unchecked Sendable {
-    /// Producers served, and those disconnected for a bad message (with why).
+    /// Producers served, frames they published, those cut off for a bad message (why),
+    /// and slots taken back from producers that left holding them.
     struct Counts: Sendable {
         var producers = 0
         var frames = 0

@@ -327,6 +327,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     /// On the display thread, at its end: the statistics, the frames' end, the waiters.
     private func ended() {
         server?.stop()
+        let producers = server?.counts.withLock { $0 }
         push.stop()
         audio?.stop()
         audioWorker.withLock { worker in
@@ -343,6 +344,11 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         statistics.framesDropped = counters.pushed - statistics.framesRendered
         statistics.framesDroppedForBuffers = display.statistics.presentation.skipped
         statistics.soundFramesPlayed = Int(state.read { $0.audioFramesWritten })
+        if let producers {
+            statistics.producers = producers.producers
+            statistics.producersRefused = producers.refusals
+            statistics.slotsReclaimed = producers.slotsReclaimed
+        }
         if let warning = audio?.warning { logger?.warning("\(warning)") }
         statistics.framesCopied = counters.copied
         statistics.bytesCopied = counters.bytesCopied + renderer.uploadedBytes

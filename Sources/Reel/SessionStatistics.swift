@@ -28,6 +28,11 @@ public struct SessionStatistics: Sendable, Equatable {
     public var soundFramesPlayed = 0
     /// Submitted (or, for a decoded input, first packet received) → rendered.
     public var pushToRender: Latency?
+    /// A `.listening` session: producer processes served, why each one that was cut off
+    /// was (a bad message), and slots taken back from producers that left holding them.
+    public var producers = 0
+    public var producersRefused: [String] = []
+    public var slotsReclaimed = 0
     /// The Vulkan device that rendered.
     public var device: String?
     /// What the Vulkan validation layer reported (with `SessionParameters.validation`).

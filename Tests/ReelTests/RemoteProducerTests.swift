@@ -129,6 +129,9 @@ import Testing
         // Each producer's frames in its order; between producers, arrival decides.
         #expect(levels.filter { $0 < 70 } == [50, 60] && levels.filter { $0 >= 70 } == [70, 80, 90], "\(levels)")
         #expect(statistics.framesRendered == 5)
+        // The first left holding 2 of its 4 slots; the second held 4 at its bye (or
+        // fewer, if a release was still on its way).
+        #expect(statistics.producers == 2 && statistics.slotsReclaimed >= 2, "\(statistics)")
     }
 
     /// A hostile producer (a slot out of range, then one that never says hello and
@@ -170,6 +173,7 @@ import Testing
         }
         let statistics = try await session.finished()
         #expect(shown == 10 && statistics.framesRendered == 10)
+        #expect(statistics.producers == 3 && statistics.producersRefused == reasons, "\(statistics)")
     }
 }
 
