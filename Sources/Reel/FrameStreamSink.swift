@@ -23,6 +23,9 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         init(_ renderer: OffscreenRenderer) { self.renderer = renderer }
     }
 
+    /// What every lent frame holds: the renderer, whose buffer it is (one per sink, not
+    /// an object per frame).
+    private let owner: Owner
     /// Which output buffers are lent.
     private let loans: BufferLoans
     /// Signalled when a buffer comes back or the session stops (guards `stopped`).
@@ -39,6 +42,7 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         outputSize = output.size
         format = output.format
         self.channel = channel
+        owner = Owner(renderer)
         loans = BufferLoans(count: renderer.resourceCount)
         rendering = Array(repeating: nil, count: renderer.resourceCount)
         renderer.outputFormat =
@@ -104,7 +108,6 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
         loans.lent.withLock { $0[index] = true }
         // The frame keeps the renderer (its buffer's owner) alive, and not this sink: a
         // frame left in the channel would keep the channel that holds it.
-        let owner = Owner(renderer)
         let pixels = LentPixels(bytes: image.pixels) { [owner, loans, room] in
             _ = owner
             loans.lent.withLock { $0[index] = false }
@@ -121,12 +124,6 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
     }
 
     func present(_ ticket: SinkTicket) {}
-}
-
-/// Keeps a renderer alive from a frame released on any thread (it is not used there).
-private final class Owner: @unchecked Sendable {
-    let renderer: OffscreenRenderer
-    init(_ renderer: OffscreenRenderer) { self.renderer = renderer }
 }
 
 /// Which output buffers are lent to the application, shared with the renderer's `isHeld`.

@@ -170,3 +170,21 @@ package func threadAndDescriptorCounts() -> (threads: Int, descriptors: Int) {
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     return (threads, descriptors)
 }
+
+/// Runs `executable` to its end with stdout and stderr merged; its exit status and
+/// everything it printed.
+package func runToEnd(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:])
+    throws -> (status: Int32, output: String)
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}

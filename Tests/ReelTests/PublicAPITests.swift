@@ -53,16 +53,9 @@ import Testing
     @Test func captureDemoRuns() throws {
         let build = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             .deletingLastPathComponent().path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(build)/CaptureDemo")
-        process.arguments = ["--width", "320", "--height", "180", "--seconds", "1", "--validation"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try runToEnd(
+            "\(build)/CaptureDemo", ["--width", "320", "--height", "180", "--seconds", "1", "--validation"])
+        #expect(status == 0, "\(text)")
         let frames = try #require(
             text.firstMatch(
                 of: /frames: (\d+) pushed \((\d+) more dropped by the camera: pool full\), (\d+) shown, (\d+) dropped/),
@@ -107,15 +100,6 @@ import Testing
             if FileManager.default.fileExists(atPath: map) { arguments += ["-Xcc", "-fmodule-map-file=\(map)"] }
         }
         arguments.append(source.path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        return try runToEnd("/usr/bin/env", arguments)
     }
 }

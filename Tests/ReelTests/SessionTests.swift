@@ -267,24 +267,17 @@ import Testing
     /// test process (`IsolatedSessionTests`): in this one, other suites start and stop
     /// threads and open files at the same time.
     @Test func threadsAndDescriptorsInAQuietProcess() throws {
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        process.arguments = ["--testing-library", "swift-testing", "--filter", "IsolatedSessionTests"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["REEL_ISOLATED_TESTS": "1"]) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, text) = try runToEnd(
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+            ["--testing-library", "swift-testing", "--filter", "IsolatedSessionTests"],
+            environment: ["REEL_ISOLATED_TESTS": "1"])
         for line in text.split(separator: "\n")
         where line.contains("joined") || line.contains("100 sessions") || line.contains("RSS") || line.contains("✘")
             || line.contains("Test run")
         {
             print("child: \(line)")
         }
-        #expect(process.terminationStatus == 0, "\(text.suffix(3000))")
+        #expect(status == 0, "\(text.suffix(3000))")
         #expect(
             text.contains("stop while paused") && text.contains("100 sessions") && text.contains("consumer cancelled")
                 && text.contains("slow consumer RSS") && text.contains("window joined"), "\(text.suffix(3000))")
