@@ -110,6 +110,11 @@ int reel_seqpacket_connect(const char *path) {
     return fd;
 }
 
+int reel_socket_receive_timeout(int socket, int32_t milliseconds) {
+    struct timeval limit = {.tv_sec = milliseconds / 1000, .tv_usec = (milliseconds % 1000) * 1000};
+    return setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0 ? 0 : -errno;
+}
+
 int reel_seqpacket_accept(int listener) {
     int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     return fd < 0 ? -errno : fd;

@@ -95,31 +95,48 @@ public struct FrameLease: ~Copyable {
     }
 }
 
-/// The slot behind a `FrameLease`: its pool, the session's push source, the layout.
+/// Whoever lends slots: the session's own pools (`PushSource`) or a renderer in
+/// another process (`ProducerConnection`).
+protocol SlotLender: AnyObject, Sendable {
+    /// The slot comes back unused.
+    func giveBack(_ claim: SlotClaim)
+    /// The slot was written: it goes to the renderer, or is given back and the call throws.
+    func submit(_ claim: SlotClaim, at presentationTime: MediaTime, captured: SuspendingClock.Instant?)
+        throws(ReelError)
+}
+
+/// The slot behind a `FrameLease`: whoever lent it, its memory (kept alive while the
+/// lease lives), and the layout of its planes.
 final class SlotClaim {
-    let source: PushSource
-    let pool: FramePool
+    let lender: any SlotLender
+    /// The pool or mapping the slot lives in (a `FramePool` for the session's own).
+    let memory: AnyObject
     let slot: Int
     let description: FrameDescription
-    var planes: [PlaneLayout] { pool.layout.planes }
+    let planes: [PlaneLayout]
+    private let slotBytes: UnsafeMutableRawBufferPointer
 
-    init(source: PushSource, pool: FramePool, slot: Int, description: FrameDescription) {
-        self.source = source
-        self.pool = pool
+    init(
+        lender: any SlotLender, memory: AnyObject, slot: Int, bytes: UnsafeMutableRawBufferPointer,
+        planes: [PlaneLayout], description: FrameDescription
+    ) {
+        self.lender = lender
+        self.memory = memory
         self.slot = slot
+        slotBytes = bytes
+        self.planes = planes
         self.description = description
     }
 
     func bytes(ofPlane index: Int) -> UnsafeMutableRawBufferPointer {
         let plane = planes[index]
-        let slotBytes = pool.bytes(of: slot)
         return UnsafeMutableRawBufferPointer(
             rebasing: slotBytes[plane.offset..<(plane.offset + plane.stride * plane.height)])
     }
 
-    func giveBack() { pool.release(slot) }
+    func giveBack() { lender.giveBack(self) }
 
     func submit(at presentationTime: MediaTime, captured: SuspendingClock.Instant?) throws(ReelError) {
-        try source.submit(self, at: presentationTime, captured: captured)
+        try lender.submit(self, at: presentationTime, captured: captured)
     }
 }

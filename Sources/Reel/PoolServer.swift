@@ -26,37 +26,55 @@ final class PoolServer: @unchecked Sendable {
         var frames = 0
         var refusals: [String] = []
         var slotsReclaimed = 0
+        /// Slots of all producers' pools, and those free once the server stopped (all of
+        /// them, when every frame was shown or dropped and every slot came back).
+        var slots = 0
+        var slotsFreeAtEnd = 0
     }
 
     private let listener: PoolListener
     private let deliver: @Sendable (ReadyFrame) -> Bool
+    private let peerEnded: @Sendable () -> Void
     private let logger: Logger?
-    private let peers = Mutex<(next: Int, all: [Int: Peer], stopped: Bool)>((0, [:], false))
+    /// Producers connected (by number), those that have left and wait to be joined,
+    /// and whether the server stopped.
+    private let peers = Mutex<(next: Int, all: [Int: Peer], ended: [Int], stopped: Bool)>((0, [:], [], false))
+    /// Every pool lent, weakly: one still alive may hold slots not yet returned.
+    private let pools = Mutex<[WeakPool]>([])
     private let acceptor = Mutex<Worker?>(nil)
+    /// Joins producers that left, so that their sockets and pools go at once.
+    private let reaper = Mutex<Worker?>(nil)
+    private let peerLeft = NSCondition()
     private let stopping = NSLock()
     let counts = Mutex(Counts())
     /// Most slots a producer may ask for.
     static let maximumSlots = 64
 
     /// Listens at `path`; `deliver` queues a published frame for the display (false:
-    /// the session takes no more, and the frame's slot goes back).
-    init(path: String, logger: Logger?, deliver: @escaping @Sendable (ReadyFrame) -> Bool) throws(ReelError) {
+    /// the session takes no more, and the frame's slot goes back); `peerEnded` is called
+    /// on a producer's thread when it has left (after its last frame was delivered).
+    init(
+        path: String, logger: Logger?, deliver: @escaping @Sendable (ReadyFrame) -> Bool,
+        peerEnded: @escaping @Sendable () -> Void = {}
+    ) throws(ReelError) {
         do { listener = try PoolListener(path: path) } catch { throw ReelError(.unsuitable, error.description) }
         self.logger = logger
         self.deliver = deliver
+        self.peerEnded = peerEnded
         acceptor.withLock { $0 = Worker(name: "reel.listen") { [self] in acceptLoop() } }
+        reaper.withLock { $0 = Worker(name: "reel.reap") { [self] in reapLoop() } }
     }
 
     private func acceptLoop() {
         while let socket = try? listener.accept() {
-            let peer = Peer(socket: socket, server: self)
-            let accepted = peers.withLock { peers -> Bool in
-                guard !peers.stopped else { return false }
+            let accepted = peers.withLock { peers -> Peer? in
+                guard !peers.stopped else { return nil }
+                let peer = Peer(id: peers.next, socket: socket, server: self)
                 peers.all[peers.next] = peer
                 peers.next += 1
-                return true
+                return peer
             }
-            guard accepted else {
+            guard let peer = accepted else {
                 socket.shutDown()
                 break
             }
@@ -64,6 +82,29 @@ final class PoolServer: @unchecked Sendable {
             peer.start()
         }
     }
+
+    /// Joins each producer once it has left, until the server stops (then `stop` joins
+    /// the rest).
+    private func reapLoop() {
+        while true {
+            let (left, stopped) = peerLeft.withLock { () -> ([Peer], Bool) in
+                while true {
+                    let (left, stopped) = peers.withLock { peers in
+                        let left = peers.ended.compactMap { peers.all.removeValue(forKey: $0) }
+                        peers.ended.removeAll()
+                        return (left, peers.stopped)
+                    }
+                    if !left.isEmpty || stopped { return (left, stopped) }
+                    peerLeft.wait()
+                }
+            }
+            for peer in left { peer.join() }
+            if stopped { return }
+        }
+    }
+
+    /// Takes no more producers; those connected go on.
+    func stopListening() { listener.shutDown() }
 
     /// Stops listening, disconnects every producer and joins every thread. Idempotent;
     /// callers on two threads take turns.
@@ -80,8 +121,30 @@ final class PoolServer: @unchecked Sendable {
             worker?.join()
             worker = nil
         }
-        for peer in all { peer.join() }
-        peers.withLock { $0.all.removeAll() }
+        peerLeft.withLock { peerLeft.signal() }
+        reaper.withLock { worker in
+            worker?.join()
+            worker = nil
+        }
+        // Those the reaper did not take.
+        let rest = peers.withLock { peers in
+            defer { peers.all.removeAll() }
+            return Array(peers.all.values)
+        }
+        for peer in rest { peer.join() }
+        let lent = pools.withLock { pools in pools.compactMap(\.pool).map { ($0.slotCount, $0.freeCount) } }
+        counts.withLock { counts in
+            counts.slotsFreeAtEnd = counts.slots - lent.reduce(0) { $0 + $1.0 - $1.1 }
+        }
+    }
+
+    /// A pool was lent to a producer.
+    fileprivate func lent(_ pool: FramePool) {
+        pools.withLock { pools in
+            pools.removeAll { $0.pool == nil }
+            pools.append(WeakPool(pool: pool))
+        }
+        counts.withLock { $0.slots += pool.slotCount }
     }
 
     fileprivate func handOut(_ frame: ReadyFrame) -> Bool { deliver(frame) }
@@ -94,10 +157,22 @@ final class PoolServer: @unchecked Sendable {
     fileprivate func reclaimed(_ count: Int) { counts.withLock { $0.slotsReclaimed += count } }
 
     fileprivate func published() { counts.withLock { $0.frames += 1 } }
+
+    /// Producer `id` has left: the reaper joins its threads; the session hears of it.
+    fileprivate func left(_ id: Int) {
+        peers.withLock { $0.ended.append(id) }
+        peerLeft.withLock { peerLeft.signal() }
+        peerEnded()
+    }
+}
+
+private struct WeakPool {
+    weak var pool: FramePool?
 }
 
 /// One producer's connection.
 private final class Peer: @unchecked Sendable {
+    let id: Int
     let socket: PoolSocket
     private unowned let server: PoolServer
     /// The producer's pool and slot table (from its hello on), whether it is still
@@ -108,7 +183,8 @@ private final class Peer: @unchecked Sendable {
     private var workers: [Worker] = []
     private var lastTime: Int64?
 
-    init(socket: PoolSocket, server: PoolServer) {
+    init(id: Int, socket: PoolSocket, server: PoolServer) {
+        self.id = id
         self.socket = socket
         self.server = server
     }
@@ -166,6 +242,7 @@ private final class Peer: @unchecked Sendable {
             $0.pool = pool
             $0.slots = slots
         }
+        server.lent(pool)
         try socket.send(slots.poolMessage, attaching: pool.fileDescriptor)
     }
 
@@ -240,5 +317,6 @@ private final class Peer: @unchecked Sendable {
         }
         socket.shutDown()
         outboxReady.withLock { outboxReady.signal() }
+        server.left(id)
     }
 }

@@ -12,7 +12,7 @@ import Synchronization
 /// the slot to the oldest waiter for that pool.
 ///
 /// Thread-safety: Safe.
-final class PushSource: @unchecked Sendable {
+final class PushSource: SlotLender, @unchecked Sendable {
     private let state: SessionState
     private let slotsPerPool: Int
     private let inner = Mutex(Inner())
@@ -69,7 +69,7 @@ final class PushSource: @unchecked Sendable {
     func lease(for description: FrameDescription) async throws(ReelError) -> FrameLease {
         let pool = try pool(for: description)
         if case .slot(let slot) = pool.acquire() {
-            return FrameLease(SlotClaim(source: self, pool: pool, slot: slot, description: description))
+            return claim(pool, slot, description)
         }
         let id = inner.withLock { inner in
             defer { inner.nextWaiter += 1 }
@@ -97,7 +97,7 @@ final class PushSource: @unchecked Sendable {
             if Task.isCancelled { throw ReelError(.unsuitable, "the lease was cancelled") }
             throw ReelError(.unsuitable, "the session takes no more frames: it stopped")
         }
-        return FrameLease(SlotClaim(source: self, pool: pool, slot: slot, description: description))
+        return claim(pool, slot, description)
     }
 
     func tryLease(for description: FrameDescription) throws(ReelError) -> FrameLease? {
@@ -105,8 +105,17 @@ final class PushSource: @unchecked Sendable {
         // Waiters came first.
         let queued = inner.withLock { $0.waiters.contains { $0.pool === pool } }
         guard !queued, case .slot(let slot) = pool.acquire() else { return nil }
-        return FrameLease(SlotClaim(source: self, pool: pool, slot: slot, description: description))
+        return claim(pool, slot, description)
     }
+
+    private func claim(_ pool: FramePool, _ slot: Int, _ description: FrameDescription) -> FrameLease {
+        FrameLease(
+            SlotClaim(
+                lender: self, memory: pool, slot: slot, bytes: pool.bytes(of: slot), planes: pool.layout.planes,
+                description: description))
+    }
+
+    func giveBack(_ claim: SlotClaim) { (claim.memory as? FramePool)?.release(claim.slot) }
 
     /// A slot came back to one of the pools: the oldest waiter for a pool with a free
     /// slot gets it.
@@ -152,13 +161,14 @@ final class PushSource: @unchecked Sendable {
             throw ReelError(.unsuitable, refused)
         }
         let description = claim.description
+        guard let pool = claim.memory as? FramePool else { preconditionFailure("a pushed slot lives in a FramePool") }
         let descriptor = VideoFrameDescriptor(
             format: description.format, width: description.size.width, height: description.size.height,
-            sampleAspectRatio: description.sampleAspectRatio, planes: claim.pool.layout.planes,
+            sampleAspectRatio: description.sampleAspectRatio, planes: pool.layout.planes,
             color: description.color,
             presentationTime: presentationTime)
         let frame = ReadyFrame(
-            time: time, generation: 0, frame: DecodedFrame(pool: claim.pool, slot: claim.slot, descriptor: descriptor),
+            time: time, generation: 0, frame: DecodedFrame(pool: pool, slot: claim.slot, descriptor: descriptor),
             received: received)
         counters.withLock { $0.pushed += 1 }
         let queued = state.update { fields -> Bool in

@@ -17,6 +17,9 @@ public struct ReelError: Error, CustomStringConvertible, Sendable {
         /// pass cannot render, a push to a session that does not take pushed frames, a
         /// call after the input was finished.
         case unsuitable
+        /// The connection to another process: a renderer that hung up, was killed, refused
+        /// this producer, or never answered (`RemoteProducer`).
+        case connection
     }
 
     public let kind: Kind

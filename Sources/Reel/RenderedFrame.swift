@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelMedia
 import Synchronization
 
 /// A rendered picture, lent to the application: its pixels stay in the session's
@@ -53,6 +54,22 @@ public final class RenderedFrame: Sendable {
             guard let lent else { preconditionFailure("withPixels after the frame was released") }
             return try body(lent.bytes.bytes)
         }
+    }
+
+    /// Writes the picture as a PNG file at `path` (8 bits a channel, RGBA): for an
+    /// `.rgba8` output. Throws for another format, or when the file cannot be written.
+    public func writePNG(to path: String) throws(ReelError) {
+        guard format == .rgba8 else {
+            throw ReelError(.unsuitable, "a PNG is written from RGBA8 frames; this one is \(format.rawValue)")
+        }
+        do throws(MediaError) {
+            let writer = try PNGWriter()
+            try withPixels { pixels throws(MediaError) in
+                try pixels.withUnsafeBytes { bytes throws(MediaError) in
+                    try writer.write(rgba: bytes, size: size, rowBytes: rowBytes, to: path)
+                }
+            }
+        } catch { throw ReelError(.media, error.description) }
     }
 
     /// Whether the frame was released.

@@ -262,12 +262,21 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
                 "device": "\(deviceName)", "pacing": "\(parameters.pacing)",
                 "output": "\(hasWindow ? "window" : output.map { "\($0.format) frames" } ?? "none")",
             ])
-        if case .listening(let path) = parameters.source {
+        if case .listening(let path, let once) = parameters.source {
             let push = push
-            server = try PoolServer(path: path, logger: logger) { push.enqueue($0) }
+            server = try PoolServer(path: path, logger: logger, deliver: { push.enqueue($0) }) { [weak self] in
+                // Once: the first producer to leave ends the input.
+                if once { self?.firstProducerLeft() }
+            }
         }
         start = (HostTime.now(), HostTime.processCPU())
         startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval, followsInput: !hasWindow)
+    }
+
+    /// No more producers are taken; those connected go on until the display ends.
+    private func firstProducerLeft() {
+        server?.stopListening()
+        push.finish()
     }
 
     func runWindow() throws(ReelError) {
@@ -326,16 +335,19 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
 
     /// On the display thread, at its end: the statistics, the frames' end, the waiters.
     private func ended() {
-        server?.stop()
-        let producers = server?.counts.withLock { $0 }
         push.stop()
         audio?.stop()
         audioWorker.withLock { worker in
             worker?.join()
             worker = nil
         }
-        // Frames submitted and never taken (a stop) go back to their pools.
+        // Frames submitted and never taken (a stop) go back to their pools, then the
+        // producers are cut off (the slots they held come back too) and counted.
         state.release(state.update { fields in fields.ready.removeAll { _ in true } })
+        server?.stop()
+        // (One a producer was handing over at that moment.)
+        state.release(state.update { fields in fields.ready.removeAll { _ in true } })
+        let producers = server?.counts.withLock { $0 }
         let failure = state.read { $0.failure }
         let counters = push.counters.withLock { $0 }
         var statistics = SessionStatistics()
@@ -348,6 +360,8 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
             statistics.producers = producers.producers
             statistics.producersRefused = producers.refusals
             statistics.slotsReclaimed = producers.slotsReclaimed
+            statistics.producerSlots = producers.slots
+            statistics.producerSlotsFreeAtEnd = producers.slotsFreeAtEnd
         }
         if let warning = audio?.warning { logger?.warning("\(warning)") }
         statistics.framesCopied = counters.copied

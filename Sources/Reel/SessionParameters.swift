@@ -12,11 +12,13 @@ public struct SessionParameters: Sendable {
         case file(String)
         /// An RTP session: an SDP file's path (`.sdp`), an SDP's text, or `rtp://` URL.
         case stream(String)
-        /// Frames pushed by other processes: the session listens on a Unix socket at this
-        /// path and lends each producer that connects a sealed shared pool (Reel's
-        /// cross-process pool protocol). It ends on `Session.stop()` or
-        /// `Session.finishInput()` (no more producers; frames published are shown).
-        case listening(String)
+        /// Frames pushed by other processes (`RemoteProducer`): the session listens on a
+        /// Unix socket at this path and lends each producer that connects a sealed shared
+        /// pool (Reel's cross-process pool protocol). It ends on `Session.stop()` or
+        /// `Session.finishInput()` (no more producers; frames published are shown), and
+        /// with `once`, also when its first producer leaves (says bye, hangs up, dies or is
+        /// cut off for a bad message).
+        case listening(String, once: Bool = false)
     }
 
     /// Where rendered pictures go.

@@ -33,6 +33,11 @@ public struct SessionStatistics: Sendable, Equatable {
     public var producers = 0
     public var producersRefused: [String] = []
     public var slotsReclaimed = 0
+    /// Slots of the pools lent to producers, all together, and how many were free when
+    /// the session ended: all of them when every slot came back (from the display, from
+    /// producers that left, from those cut off).
+    public var producerSlots = 0
+    public var producerSlotsFreeAtEnd = 0
     /// The Vulkan device that rendered.
     public var device: String?
     /// What the Vulkan validation layer reported (with `SessionParameters.validation`).

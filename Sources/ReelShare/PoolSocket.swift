@@ -62,6 +62,7 @@ package final class PoolSocket: @unchecked Sendable {
         }
         guard result == 0 else {
             if result == -ECONNRESET { return nil }
+            if result == -EAGAIN { throw PoolProtocolError("the peer did not answer in time") }
             throw PoolProtocolError("receiving failed: \(String(cString: strerror(-result)))")
         }
         let descriptors = Array([fds.0, fds.1].prefix(Int(received.fd_count)))
@@ -86,6 +87,12 @@ package final class PoolSocket: @unchecked Sendable {
         }
         guard descriptors.isEmpty else { throw refuse("a message with a descriptor it should not carry") }
         return (message, nil)
+    }
+
+    /// Bounds each blocking `receive` to `milliseconds` (nil: waits for ever); one that
+    /// times out throws.
+    package func setReceiveTimeout(milliseconds: Int?) {
+        _ = reel_socket_receive_timeout(fileDescriptor, Int32(clamping: milliseconds ?? 0))
     }
 
     /// Ends the connection both ways: a `receive` blocked on it returns nil.

@@ -29,9 +29,16 @@ struct BenchCommand: ParsableCommand {
             An RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT) is decoded and \
             rendered as it arrives, until the sender's BYE, --rtp-timeout or --frames: \
             frames/s is then the stream's rate, and CPU per frame the cost of keeping up.
+
+            \(ListeningInput.help) Every frame published is rendered as it comes (to RGBA \
+            in host memory, as above); the figures are measured from the session's start, \
+            without its setup.
             """)
 
-    @Argument(help: "A media file or URL, or an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT).")
+    @Argument(
+        help:
+            "A media file or URL, an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT), or unix:PATH to listen for producers."
+    )
     var input: String
 
     @Option(name: .long, help: "Stop after N frames.")
@@ -65,7 +72,22 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
 
+    @OptionGroup(title: "Producers (a unix:PATH input)") var listenOptions: ListenOptions
+
+    @Option(
+        name: .long, help: ArgumentHelp("With a unix:PATH input: write the statistics (JSON) here.", valueName: "PATH"))
+    var stats: String?
+
     func validate() throws {
+        try listenOptions.check(input: input)
+        if ListeningInput.path(of: input) != nil && (decodeOnly || renderOnly || noReadback) {
+            throw ValidationError(
+                "a unix:PATH input is rendered as it comes: --decode-only, --render-only and --no-readback do not apply"
+            )
+        }
+        if stats != nil && ListeningInput.path(of: input) == nil {
+            throw ValidationError("--stats applies to a unix:PATH input (use --json for the others)")
+        }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if decodeOnly && renderOnly { throw ValidationError("--decode-only and --render-only exclude each other") }
         if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
@@ -77,6 +99,21 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         FFmpegLog.configure(verbose: deviceOptions.verbose)
+        if let path = ListeningInput.path(of: input) {
+            let listening = ListeningInput(path: path, once: listenOptions.once, device: deviceOptions)
+            let report = try listening.run(
+                output: .frames(FrameOutput(format: .rgba8, size: size.flatMap(PixelSize.init(parsing:)))),
+                pacing: .everyFrame, frameLimit: frames)
+            if let stats { try report.write(to: stats) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.text)
+            }
+            return
+        }
         let start = ResourceSample.now()
         var parameters = OffscreenParameters(
             input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),

@@ -67,9 +67,15 @@ struct PlayCommand: ParsableCommand {
             the receive→present latency are printed \
             at the end and written by --stats (timeline lines gain "received_us"). Only \
             names ending in .sdp or starting with sdp: are opened as network sessions.
+
+            \(ListeningInput.help) Frames are shown at their time on the display's ticks \
+            (--untimed: as they come); there is no sound, seeking or --ipc.
             """)
 
-    @Argument(help: "A media file or URL, or an RTP session description (FILE.sdp, sdp:PATH, sdp:- for stdin).")
+    @Argument(
+        help:
+            "A media file or URL, an RTP session description (FILE.sdp, sdp:PATH, sdp:- for stdin), or unix:PATH to listen for producers."
+    )
     var input: String
 
     @Option(
@@ -153,7 +159,19 @@ struct PlayCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @OptionGroup(title: "Producers (a unix:PATH input)") var listenOptions: ListenOptions
+
     func validate() throws {
+        try listenOptions.check(input: input)
+        if ListeningInput.path(of: input) != nil {
+            let playerOnly: [(String, Bool)] = [
+                ("--start", start != nil), ("--pause", pause), ("--loop", loop), ("--ipc", ipc != nil),
+                ("--timeline", timeline != nil), ("--sync", sync != nil), ("--hr-seek", hrSeek),
+            ]
+            if let given = playerOnly.first(where: { $0.1 }) {
+                throw ValidationError("\(given.0) does not apply to a unix:PATH input (frames from producers)")
+            }
+        }
         if let vo, !["window", "offscreen", "none"].contains(vo) {
             throw ValidationError("--vo must be window, offscreen or none")
         }
@@ -234,6 +252,10 @@ struct PlayCommand: ParsableCommand {
         if case .window = video, displayFps == nil {
             refreshRate = VideoWindow.screenRefreshRate.map { Rational(Int64($0), 1) }
         }
+        if let path = ListeningInput.path(of: input) {
+            return try playListening(
+                at: path, video: video, rate: displayFps.flatMap(Self.rate) ?? refreshRate ?? Rational(60, 1))
+        }
         var parameters = PlaybackParameters(
             input: input, video: video, audio: AudioOutputChoice(parsing: ao),
             sync: sync.flatMap(SyncSource.init(rawValue:)),
@@ -277,6 +299,24 @@ struct PlayCommand: ParsableCommand {
         print(Self.status(statistics))
         for line in Self.liveLines(statistics) { print(line) }
         try pipeline.checkValidation()
+    }
+
+    /// Frames from producer processes, shown at their time.
+    private func playListening(at path: String, video: VideoOutputChoice, rate: Rational) throws {
+        let output: SessionParameters.Output
+        switch video {
+        case .window: output = .window
+        case .offscreen: output = .frames(FrameOutput(format: .rgba8))
+        case .none: output = .none
+        }
+        if untimed, case .window = output {
+            throw CommandError("a window shows frames at their time: --untimed needs --vo offscreen or none")
+        }
+        let listening = ListeningInput(path: path, once: listenOptions.once, device: deviceOptions)
+        let report = try listening.run(
+            output: output, pacing: untimed ? .everyFrame : .timed(rate: rate), frameLimit: frames)
+        print(report.text)
+        if let stats { try report.write(to: stats) }
     }
 
     /// Writes `--stats`, when asked for.

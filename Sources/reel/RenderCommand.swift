@@ -23,9 +23,14 @@ struct RenderCommand: ParsableCommand {
             An RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT; see `reel play \
             --help`) is written as it arrives, from its first keyframe, until the \
             sender's BYE, --rtp-timeout without packets, --frames, or Ctrl-C.
+
+            \(ListeningInput.help) Frames are written in the order they are published.
             """)
 
-    @Argument(help: "A media file or URL, or an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT).")
+    @Argument(
+        help:
+            "A media file or URL, an RTP session (FILE.sdp, sdp:PATH, sdp:-, rtp://ADDR:PORT), or unix:PATH to listen for producers."
+    )
     var input: String
 
     @Option(
@@ -39,11 +44,17 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output size, e.g. 640x360.", valueName: "WxH"))
     var size: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write the statistics (JSON) here at exit.", valueName: "PATH"))
+    var stats: String?
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
 
+    @OptionGroup(title: "Producers (a unix:PATH input)") var listenOptions: ListenOptions
+
     func validate() throws {
+        try listenOptions.check(input: input)
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if let size, PixelSize(parsing: size) == nil { throw ValidationError("--size must look like 640x360") }
     }
@@ -51,6 +62,7 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         FFmpegLog.configure(verbose: deviceOptions.verbose)
         try makeDirectory(out)
+        if let path = ListeningInput.path(of: input) { return try renderListening(at: path) }
         var parameters = OffscreenParameters(
             input: input, frameLimit: frames, outputSize: size.flatMap(PixelSize.init(parsing:)),
             device: deviceOptions.parameters, rtp: rtpOptions.receiver)
@@ -69,14 +81,40 @@ struct RenderCommand: ParsableCommand {
         let writer = try PNGWriter()
         var written = 0
         defer { print("wrote \(written) frame(s) to \(out)") }
-        _ = try pipeline.run { frame in
+        let statistics = try pipeline.run { frame in
             let path = "\(out)/frame-\(String(format: "%06d", frame.index + 1)).png"
             try frame.image.writePNG(with: writer, to: path)
             written += 1
         }
         try pipeline.checkValidation()
+        if let stats { try write(statistics, to: stats) }
         if let end = pipeline.inputEnd { print("input ended: \(end)") }
         for stream in pipeline.rtpStatistics { print("rtp \(stream.summary)") }
+    }
+
+    /// Frames from producer processes, written as they are rendered (on the session's
+    /// display thread: a slow disk holds the producers back, nothing is dropped).
+    private func renderListening(at path: String) throws {
+        let listening = ListeningInput(path: path, once: listenOptions.once, device: deviceOptions)
+        let out = out
+        let report = try listening.run(
+            output: .frames(FrameOutput(format: .rgba8, size: size.flatMap(PixelSize.init(parsing:)))),
+            pacing: .everyFrame, frameLimit: frames
+        ) { frame, index in
+            defer { frame.release() }
+            try frame.writePNG(to: "\(out)/frame-\(String(format: "%06d", index + 1)).png")
+        }
+        print("wrote \(min(report.framesRendered, frames ?? .max)) frame(s) to \(out)")
+        print(report.text)
+        if let stats { try report.write(to: stats) }
+    }
+
+    private func write(_ statistics: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: path)) } catch {
+            throw CommandError("cannot write the statistics '\(path)': \(error.localizedDescription)")
+        }
     }
 
     /// Creates `path` and any missing parents, like `mkdir -p`; each failure names the

@@ -40,6 +40,10 @@ int reel_seqpacket_listen(const char *path);
 int reel_seqpacket_connect(const char *path);
 /// The next connection on a listening socket (close-on-exec).
 int reel_seqpacket_accept(int listener);
+
+/// Bounds each blocking receive on `socket` to `milliseconds` (0: no bound); a receive
+/// that times out fails with -EAGAIN.
+int reel_socket_receive_timeout(int socket, int32_t milliseconds);
 /// Sends one message, with descriptor `fd` attached when it is ≥ 0 (never SIGPIPE).
 int reel_seqpacket_send(int socket, const uint8_t *bytes, int32_t length, int fd);
 
