@@ -264,10 +264,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
             ])
         if case .listening(let path, let once) = parameters.source {
             let push = push
-            server = try PoolServer(path: path, logger: logger, deliver: { push.enqueue($0) }) { [weak self] in
-                // Once: the first producer to leave ends the input.
-                if once { self?.firstProducerLeft() }
-            }
+            // Once: the first producer to leave ends the input.
+            server = try PoolServer(
+                path: path, logger: logger, deliver: { push.enqueue($0) },
+                peerEnded: { [weak self] in if once { self?.firstProducerLeft() } })
         }
         start = (HostTime.now(), HostTime.processCPU())
         startDisplay(timed: parameters.pacing != .everyFrame, interval: display.interval, followsInput: !hasWindow)
