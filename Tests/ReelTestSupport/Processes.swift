@@ -188,3 +188,88 @@ package func runToEnd(_ executable: String, _ arguments: [String], environment e
     process.waitUntilExit()
     return (process.terminationStatus, text)
 }
+
+/// A child process whose output (stdout and stderr, merged) is read line by line as it
+/// comes, so a test can wait for a line it prints (an event), kill it, and reap it.
+package final class LineProcess: @unchecked Sendable {
+    private let process = Process()
+    private let lines = NSCondition()
+    private var received: [String] = []
+    private var ended = false
+
+    package init(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let handle = pipe.fileHandleForReading
+        let lines = lines
+        let reader = Thread { [weak self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                pending += chunk
+                var complete: [String] = []
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    complete.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending = Data(pending[(newline + 1)...])
+                }
+                lines.withLock {
+                    self?.received += complete
+                    if chunk.isEmpty { self?.ended = true }
+                    lines.broadcast()
+                }
+                if chunk.isEmpty { return }
+            }
+        }
+        try process.run()
+        reader.start()
+    }
+
+    package var pid: pid_t { process.processIdentifier }
+
+    /// Everything it printed so far.
+    package var output: String { lines.withLock { received.joined(separator: "\n") } }
+
+    /// Waits for a line containing `text` (for at most `timeout` s) and returns it.
+    @discardableResult
+    package func waitForLine(containing text: String, timeout: Double = 60) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        return try lines.withLock {
+            while true {
+                if let line = received.first(where: { $0.contains(text) }) { return line }
+                guard !ended, lines.wait(until: deadline) else {
+                    throw SupportError(
+                        "no line with '\(text)' from \(process.executableURL?.lastPathComponent ?? "")"
+                            + (ended ? " (it ended)" : " in \(timeout) s") + ":\n" + received.joined(separator: "\n"))
+                }
+            }
+        }
+    }
+
+    /// Waits for it to exit (for at most `timeout` s) and for its last output; its exit
+    /// status (128 + signal when a signal ended it), or nil when it is still running.
+    package func waitForExit(timeout: Double = 60) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        let done = lines.withLock {
+            while !ended { if !lines.wait(until: deadline) { break } }
+            return ended
+        }
+        guard done else { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal
+            ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    package func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
