@@ -94,6 +94,8 @@ let package = Package(
                 "Reel", "ReelCore", "ReelMedia", "ReelFramePool", "ReelVulkan", "ReelTiming", "ReelAudio", "ReelNet",
                 "ReelTestSupport", "ReelShare", .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "reelTests", dependencies: ["reel", "Reel", "ReelMedia", "ReelFramePool", "ReelTestSupport"]),
+        .testTarget(
+            name: "reelTests",
+            dependencies: ["reel", "Reel", "ReelMedia", "ReelFramePool", "ReelShare", "CNet", "ReelTestSupport"]),
     ]
 )

@@ -78,6 +78,13 @@ struct CaptureDemo: AsyncParsableCommand {
 
     func run() async throws {
         if let connect { return try await produce(for: String(connect.dropFirst("unix:".count))) }
+        if let out {
+            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                FileHandle.standardError.write(
+                    Data("capture-demo: cannot create \(out): \(error.localizedDescription)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
         let parameters = SessionParameters(
             output: window ? .window : .frames(FrameOutput(format: .rgba8, buffers: buffers)),
             pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation,

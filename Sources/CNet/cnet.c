@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int reel_net_enable_receive_info(int fd) {
@@ -82,18 +83,32 @@ static int unix_address(const char *path, struct sockaddr_un *address) {
     return 0;
 }
 
+int reel_seqpacket_connect(const char *path);
+
 int reel_seqpacket_listen(const char *path) {
     struct sockaddr_un address;
     int result = unix_address(path, &address);
     if (result < 0) return result;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -errno;
+        if (bind(fd, (struct sockaddr *)&address, sizeof address) == 0 && listen(fd, 16) == 0) return fd;
         int code = errno;
         close(fd);
-        return -code;
+        if (code != EADDRINUSE || attempt > 0) return -code;
+        // A socket left by a renderer that is gone (nobody accepts on it) is replaced;
+        // one that still answers is another renderer's, and stays.
+        int probe = reel_seqpacket_connect(path);
+        if (probe >= 0) {
+            close(probe);
+            return -EADDRINUSE;
+        }
+        if (probe != -ECONNREFUSED) return -EADDRINUSE;
+        struct stat status;
+        if (lstat(path, &status) != 0 || !S_ISSOCK(status.st_mode)) return -EADDRINUSE;
+        unlink(path);
     }
-    return fd;
+    return -EADDRINUSE;
 }
 
 int reel_seqpacket_connect(const char *path) {

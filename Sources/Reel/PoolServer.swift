@@ -66,7 +66,16 @@ final class PoolServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while let socket = try? listener.accept() {
+        while true {
+            let socket: PoolSocket
+            do throws(PoolProtocolError) {
+                guard let accepted = try listener.accept() else { return }
+                socket = accepted
+            } catch {
+                // No descriptor to spare, or worse: no more producers are taken.
+                logger?.error("the renderer stops taking producers: \(error)")
+                return
+            }
             let accepted = peers.withLock { peers -> Peer? in
                 guard !peers.stopped else { return nil }
                 let peer = Peer(id: peers.next, socket: socket, server: self)

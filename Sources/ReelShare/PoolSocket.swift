@@ -1,5 +1,6 @@
 internal import CNet
 import Glibc
+import Synchronization
 
 /// One end of a pool connection: a Unix-domain `SOCK_SEQPACKET` socket carrying
 /// `PoolMessage`s, one per packet, and the pool's memfd with the `pool` message.
@@ -99,7 +100,7 @@ package final class PoolSocket: @unchecked Sendable {
     package func shutDown() { Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR)) }
 }
 
-/// A renderer's listening socket at a path (removed when it is dropped).
+/// A renderer's listening socket at a path (removed when it stops accepting).
 ///
 /// Thread-safety: `accept` on one thread; `shutDown` from any.
 package final class PoolListener: @unchecked Sendable {
@@ -114,18 +115,30 @@ package final class PoolListener: @unchecked Sendable {
     }
 
     deinit {
+        removePath()
         Glibc.close(fileDescriptor)
-        unlink(path)
+    }
+
+    private let linked = Atomic(true)
+
+    /// Removes the socket's name, once: no producer can connect any more.
+    private func removePath() {
+        if linked.exchange(false, ordering: .relaxed) { unlink(path) }
     }
 
     /// The next producer's connection; nil once `shutDown` was called.
     package func accept() throws(PoolProtocolError) -> PoolSocket? {
-        let fd = reel_seqpacket_accept(fileDescriptor)
+        var fd = reel_seqpacket_accept(fileDescriptor)
+        // A connection that went before it was taken, or a signal: the next one.
+        while fd == -ECONNABORTED || fd == -EINTR || fd == -EPROTO { fd = reel_seqpacket_accept(fileDescriptor) }
         if fd == -EINVAL || fd == -EBADF { return nil }
         guard fd >= 0 else { throw PoolProtocolError("accepting failed: \(String(cString: strerror(-fd)))") }
         return PoolSocket(adopting: fd)
     }
 
-    /// Stops accepting: a blocked `accept` returns nil.
-    package func shutDown() { Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR)) }
+    /// Stops accepting: the path is removed, and a blocked `accept` returns nil.
+    package func shutDown() {
+        removePath()
+        Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR))
+    }
 }

@@ -160,19 +160,20 @@ struct ListeningInput {
             session = try Session(parameters, onFrame: handler)
         } catch { throw CommandError(error.description) }
         stopper.withLock { $0 = session }
-        defer { stopper.withLock { $0 = nil } }
-        print("listening at \(path) on \(session.deviceName)")
+        // At once, unbuffered: a producer may wait for this line.
+        FileHandleStream.standardOutput.write("listening at \(path) on \(session.deviceName)\n")
         // Ctrl-C and a polite kill end the input: what was published is shown.
         let interrupts = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { session.finishInput() }
+            source.setEventHandler { stopper.withLock { $0 }?.finishInput() }
             source.resume()
             return source
         }
         defer { for source in interrupts { source.cancel() } }
         if case .window = output { try? session.runWindow() }
         let outcome = Self.finished(session)
+        stopper.withLock { $0 = nil }
         if let error = failure.withLock({ $0 }) { throw error }
         let statistics: SessionStatistics
         switch outcome {
@@ -192,11 +193,14 @@ struct ListeningInput {
     private static func finished(_ session: Session) -> Result<SessionStatistics, ReelError> {
         let done = DispatchSemaphore(value: 0)
         let result = Mutex<Result<SessionStatistics, ReelError>?>(nil)
-        Task {
+        // Weakly: the session must go on the main thread, with its Vulkan device, not
+        // on the task's once the command is exiting.
+        Task { [weak session] in
             let outcome: Result<SessionStatistics, ReelError>
-            do throws(ReelError) { outcome = .success(try await session.finished()) } catch {
-                outcome = .failure(error)
-            }
+            do throws(ReelError) {
+                guard let session else { preconditionFailure("the session lives until this task signals") }
+                outcome = .success(try await session.finished())
+            } catch { outcome = .failure(error) }
             result.withLock { $0 = outcome }
             done.signal()
         }
