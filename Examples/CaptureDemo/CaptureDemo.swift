@@ -174,6 +174,7 @@ struct CaptureDemo: AsyncParsableCommand {
         print(
             "capture-demo: \(width)x\(height) NV12 at \(unpaced ? "the renderer's pace" : "\(rate) Hz"), \(count) frames → the renderer at \(path) (a shared pool of \(producer.slotCount) slots)"
         )
+        fflush(nil)  // Now: whoever started this process may be waiting for the line.
         let camera = CameraThread(
             producer: producer, synthetic: SyntheticCamera(width: width, height: height), description: description,
             rate: rate, paced: !unpaced, count: count)

@@ -80,7 +80,17 @@ package final class OffscreenRenderer {
     /// The push constants of the frame being recorded, reused for every frame.
     var pushConstantWords = [UInt32](repeating: 0, count: YUVComputePass.pushConstantSize / 4)
     /// The frame pool imported into Vulkan, when the device reads it in place.
-    private var importedPool: (pool: FramePool, buffer: ImportedHostBuffer)?
+    /// Frame pools imported into Vulkan, the most recently used last: one per producer
+    /// streaming at once (or per picture size), so that frames alternating between pools
+    /// are read in place with no import and no wait.
+    private var importedPools: [ImportedPool] = []
+    /// Pools kept imported at most.
+    static let importedPoolLimit = 4
+
+    private struct ImportedPool {
+        var pool: FramePool
+        let buffer: ImportedHostBuffer
+    }
 
     /// How frames reach the GPU: `.hostImport` (read in place) or `.staging` (copied).
     package private(set) var inputPath: InputPath = .staging
@@ -161,7 +171,7 @@ package final class OffscreenRenderer {
         let vk = device.device
         vkDeviceWaitIdle(vk)
         resources = []
-        importedPool = nil
+        importedPools = []
         vkDestroyDescriptorPool(vk, descriptorPool, nil)
         vkDestroyCommandPool(vk, commandPool, nil)
     }
@@ -292,24 +302,37 @@ package final class OffscreenRenderer {
     }
 
     private func importedBuffer(for pool: FramePool) throws(RenderError) -> ImportedHostBuffer? {
-        if let importedPool, importedPool.pool === pool { return importedPool.buffer }
-        guard device.hostImportAlignment != nil, importFailure == nil else { return nil }
-        if importedPool != nil {
-            // A new pool (the picture size changed, another producer): frames in flight may
-            // still read the old one. Its views go: no descriptor set may keep them, even
-            // when the new import's views get the same handle values.
-            vkQueueWaitIdle(device.queue)
-            importedPool = nil
-            for frameResources in resources { frameResources.forgetPlanes() }
+        if let index = importedPools.lastIndex(where: { $0.pool === pool }) {
+            if index != importedPools.count - 1 { importedPools.append(importedPools.remove(at: index)) }
+            return importedPools[importedPools.count - 1].buffer
         }
+        guard device.hostImportAlignment != nil, importFailure == nil else { return nil }
         guard pool.byteCount / 4 <= device.maxTexelBufferElements else {
             importFailure =
                 "the frame pool (\(pool.byteCount) bytes) is larger than the device's texel buffer limit"
             return nil
         }
+        // A new pool (another producer, a new picture size). Imports of pools nobody
+        // else holds any more go, and the least recently used beyond the limit.
+        var leaving = Set<Int>()
+        for index in importedPools.indices where isKnownUniquelyReferenced(&importedPools[index].pool) {
+            leaving.insert(index)
+        }
+        if importedPools.count - leaving.count >= Self.importedPoolLimit,
+            let oldest = importedPools.indices.first(where: { !leaving.contains($0) })
+        {
+            leaving.insert(oldest)
+        }
+        if !leaving.isEmpty {
+            // Frames in flight may still read them. Their views go: no descriptor set may
+            // keep them, even when a new import's views get the same handle values.
+            vkQueueWaitIdle(device.queue)
+            importedPools = importedPools.indices.filter { !leaving.contains($0) }.map { importedPools[$0] }
+            for frameResources in resources { frameResources.forgetPlanes() }
+        }
         do {
             let buffer = try ImportedHostBuffer(device: device, memory: pool.mapping)
-            importedPool = (pool, buffer)
+            importedPools.append(ImportedPool(pool: pool, buffer: buffer))
             return buffer
         } catch {
             // Not fatal: the staging copy works everywhere.

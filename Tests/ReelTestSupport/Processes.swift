@@ -196,6 +196,7 @@ package final class LineProcess: @unchecked Sendable {
     private let lines = NSCondition()
     private var received: [String] = []
     private var ended = false
+    private var endedAt: ContinuousClock.Instant?
 
     package init(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: path)
@@ -219,7 +220,10 @@ package final class LineProcess: @unchecked Sendable {
                 }
                 lines.withLock {
                     self?.received += complete
-                    if chunk.isEmpty { self?.ended = true }
+                    if chunk.isEmpty {
+                        self?.ended = true
+                        self?.endedAt = .now
+                    }
                     lines.broadcast()
                 }
                 if chunk.isEmpty { return }
@@ -265,6 +269,10 @@ package final class LineProcess: @unchecked Sendable {
     }
 
     package func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// When its output ended (it exited, or closed it), as its reading thread saw it:
+    /// a time a busy test runner does not delay.
+    package var outputEnded: ContinuousClock.Instant? { lines.withLock { endedAt } }
 
     deinit {
         if process.isRunning {

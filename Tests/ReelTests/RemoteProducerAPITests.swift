@@ -137,6 +137,45 @@ import Testing
         } catch { #expect(error.kind == .connection && error.description.contains("renderer"), "\(error)") }
     }
 
+    /// Two producers streaming at once, their frames alternating between two pools (of
+    /// two sizes, both kept imported by the renderer): every frame of each comes out, in
+    /// its order, with its own size and levels, and the validation layer stays quiet.
+    @Test func twoProducersAtOnce() async throws {
+        let path = RemoteProducerTests.socketPath()
+        let session = try Session(
+            SessionParameters(source: .listening(path), pacing: .everyFrame, validation: true))
+        let small = FrameDescription(
+            format: .gray8, size: PixelSize(width: 32, height: 24), color: Self.gray.color)
+        let first = try RemoteProducer(connectingTo: path, for: Self.gray, slots: 2)
+        let second = try RemoteProducer(connectingTo: path, for: small, slots: 2)
+        let producing = Task {
+            for index in 0..<24 {
+                let (producer, description) = index % 2 == 0 ? (first, Self.gray) : (second, small)
+                var lease = try await producer.lease(for: description)
+                Self.fill(&lease, with: UInt8(10 + index))
+                try lease.submit(at: Self.time(index))
+            }
+            first.finish()
+            second.finish()
+        }
+        var seen: [(width: Int, level: UInt8)] = []
+        for try await frame in session.frames {
+            seen.append((frame.size.width, frame.withPixels { $0.unsafeLoad(as: UInt8.self) }))
+            frame.release()
+            if seen.count == 24 {
+                try await producing.value
+                session.finishInput()
+            }
+        }
+        let statistics = try await session.finished()
+        let wide = seen.filter { $0.width == 64 }.map(\.level)
+        let narrow = seen.filter { $0.width == 32 }.map(\.level)
+        let expectedWide: [UInt8] = stride(from: 0, to: 24, by: 2).map { UInt8(10 + $0) }
+        let expectedNarrow: [UInt8] = stride(from: 1, to: 24, by: 2).map { UInt8(10 + $0) }
+        #expect(wide == expectedWide && narrow == expectedNarrow, "\(seen)")
+        #expect(statistics.bytesCopied == 0 && statistics.validationErrors == [], "\(statistics)")
+    }
+
     /// What the producer is refused before anything is sent: nobody listening, a size
     /// out of range, a frame other than the pool's.
     @Test func aProducerIsRefusedClearly() async throws {
