@@ -63,13 +63,19 @@ struct ListeningInput {
         var wallSeconds: Double
         var cpuSeconds: Double
         var cpuSecondsPerFrame: Double
+        /// Frames rendered a second, from the first frame's render to the last's (the
+        /// time spent listening before a producer came is not in it); 0 without a
+        /// `.frames` output.
         var framesPerSecond: Double
         var setupCPUSeconds: Double
         var peakRSSBytes: Int64
         var pushToRenderP50Milliseconds: Double?
         var pushToRenderP99Milliseconds: Double?
 
-        init(input: String, statistics: SessionStatistics) {
+        init(
+            input: String, statistics: SessionStatistics,
+            renderSpan: (first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int)?
+        ) {
             let seconds = { (duration: Duration) in
                 Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             }
@@ -88,7 +94,10 @@ struct ListeningInput {
             wallSeconds = seconds(statistics.wallTime)
             cpuSeconds = seconds(statistics.cpuTime)
             cpuSecondsPerFrame = framesRendered > 0 ? cpuSeconds / Double(framesRendered) : 0
-            framesPerSecond = wallSeconds > 0 ? Double(framesRendered) / wallSeconds : 0
+            framesPerSecond = 0
+            if let span = renderSpan, span.count > 1 {
+                framesPerSecond = Double(span.count - 1) / seconds(span.last - span.first)
+            }
             setupCPUSeconds = seconds(statistics.setupCPUTime)
             peakRSSBytes = ResourceSample.now().peakResidentBytes
             pushToRenderP50Milliseconds = statistics.pushToRender.map { seconds($0.p50) * 1000 }
@@ -103,7 +112,7 @@ struct ListeningInput {
                 "pool slots   \(slotsFreeAtEnd) of \(slotsLent) returned (\(slotsReclaimed) taken back from producers as they left)",
                 String(
                     format:
-                        "CPU          %.3f s in %.3f s, %.2f ms/frame, %.1f frames/s (setup %.3f s CPU, not counted)",
+                        "CPU          %.3f s in %.3f s (listening included), %.2f ms/frame, %.1f frames/s from the first to the last (setup %.3f s CPU, not counted)",
                     cpuSeconds, wallSeconds, cpuSecondsPerFrame * 1000, framesPerSecond, setupCPUSeconds),
             ]
             if let p50 = pushToRenderP50Milliseconds, let p99 = pushToRenderP99Milliseconds {
@@ -137,6 +146,7 @@ struct ListeningInput {
         parameters.pushedSlots = 8
         let failure = Mutex<(any Error)?>(nil)
         let rendered = Mutex(0)
+        let span = Mutex<(first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int)?>(nil)
         let stopper = Mutex<Session?>(nil)
         let frameHandler: @Sendable (RenderedFrame) -> Void = { frame in
             let index = rendered.withLock { count -> Int? in
@@ -145,6 +155,8 @@ struct ListeningInput {
                 return count - 1
             }
             guard let index else { return frame.release() }
+            let now = ContinuousClock.now
+            span.withLock { span in span = (span?.first ?? now, now, (span?.count ?? 0) + 1) }
             do { try onFrame(frame, index) } catch {
                 frame.release()
                 failure.withLock { $0 = $0 ?? error }
@@ -186,7 +198,7 @@ struct ListeningInput {
             }
             throw CommandError("the Vulkan validation layer reported \(statistics.validationErrors.count) error(s)")
         }
-        return Report(input: "unix:\(path)", statistics: statistics)
+        return Report(input: "unix:\(path)", statistics: statistics, renderSpan: span.withLock { $0 })
     }
 
     /// Waits from synchronous code for `session` to end.
