@@ -134,7 +134,7 @@ import Testing
         #expect(Self.int(stats["slotsLent"]) == 10 && Self.int(stats["slotsFreeAtEnd"]) == 10, "\(stats)")
         #expect(Self.int(stats["slotsReclaimed"]) >= 5, "4 held by the first, at least 1 by the second: \(stats)")
         print(
-            "killed producers: the next answered \(connectedAfter) after the kill, its first frames rendered and a slot back \(served) after it; \(stats["slotsFreeAtEnd"]!) of \(stats["slotsLent"]!) slots free at the end"
+            "killed producers: the next answered \(connectedAfter) after the kill (its first frames back \(served) after it, as this runner's executor saw it); \(stats["slotsFreeAtEnd"]!) of \(stats["slotsLent"]!) slots free at the end"
         )
     }
 
