@@ -2,8 +2,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #extension GL_GOOGLE_include_directive : require
-// YCbCr → RGBA for 8-bit 4:2:0 (planar, or NV12's interleaved CbCr: INTERLEAVED) at native scale (the picture's size equals its
-// destination rectangle): the common case, and the one a CPU driver must do fast.
+// YCbCr → RGBA for 4:2:0 at native scale (the picture's size equals its destination
+// rectangle), 8-bit or (WIDE) 10-bit in 16-bit samples, planar or with interleaved CbCr
+// (INTERLEAVED: NV12, P010): the common cases, and the ones a CPU driver must do fast.
 //
 // Each invocation converts a block of BLOCK×ROWS pixels. The pass covers only whole
 // blocks (the CPU sizes the region; yuv_general.comp converts the strips left over
@@ -30,8 +31,11 @@ layout(set = 0, binding = 2) uniform usamplerBuffer planeQuads;
 // The RGBA output, eight pixels per element.
 layout(std430, set = 0, binding = 1) writeonly buffer Output { u64vec4 octets[]; };
 
-// NV12: one chroma plane of CbCr pairs (specialized: no branch at run time).
+// NV12, P010: one chroma plane of CbCr pairs; WIDE: 16-bit little-endian samples whose
+// value is the sample shifted right by sampleShift() (P010 keeps its 10 bits at the
+// top). Specialization constants: the branches on them are gone at run time.
 layout(constant_id = 0) const bool INTERLEAVED = false;
+layout(constant_id = 1) const bool WIDE = false;
 
 const int BLOCK = 32;                   // pixels per block row
 const int ROWS = 4;                     // rows per block (even)
@@ -82,6 +86,61 @@ void pairColumns(uint row, uint k, out float cb[COLUMNS], out float cr[COLUMNS])
     cr[COLUMNS - 1] = lastExists ? cr[COLUMNS - 1] : cr[COLUMNS - 2];
 }
 
+// 16-bit samples: sample s of the texels read.
+uint sampleOf4(uvec4 quads[4], int s) { return (quads[s >> 3][(s >> 1) & 3] >> (uint(s & 1) * 16u)) & 0xffffu; }
+uint sampleOf6(uvec4 quads[6], int s) { return (quads[s >> 3][(s >> 1) & 3] >> (uint(s & 1) * 16u)) & 0xffffu; }
+
+// WIDE chroma columns k−1 … k+BLOCK/2 of one planar row, from 16 bytes before sample
+// k's first byte (2k, a multiple of 32): sample k−1+c is sample 7+c of the texels.
+void wideChromaColumns(uint planeOffset, uint row, uint k, out float columns[COLUMNS]) {
+    uint base = planeOffset + row * frame.chromaStride + 2u * k - 16u;
+    uint shift = sampleShift();
+    uvec4 quads[4];
+    [[unroll]] for (int q = 0; q < 4; q++) quads[q] = fetchQuad(base + uint(q) * 16u);
+    [[unroll]] for (int c = 0; c < COLUMNS; c++) columns[c] = float(sampleOf4(quads, 7 + c) >> shift);
+    columns[0] = k == 0u ? columns[1] : columns[0];
+    bool lastExists = k + uint(BLOCK / 2) < chromaSize().x;
+    columns[COLUMNS - 1] = lastExists ? columns[COLUMNS - 1] : columns[COLUMNS - 2];
+}
+
+// WIDE pairs k−1 … k+BLOCK/2 of one interleaved row, from 16 bytes before pair k's
+// first byte (4k, a multiple of 64): pair k−1+c is samples 6+2c (Cb) and 7+2c (Cr).
+void widePairColumns(uint row, uint k, out float cb[COLUMNS], out float cr[COLUMNS]) {
+    uint base = frame.planeOffset.y + row * frame.chromaStride + 4u * k - 16u;
+    uint shift = sampleShift();
+    uvec4 quads[6];
+    [[unroll]] for (int q = 0; q < 6; q++) quads[q] = fetchQuad(base + uint(q) * 16u);
+    [[unroll]] for (int c = 0; c < COLUMNS; c++) {
+        cb[c] = float(sampleOf6(quads, 6 + 2 * c) >> shift);
+        cr[c] = float(sampleOf6(quads, 7 + 2 * c) >> shift);
+    }
+    bool lastExists = k + uint(BLOCK / 2) < chromaSize().x;
+    cb[0] = k == 0u ? cb[1] : cb[0];
+    cr[0] = k == 0u ? cr[1] : cr[0];
+    cb[COLUMNS - 1] = lastExists ? cb[COLUMNS - 1] : cb[COLUMNS - 2];
+    cr[COLUMNS - 1] = lastExists ? cr[COLUMNS - 1] : cr[COLUMNS - 2];
+}
+
+// One row's BLOCK luma samples from x0, as values.
+void lumaRow(uint y, uint x0, out float values[BLOCK]) {
+    if (WIDE) {
+        uint start = frame.planeOffset.x + y * frame.planeOffset.w + 2u * x0;
+        uint shift = sampleShift();
+        uvec4 quads[BLOCK / 8];
+        [[unroll]] for (int q = 0; q < BLOCK / 8; q++) quads[q] = fetchQuad(start + uint(q) * 16u);
+        [[unroll]] for (int i = 0; i < BLOCK; i++) {
+            values[i] = float(((quads[i >> 3][(i >> 1) & 3] >> (uint(i & 1) * 16u)) & 0xffffu) >> shift);
+        }
+    } else {
+        uint start = frame.planeOffset.x + y * frame.planeOffset.w + x0;
+        uvec4 quads[BLOCK / 16];
+        [[unroll]] for (int q = 0; q < BLOCK / 16; q++) quads[q] = fetchQuad(start + uint(q) * 16u);
+        [[unroll]] for (int i = 0; i < BLOCK; i++) {
+            values[i] = float((quads[i >> 4][(i >> 2) & 3] >> (uint(i & 3) * 8u)) & 0xffu);
+        }
+    }
+}
+
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }
 
 // RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added.
@@ -100,8 +159,13 @@ void convertBlock(uvec2 block) {
     float cr[CHROMA_ROWS][COLUMNS];
     [[unroll]] for (int r = 0; r < CHROMA_ROWS; r++) {
         uint row = uint(clamp(m - 1 + r, 0, lastRow));
-        if (INTERLEAVED) {
+        if (INTERLEAVED && WIDE) {
+            widePairColumns(row, k, cb[r], cr[r]);
+        } else if (INTERLEAVED) {
             pairColumns(row, k, cb[r], cr[r]);
+        } else if (WIDE) {
+            wideChromaColumns(frame.planeOffset.y, row, k, cb[r]);
+            wideChromaColumns(frame.planeOffset.z, row, k, cr[r]);
         } else {
             chromaColumns(frame.planeOffset.y, row, k, cb[r]);
             chromaColumns(frame.planeOffset.z, row, k, cr[r]);
@@ -123,15 +187,14 @@ void convertBlock(uvec2 block) {
             cbColumn[c] = fma(v.x, cb[a][c], v.y * cb[a + 1][c]);
             crColumn[c] = fma(v.x, cr[a][c], v.y * cr[a + 1][c]);
         }
-        uint lumaStart = frame.planeOffset.x + y * frame.planeOffset.w + x0;
-        uvec4 luma[BLOCK / 16];
-        [[unroll]] for (int q = 0; q < BLOCK / 16; q++) luma[q] = fetchQuad(lumaStart + uint(q) * 16u);
+        float luma[BLOCK];
+        lumaRow(y, x0, luma);
         uint packed[BLOCK];
         [[unroll]] for (int i = 0; i < BLOCK; i++) {
             // Chroma column k+p is column[p+1]: even pixels blend p−1 and p, odd ones p and p+1.
             int first = (i >> 1) + (i & 1);
             vec2 w = horizontal[i & 1];
-            float l = float((luma[i >> 4][(i >> 2) & 3] >> (uint(i & 3) * 8u)) & 0xffu);
+            float l = luma[i];
             float b = fma(w.x, cbColumn[first], w.y * cbColumn[first + 1]);
             float r = fma(w.x, crColumn[first], w.y * crColumn[first + 1]);
             packed[i] = pack(rowR, rowG, rowB, vec3(l, b, r));

@@ -29,9 +29,7 @@ extension OffscreenRenderer {
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let plan = dispatchPlan(for: frame, destination: destination, outputSize: outputSize)
-        if let blocks = plan.nativeBlocks,
-            let native = frame.format.interleavesChroma ? pass.nativeInterleaved : pass.native
-        {
+        if let blocks = plan.nativeBlocks, let native = pass.native(for: frame.format) {
             let width = blocks.columns * DispatchPlan.nativeBlock.width
             let height = blocks.rows * DispatchPlan.nativeBlock.height
             vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, native)
@@ -81,7 +79,7 @@ extension OffscreenRenderer {
             ? DispatchPlan(wholeOutput: outputSize, destination: destination)
             : DispatchPlan(
                 frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),
-                nativeAvailable: pass.native != nil && !forcesGeneralPath)
+                nativeAvailable: pass.hasNativePass && !forcesGeneralPath)
         lastPlan = plan
         planKey = key
         return plan

@@ -4,8 +4,8 @@ import ReelCore
 /// The YCbCr → RGBA compute pipelines: they read the frame's planes through texel
 /// views of the buffer that holds them and write packed RGBA8 into a storage buffer.
 ///
-/// Two shaders share one layout: `Shaders/yuv420_native.comp`, for 8-bit 4:2:0 at
-/// native scale, and `Shaders/yuv_general.comp`, for everything else and for the
+/// Two shaders share one layout: `Shaders/yuv420_native.comp`, for 4:2:0 (8- and
+/// 10-bit, planar and semi-planar) at native scale, and `Shaders/yuv_general.comp`, for everything else and for the
 /// strips at the picture's right and bottom edges the native pass leaves
 /// (`DispatchPlan`).
 ///
@@ -22,10 +22,37 @@ final class YUVComputePass {
     let pipelineLayout: VkPipelineLayout
     /// General-pass pipelines by their specialization, made when first needed.
     private var generalPipelines: [GeneralVariant: VkPipeline] = [:]
-    /// Nil on a device without 64-bit integers in shaders: everything takes `general`.
-    let native: VkPipeline?
-    /// The native pass specialized for NV12's interleaved chroma.
-    let nativeInterleaved: VkPipeline?
+    /// The native pass, specialized per sample layout (`NativeVariant`); empty on a
+    /// device without 64-bit integers in shaders: everything takes `general`.
+    private let natives: [NativeVariant: VkPipeline]
+
+    /// What the native pass is specialized on: `INTERLEAVED` and `WIDE` in
+    /// `Shaders/yuv420_native.comp`.
+    struct NativeVariant: Hashable, CaseIterable {
+        var interleaved: Bool
+        var wide: Bool
+
+        init(interleaved: Bool, wide: Bool) {
+            self.interleaved = interleaved
+            self.wide = wide
+        }
+
+        /// The variant for `format`, when the native pass converts it.
+        init?(format: PixelFormat) {
+            guard format.chromaShift == (1, 1), format.planeCount >= 2 else { return nil }
+            self.init(interleaved: format.interleavesChroma, wide: format.bytesPerSample == 2)
+        }
+
+        static let allCases = [false, true].flatMap { interleaved in
+            [false, true].map { NativeVariant(interleaved: interleaved, wide: $0) }
+        }
+    }
+
+    /// Whether the device has the native pass at all.
+    var hasNativePass: Bool { !natives.isEmpty }
+
+    /// The native pass for `format`, or nil when it takes the general pass.
+    func native(for format: PixelFormat) -> VkPipeline? { NativeVariant(format: format).flatMap { natives[$0] } }
 
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
@@ -68,31 +95,28 @@ final class YUVComputePass {
         try VulkanCall.check(layoutResult, "vkCreatePipelineLayout", "cannot create the pipeline layout")
         self.pipelineLayout = pipelineLayout!
 
-        var natives: [VkPipeline] = []
+        var natives: [NativeVariant: VkPipeline] = [:]
         do {
             if device.supportsInt64 {
-                for interleaved: UInt32 in [0, 1] {
-                    natives.append(
-                        try Self.makePipeline(
-                            vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
-                            constants: [interleaved]))
+                for variant in NativeVariant.allCases {
+                    natives[variant] = try Self.makePipeline(
+                        vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
+                        constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0])
                 }
             }
         } catch {
-            for pipeline in natives { vkDestroyPipeline(vk, pipeline, nil) }
+            for pipeline in natives.values { vkDestroyPipeline(vk, pipeline, nil) }
             vkDestroyPipelineLayout(vk, pipelineLayout, nil)
             vkDestroyDescriptorSetLayout(vk, setLayout, nil)
             throw error
         }
-        native = natives.first
-        nativeInterleaved = natives.last
+        self.natives = natives
     }
 
     deinit {
         let vk = device.device
         for pipeline in generalPipelines.values { vkDestroyPipeline(vk, pipeline, nil) }
-        if let native { vkDestroyPipeline(vk, native, nil) }
-        if let nativeInterleaved { vkDestroyPipeline(vk, nativeInterleaved, nil) }
+        for pipeline in natives.values { vkDestroyPipeline(vk, pipeline, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
         vkDestroyDescriptorSetLayout(vk, setLayout, nil)
     }

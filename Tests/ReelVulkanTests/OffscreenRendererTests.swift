@@ -32,9 +32,10 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     ])
     func matchesLibswscale(fixture: String) throws {
         try compareWithLibswscale(fixture: fixture)
-        // 8-bit 4:2:0 at its own size goes through the native pass, odd sizes included
-        // (output rows are padded to 8 pixels; the general pass takes the edge strips).
-        let fourTwoZero = !fixture.hasPrefix("format-") || fixture == "format-nv12.mkv"
+        // 4:2:0 (8- and 10-bit) at its own size goes through the native pass, odd sizes
+        // included (output rows are padded to 8 pixels; the general pass takes the edge strips).
+        let fourTwoZero =
+            !fixture.hasPrefix("format-") || fixture == "format-nv12.mkv" || fixture == "format-yuv420p10le.mkv"
         #expect((renderer.lastPlan?.nativeBlocks != nil) == fourTwoZero, "\(fixture)")
         if fixture == "odd-317x237.mkv" {
             #expect(
@@ -301,9 +302,65 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
             let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
             let quality = psnr(image.copyPixels(), reference.pixels)
             #expect(quality >= 40, "p010 frame \(frames): PSNR \(quality) dB")
+            #expect(renderer.lastPlan?.nativeBlocks != nil, "p010 takes the native pass")
             frames += 1
         }
         #expect(frames == 3)
+    }
+
+    /// 10-bit 4:2:0, planar and P010, at an odd size (317×237: the native pass's blocks,
+    /// the general pass's strips on the right and below, chroma edges repeated): frames
+    /// built from the 8-bit fixture's samples scaled to 10 bits render like libswscale's
+    /// conversion of the same bytes, through the native pass.
+    @Test(arguments: [PixelFormat.yuv420p10, .p010])
+    func tenBitAtAnOddSizeMatchesLibswscale(format: PixelFormat) throws {
+        var frames = 0
+        try decodeFixture("odd-317x237.mkv") { frame, pool in
+            let source = frame.descriptor
+            let layout = SlotLayout(format: format, width: source.width, height: source.height)
+            let wide = try FramePool(layout: layout, slotCount: 1)
+            guard case .slot(let slot) = wide.acquire() else { return }
+            defer { wide.release(slot) }
+            let from = pool.bytes(of: frame.slot)
+            let to = wide.bytes(of: slot)
+            // 8-bit code c is 10-bit code 4c (and 4c + c/64 spreads it over the range).
+            func sample(_ plane: PlaneLayout, _ x: Int, _ y: Int) -> UInt16 {
+                let code = UInt16(from[plane.offset + y * plane.stride + x])
+                let value = code << 2 | code >> 6
+                return format == .p010 ? value << 6 : value
+            }
+            func store(_ value: UInt16, plane: Int, at offset: Int) {
+                to.storeBytes(
+                    of: value, toByteOffset: layout.planes[plane].offset + offset, as: UInt16.self)
+            }
+            let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
+            for y in 0..<luma.height {
+                for x in 0..<luma.width { store(sample(luma, x, y), plane: 0, at: y * layout.planes[0].stride + 2 * x) }
+            }
+            for y in 0..<cb.height {
+                for x in 0..<cb.width {
+                    if format == .p010 {
+                        store(sample(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x)
+                        store(sample(cr, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x + 2)
+                    } else {
+                        store(sample(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 2 * x)
+                        store(sample(cr, x, y), plane: 2, at: y * layout.planes[2].stride + 2 * x)
+                    }
+                }
+            }
+            let descriptor = wide.descriptor(
+                color: source.color, sampleAspectRatio: source.sampleAspectRatio,
+                presentationTime: source.presentationTime)
+            let size = PixelSize(width: source.width, height: source.height)
+            let image = try renderer.render(descriptor, in: wide, slot: slot, outputSize: size)
+            let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
+            let quality = psnr(image.copyPixels(), reference.pixels)
+            #expect(quality >= 45, "\(format) frame \(frames): PSNR \(quality) dB")
+            #expect(renderer.lastPlan?.nativeBlocks != nil, "\(format) takes the native pass")
+            frames += 1
+        }
+        #expect(frames == 5)
+        #expect(renderer.device.validationErrors == [])
     }
 
     /// A stream that changes size mid-way renders every frame at its own size, correctly.
