@@ -5,7 +5,9 @@ extension Demuxer {
     static func describe(_ context: UnsafeMutablePointer<AVFormatContext>) -> MediaInfo {
         let format = context.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
         let duration = context.pointee.duration
-        let streams = (0..<Int(context.pointee.nb_streams)).map { describe(stream: context.pointee.streams[$0]!) }
+        let streams = (0..<Int(context.pointee.nb_streams)).map {
+            describe(stream: context.pointee.streams[$0]!, in: context)
+        }
         return MediaInfo(
             format: format,
             durationMicroseconds: duration == FFmpegCall.noTimestamp || duration <= 0 ? nil : duration,
@@ -13,7 +15,9 @@ extension Demuxer {
             streams: streams)
     }
 
-    private static func describe(stream: UnsafeMutablePointer<AVStream>) -> StreamInfo {
+    private static func describe(
+        stream: UnsafeMutablePointer<AVStream>, in context: UnsafeMutablePointer<AVFormatContext>
+    ) -> StreamInfo {
         let parameters = stream.pointee.codecpar.pointee
         let timeBase = Rational(stream.pointee.time_base)
         let kind: StreamInfo.Kind =
@@ -33,7 +37,9 @@ extension Demuxer {
                 ? nil : MediaTime(ticks: stream.pointee.duration, timeBase: timeBase).microseconds,
             frameCount: stream.pointee.nb_frames)
         if kind == .video {
-            let sar = Rational(parameters.sample_aspect_ratio)
+            // The container's sample aspect where it states one, else the bitstream's:
+            // FFmpeg's rule (av_guess_sample_aspect_ratio), as ffprobe and ffplay apply it.
+            let sar = Rational(av_guess_sample_aspect_ratio(context, stream, nil))
             let display = PixelSize.display(
                 width: Int(parameters.width), height: Int(parameters.height), sampleAspectRatio: sar)
             let rate = Rational(stream.pointee.avg_frame_rate)

@@ -109,6 +109,8 @@ package final class VideoDecoder {
     private let codecID: AVCodecID
     /// The stream this decoder reads.
     package let streamIndex: Int
+    /// The sample aspect ratio the container states for the stream, if it states one.
+    private let containerAspect: Rational?
     /// The slot layout every picture of this stream needs.
     package private(set) var layout: SlotLayout
     /// The pool pictures are delivered in now; it is replaced when the picture size changes.
@@ -185,6 +187,11 @@ package final class VideoDecoder {
         self.streamIndex = streamIndex
         self.streamName = streamName
         timeBase = Rational(stream.pointee.time_base)
+        // Stated by the container (Matroska's display size, MP4's pasp): it wins over
+        // the bitstream's, as FFmpeg's av_guess_sample_aspect_ratio has it.
+        let containerAspect = Rational(av_guess_sample_aspect_ratio(nil, stream, nil))
+        self.containerAspect =
+            Rational(stream.pointee.sample_aspect_ratio).isValid && containerAspect.isValid ? containerAspect : nil
         layout = prepared.layout
         pool = prepared.pool
         context.pointee.pkt_timebase = stream.pointee.time_base
@@ -391,7 +398,10 @@ package final class VideoDecoder {
         return MediaTime(ticks: pts, timeBase: timeBase)
     }
 
+    /// The container's sample aspect ratio where it states one, else the frame's (the
+    /// bitstream's), else square pixels: av_guess_sample_aspect_ratio's rule.
     private func sampleAspectRatio() -> Rational {
+        if let containerAspect { return containerAspect }
         let sar = Rational(frame.pointee.sample_aspect_ratio)
         return sar.isValid ? sar : Rational(1, 1)
     }

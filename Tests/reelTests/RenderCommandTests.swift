@@ -50,6 +50,22 @@ import Testing
         #expect(sizes.suffix(10).allSatisfy { $0 == PixelSize(width: 240, height: 176) })
     }
 
+    /// Wherever the sample aspect ratio is stated — the bitstream only (H.264 in MPEG-TS),
+    /// the container only (VP9 in WebM), or both, disagreeing (the container wins, as
+    /// FFmpeg's av_guess_sample_aspect_ratio and ffprobe have it) — probe shows the
+    /// display size and render draws at it.
+    @Test(arguments: [("aspect-bitstream.ts", 428), ("aspect-container.webm", 428), ("aspect-disagree.mkv", 480)])
+    func aspectFromBitstreamOrContainer(fixture: String, displayWidth: Int) throws {
+        let probe = try ReelCLI.run(["probe", "\(fixtures)/\(fixture)"])
+        #expect(probe.stdout.contains("display \(displayWidth)x240"), "\(probe.stdout)")
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try ReelCLI.run(["render", "\(fixtures)/\(fixture)", "--out", out, "--frames", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let size = try ImageReader.readRGBA("\(out)/frame-000001.png").size
+        #expect(size == PixelSize(width: displayWidth, height: 240), "\(fixture)")
+    }
+
     /// Non-square pixels render at the display size; --size letterboxes with black bars.
     @Test func displaySizeAndLetterbox() throws {
         let out = try temporaryDirectory()
