@@ -41,7 +41,11 @@ final class DisplayWorker: @unchecked Sendable {
     private var inFlight: [(ticket: SinkTicket, frame: ReadyFrame)] = []
     /// In a window: the frame rendered at the last tick, presented at this one (see
     /// `presentLatency`); `isNew` when it is shown for the first time.
-    private var pending: (ticket: SinkTicket, time: Int64, received: Int64?, tick: Int64, isNew: Bool)?
+    private var pending: Presentation?
+    /// Frames handed to the window's present thread, not yet reported shown, in order.
+    private var presenting: [Presentation] = []
+
+    private typealias Presentation = (ticket: SinkTicket, time: Int64, received: Int64?, tick: Int64, isNew: Bool)
     /// How long (ns) after its tick a frame reaches the screen, so that each tick picks
     /// the frame due then. Offscreen, none. In a window a frame is presented at a later
     /// tick, once rendered (presenting at once would wait for the render, and with a
@@ -90,6 +94,7 @@ final class DisplayWorker: @unchecked Sendable {
     func tick(deadline: Int64) -> Bool {
         do throws(PipelineError) {
             try collectFinished(waiting: false)
+            try accountPresented()
             try presentPending(waiting: false)
             followGeneration()
             if isOver() { return finishUp() }
@@ -317,8 +322,9 @@ final class DisplayWorker: @unchecked Sendable {
         return offset
     }
 
-    /// In a window, presents the frame rendered at an earlier tick: once its render has
-    /// finished, or at once with `waiting` (the presentation then waits for it).
+    /// In a window, hands the frame rendered at an earlier tick to the present thread:
+    /// once its render has finished, or at once with `waiting` (the presentation then
+    /// waits for it on the GPU, not here).
     private func presentPending(waiting: Bool) throws(PipelineError) {
         guard let pending, let sink else { return }
         if !waiting, inFlight.contains(where: { $0.ticket == pending.ticket }) {
@@ -326,21 +332,31 @@ final class DisplayWorker: @unchecked Sendable {
         }
         self.pending = nil
         try sink.present(pending.ticket)
-        guard pending.isNew else { return }
-        let now = clock.now()
-        let latency = min(max(now - pending.tick, interval * 1000), 4 * interval * 1000)
-        presentLatency = (7 * presentLatency + latency) / 8
-        let (generation, sync) = (generation, sync)
-        let master = state.read { fields -> Int64? in
-            guard fields.generation == generation else { return nil }
-            return sync == .audio ? fields.clocks.audio.media(at: now) : fields.clocks.master.media(at: now)
+        presenting.append(pending)
+    }
+
+    /// Accounts for the frames the present thread has shown since: the present latency,
+    /// and A−V at the moment each reached the screen.
+    private func accountPresented() throws(PipelineError) {
+        guard let sink, !presenting.isEmpty else { return }
+        for shownAt in try sink.takePresented() {
+            guard !presenting.isEmpty else { break }
+            let presented = presenting.removeFirst()
+            guard presented.isNew else { continue }
+            let latency = min(max(shownAt - presented.tick, interval * 1000), 4 * interval * 1000)
+            presentLatency = (7 * presentLatency + latency) / 8
+            let (generation, sync) = (generation, sync)
+            let master = state.read { fields -> Int64? in
+                guard fields.generation == generation else { return nil }
+                return sync == .audio ? fields.clocks.audio.media(at: shownAt) : fields.clocks.master.media(at: shownAt)
+            }
+            let offset = record(presented.time, received: presented.received, shownAt: shownAt, master: master)
+            if let offset {
+                monitor.update { $0.avOffset = offset }
+                alignPhase(offset)
+            }
+            publishPictureLatency()
         }
-        let offset = record(pending.time, received: pending.received, shownAt: now, master: master)
-        if let offset {
-            monitor.update { $0.avOffset = offset }
-            alignPhase(offset)
-        }
-        publishPictureLatency()
     }
 
     /// How long after the clock starts a generation's first picture comes out, on
@@ -403,16 +419,26 @@ final class DisplayWorker: @unchecked Sendable {
     /// and recreating the swapchain after a resize); nil when no image was free.
     private func submit(_ frame: ReadyFrame, isNew: Bool, tick: Int64) throws(PipelineError) -> SinkTicket? {
         guard let sink else { return nil }
-        if sink.presents {
-            // One image waits for presentation at a time; the one before goes now.
-            try presentPending(waiting: true)
-        }
         if sink.needsRecreation {
-            // The frames in flight use the old images.
+            // The image waiting is of the old swapchain: it goes first; the frames in
+            // flight use the old images too.
+            try presentPending(waiting: true)
+            sink.drainPresents()
+            try accountPresented()
             try collectFinished(waiting: true)
             try sink.recreate()
         }
-        guard let ticket = try sink.submit(frame) else { return nil }
+        // One image waits for presentation at a time. The new frame is submitted
+        // first, then the one before goes to the present thread: its copy to the
+        // screen runs while this thread waits for the next tick.
+        let previous = pending
+        pending = nil
+        let ticket = try sink.submit(frame)
+        if let previous {
+            pending = previous
+            try presentPending(waiting: true)
+        }
+        guard let ticket else { return nil }
         if sink.presents { pending = (ticket, frame.time, frame.received, tick, isNew) }
         return ticket
     }
@@ -459,6 +485,9 @@ final class DisplayWorker: @unchecked Sendable {
         guard !finished else { return false }
         finished = true
         try? presentPending(waiting: true)
+        sink?.drainPresents()
+        try? accountPresented()
+        sink?.shutDown()
         try? collectFinished(waiting: true)
         if let frame = showing.take() { state.release(frame) }
         if !untimed { statistics.presentation = scheduler.statistics }

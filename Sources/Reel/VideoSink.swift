@@ -1,3 +1,4 @@
+import Foundation
 import ReelCore
 import ReelVulkan
 
@@ -41,11 +42,22 @@ protocol VideoSink: AnyObject {
     func isFinished(_ ticket: SinkTicket) throws(PipelineError) -> Bool
     /// Waits for the render; its picture (for `onFrame` and screenshots).
     func finish(_ ticket: SinkTicket) throws(PipelineError) -> RenderedImage
-    /// Shows what `ticket` rendered (a window; nothing offscreen).
+    /// Shows what `ticket` rendered (a window; nothing offscreen). A window hands the
+    /// image to its present thread and returns: `takePresented` says when it was shown.
     func present(_ ticket: SinkTicket) throws(PipelineError)
+    /// When each image handed to `present` since the last call was shown (host ns), in
+    /// order; throws what a present failed with.
+    func takePresented() throws(PipelineError) -> [Int64]
+    /// Waits until every image handed to `present` was shown.
+    func drainPresents()
+    /// The display is over: threads of the sink's own end (their images shown).
+    func shutDown()
 }
 
 extension VideoSink {
+    func takePresented() throws(PipelineError) -> [Int64] { [] }
+    func drainPresents() {}
+    func shutDown() {}
     var canSubmit: Bool { true }
     var rendersRepeats: Bool { !presents }
     func waitForRoom() -> Bool { true }
@@ -100,17 +112,23 @@ final class OffscreenSink: VideoSink {
 final class WindowSink: VideoSink {
     private let renderer: OffscreenRenderer
     private let presenter: WindowPresenter
+    private let presenting: PresentThread
 
     init(renderer: OffscreenRenderer, presenter: WindowPresenter) {
         self.renderer = renderer
         self.presenter = presenter
+        presenting = PresentThread(presenter: presenter)
     }
+
+    deinit { presenting.stop() }
 
     var presents: Bool { true }
     var capacity: Int { OffscreenRenderer.framesInFlight }
     var needsRecreation: Bool { presenter.needsRecreation }
 
     func recreate() throws(PipelineError) {
+        // No image of the old swapchain may be on its way to the screen.
+        presenting.drain()
         do { try presenter.recreate(size: presenter.extent) } catch { throw .render(error) }
     }
 
@@ -134,6 +152,88 @@ final class WindowSink: VideoSink {
 
     func present(_ ticket: SinkTicket) throws(PipelineError) {
         guard let image = ticket.image else { return }
-        do { try presenter.present(image) } catch { throw .render(error) }
+        presenting.enqueue(image)
+    }
+
+    func takePresented() throws(PipelineError) -> [Int64] {
+        do { return try presenting.take() } catch { throw .render(error) }
+    }
+
+    func drainPresents() { presenting.drain() }
+
+    func shutDown() { presenting.stop() }
+}
+
+/// The window's present thread: with a CPU driver, `vkQueuePresentKHR` copies the
+/// image to the window server and takes milliseconds (5 at 1080p on lavapipe under
+/// Xvfb, now and then a whole refresh), so it runs here and not on the display thread,
+/// which must keep its ticks. Images are shown in the order they were handed over;
+/// when each was shown is kept for the display thread's accounting.
+///
+/// Thread-safety: Safe.
+private final class PresentThread: @unchecked Sendable {
+    private let presenter: WindowPresenter
+    private let condition = NSCondition()
+    private var queue: [PresentableImage] = []
+    private var shown: [Int64] = []
+    private var failure: RenderError?
+    private var busy = false
+    private var stopping = false
+    private var worker: Worker?
+
+    init(presenter: WindowPresenter) {
+        self.presenter = presenter
+        worker = Worker(name: "reel.present") { [self] in run() }
+    }
+
+    private func run() {
+        while true {
+            let image = condition.withLock { () -> PresentableImage? in
+                while queue.isEmpty && !stopping { condition.wait() }
+                guard !queue.isEmpty else { return nil }
+                busy = true
+                return queue.removeFirst()
+            }
+            guard let image else { return }
+            var error: RenderError?
+            do throws(RenderError) { try presenter.present(image) } catch let failed { error = failed }
+            let now = HostTime.now()
+            condition.withLock {
+                busy = false
+                if let error { failure = failure ?? error } else { shown.append(now) }
+                condition.broadcast()
+            }
+        }
+    }
+
+    func enqueue(_ image: PresentableImage) {
+        condition.withLock {
+            queue.append(image)
+            condition.broadcast()
+        }
+    }
+
+    func take() throws(RenderError) -> [Int64] {
+        let (times, error) = condition.withLock { () -> ([Int64], RenderError?) in
+            defer { shown.removeAll(keepingCapacity: true) }
+            return (shown, failure)
+        }
+        if let error { throw error }
+        return times
+    }
+
+    func drain() {
+        condition.withLock { while (!queue.isEmpty || busy) && !stopping { condition.wait() } }
+    }
+
+    /// Shows what was handed over, then ends and joins the thread.
+    func stop() {
+        drain()
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+        worker?.join()
+        worker = nil
     }
 }

@@ -146,7 +146,7 @@ final class FrameResources {
                             submit.signalSemaphoreCount = 1
                             submit.pSignalSemaphores = signal
                         }
-                        return vkQueueSubmit(queue, 1, &submit, fence)
+                        return device.queueLock.withLock { _ in vkQueueSubmit(queue, 1, &submit, fence) }
                     }
                 }
             }

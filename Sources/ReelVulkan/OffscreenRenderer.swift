@@ -169,7 +169,7 @@ package final class OffscreenRenderer {
 
     deinit {
         let vk = device.device
-        vkDeviceWaitIdle(vk)
+        device.queueLock.withLock { _ in _ = vkDeviceWaitIdle(vk) }
         resources = []
         importedPools = []
         vkDestroyDescriptorPool(vk, descriptorPool, nil)
@@ -326,7 +326,7 @@ package final class OffscreenRenderer {
         if !leaving.isEmpty {
             // Frames in flight may still read them. Their views go: no descriptor set may
             // keep them, even when a new import's views get the same handle values.
-            vkQueueWaitIdle(device.queue)
+            device.queueLock.withLock { _ in _ = vkQueueWaitIdle(device.queue) }
             importedPools = importedPools.indices.filter { !leaving.contains($0) }.map { importedPools[$0] }
             for frameResources in resources { frameResources.forgetPlanes() }
         }

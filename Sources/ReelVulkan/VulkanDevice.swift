@@ -51,6 +51,10 @@ package final class VulkanDevice {
     let physicalDevice: VkPhysicalDevice
     let device: VkDevice
     let queue: VkQueue
+    /// Held around every use of `queue` and of a swapchain (submit, present, acquire,
+    /// waits for idle): Vulkan wants them externally synchronized, and a window's images
+    /// are presented from a thread of their own.
+    let queueLock = Mutex(())
     let queueFamily: UInt32
     /// The window's surface, when the device was made to present to one.
     let surface: VkSurfaceKHR?
@@ -140,7 +144,7 @@ package final class VulkanDevice {
     }
 
     deinit {
-        vkDeviceWaitIdle(device)
+        queueLock.withLock { _ in _ = vkDeviceWaitIdle(device) }
         vkDestroyDevice(device, nil)
         if let surface { vkDestroySurfaceKHR(instance, surface, nil) }
         if let messenger { Self.destroyMessenger(messenger, instance: instance) }

@@ -1,5 +1,6 @@
 internal import CVulkan
 import ReelCore
+import Synchronization
 
 /// How the window's swapchain hands images to the display (`--present`).
 package enum PresentMode: String, Sendable, CaseIterable {
@@ -55,7 +56,12 @@ package final class WindowPresenter {
     /// mailbox when offered, else FIFO (always offered).
     package private(set) var mode = PresentMode.fifo
     /// The surface changed: call `recreate(size:)` before the next frame.
-    package private(set) var needsRecreation = false
+    /// Set by a present (on the present thread) or an acquire; read by the display thread.
+    package var needsRecreation: Bool {
+        get { recreationNeeded.load(ordering: .acquiring) }
+        set { recreationNeeded.store(newValue, ordering: .releasing) }
+    }
+    private let recreationNeeded = Atomic(false)
 
     /// Makes the swapchain for the device's window at `size` (the window's framebuffer
     /// size; the surface's own extent wins where it has one).
@@ -70,7 +76,7 @@ package final class WindowPresenter {
     }
 
     deinit {
-        vkDeviceWaitIdle(device.device)
+        device.queueLock.withLock { _ in _ = vkDeviceWaitIdle(device.device) }
         destroySwapchain()
     }
 
@@ -90,7 +96,7 @@ package final class WindowPresenter {
     package func recreate(size: PixelSize) throws(RenderError) {
         let vk = device.device
         let physical = device.physicalDevice
-        vkDeviceWaitIdle(vk)
+        device.queueLock.withLock { _ in _ = vkDeviceWaitIdle(vk) }
         var capabilities = VkSurfaceCapabilitiesKHR()
         try VulkanCall.check(
             vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface, &capabilities),
@@ -155,7 +161,9 @@ package final class WindowPresenter {
         guard !needsRecreation, let swapchain else { return nil }
         let semaphore = acquireSemaphores[nextAcquire]
         var index: UInt32 = 0
-        let result = vkAcquireNextImageKHR(device.device, swapchain, 0, semaphore, nil, &index)
+        let result = device.queueLock.withLock { _ in
+            vkAcquireNextImageKHR(device.device, swapchain, 0, semaphore, nil, &index)
+        }
         switch result {
         case VK_SUCCESS: break
         case VK_SUBOPTIMAL_KHR: needsRecreation = true  // usable this once; recreate after
@@ -190,7 +198,7 @@ package final class WindowPresenter {
                     info.swapchainCount = 1
                     info.pSwapchains = swapchains
                     info.pImageIndices = indices
-                    return vkQueuePresentKHR(device.queue, &info)
+                    return device.queueLock.withLock { _ in vkQueuePresentKHR(device.queue, &info) }
                 }
             }
         }
