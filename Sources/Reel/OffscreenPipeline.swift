@@ -94,6 +94,37 @@ package struct PipelineStatistics: Sendable, Codable {
     package var poolBytes = 0
 }
 
+/// Where the pipeline's thread spent one frame's time (wall, ns): from the frame before
+/// it finished to its own finish.
+package struct FrameTiming: Sendable, Codable, Equatable {
+    /// When the frame finished (host ns, from the run's start).
+    package var finishedAt: Int64
+    package var demux: Int64 = 0
+    package var decode: Int64 = 0
+    /// Recording and submitting the render.
+    package var submit: Int64 = 0
+    /// Waiting for the GPU (the device's threads render meanwhile) and reading back.
+    package var wait: Int64 = 0
+    /// The rest: the caller's callback, bookkeeping.
+    package var other: Int64 = 0
+
+    package var total: Int64 { demux + decode + submit + wait + other }
+}
+
+/// CPU time (ns) by pipeline stage, from thread CPU clocks: the pipeline's own thread
+/// timed around each stage's calls, libavcodec's threads counted to decoding and the
+/// Vulkan driver's (a CPU driver renders on them) to rendering — each thread by the
+/// stage whose setup started it.
+package struct StageCPU: Sendable, Codable, Equatable {
+    package var demux: Int64 = 0
+    package var decode: Int64 = 0
+    package var render: Int64 = 0
+    /// A window's presentation (0 offscreen).
+    package var present: Int64 = 0
+    /// Threads no stage started, and the pipeline thread outside the stages.
+    package var other: Int64 = 0
+}
+
 /// Decodes a file and renders every frame offscreen as fast as it can, in order:
 /// demux → decode into a frame-pool slot → Vulkan YCbCr → RGB → RGBA in host memory.
 /// One frame is in flight on the GPU while the next is decoded. An RTP session (an
@@ -115,6 +146,21 @@ package final class OffscreenPipeline {
     package var info: MediaInfo { demuxer.info }
     /// The name of the Vulkan device in use (nil with `decodeOnly`).
     package var deviceName: String? { renderer?.device.name }
+    /// Its driver and version (nil with `decodeOnly`).
+    package var deviceDriver: String? { renderer?.device.driver }
+    /// The run's frames: where the pipeline thread's time went for each (after `run`).
+    package private(set) var frameTimings: [FrameTiming] = []
+    /// The run's CPU by stage (after `run`).
+    package private(set) var stageCPU = StageCPU()
+    /// Threads libavcodec and the Vulkan driver started, by kernel id.
+    private var decoderThreads = Set<Int32>()
+    private var rendererThreads = Set<Int32>()
+    /// Where the current frame's time goes, and the pipeline thread's CPU per stage.
+    private var current = FrameTiming(finishedAt: 0)
+    private var lastMark = (wall: Int64(0), cpu: Int64(0))
+    private var runStart = Int64(0)
+    private var threadStage = StageCPU()
+
     /// Validation errors reported so far (empty unless validation is on).
     package var validationErrors: [String] { renderer?.device.validationErrors ?? [] }
 
@@ -132,15 +178,19 @@ package final class OffscreenPipeline {
             decoderParameters.damaged = parameters.damagedPictures
             decoderParameters.startsAtKeyframe = !parameters.showsPicturesBeforeKeyframe
         }
+        let before = HostTime.threadIDs()
         do {
             if let live { demuxer = live.demuxer } else { demuxer = try Demuxer(url: parameters.input) }
             decoder = try VideoDecoder(
                 demuxer: demuxer, streamIndex: try demuxer.requireVideoStream(), parameters: decoderParameters)
         } catch { throw .media(error) }
+        let decoding = HostTime.threadIDs()
         source = live ?? demuxer
         do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
             throw .render(error)
         }
+        decoderThreads = decoding.subtracting(before)
+        rendererThreads = HostTime.threadIDs().subtracting(decoding)
         renderer?.readsBack = parameters.readback
         // Ready: the session's packets may come now.
         try live?.listen()
@@ -175,17 +225,51 @@ package final class OffscreenPipeline {
         }
     }
 
+    /// Ends the current stage: its wall time goes to the frame's `part`, the pipeline
+    /// thread's CPU since the last mark to `stage`.
+    private func mark(_ part: WritableKeyPath<FrameTiming, Int64>, _ stage: WritableKeyPath<StageCPU, Int64>) {
+        let now = (wall: HostTime.now(), cpu: HostTime.threadCPU())
+        current[keyPath: part] += now.wall - lastMark.wall
+        threadStage[keyPath: stage] += now.cpu - lastMark.cpu
+        lastMark = now
+    }
+
+    /// The CPU of every thread by stage, at the end of the run.
+    private func collectStageCPU(processCPU: Int64) {
+        var stages = threadStage
+        for id in decoderThreads { stages.decode += HostTime.threadCPU(id: id) }
+        for id in rendererThreads { stages.render += HostTime.threadCPU(id: id) }
+        let counted = stages.demux + stages.decode + stages.render + stages.present + stages.other
+        stages.other += max(0, processCPU - counted)
+        stageCPU = stages
+    }
+
     private func decodeAndRender(onFrame: (PipelineFrame) throws -> Void) throws -> PipelineStatistics {
         var statistics = PipelineStatistics()
+        let startCPU = HostTime.processCPU()
+        // The device's and the decoder's threads' CPU before the run (setup) is not the run's.
+        for id in decoderThreads { threadStage.decode -= HostTime.threadCPU(id: id) }
+        for id in rendererThreads { threadStage.render -= HostTime.threadCPU(id: id) }
+        runStart = HostTime.now()
+        lastMark = (runStart, HostTime.threadCPU())
+        current = FrameTiming(finishedAt: 0)
+        frameTimings.reserveCapacity(parameters.frameLimit ?? 1024)
+        defer { collectStageCPU(processCPU: HostTime.processCPU() - startCPU) }
         var inputError: MediaError?
         var inFlight: (ticket: RenderTicket, frame: DecodedFrame)?
         let limit = parameters.frameLimit ?? .max
         decoding: while statistics.framesDecoded < limit {
-            switch try decoder.receive() {
+            let received = try decoder.receive()
+            mark(\.decode, \.decode)
+            switch received {
             case .frame(let frame):
                 statistics.framesDecoded += 1
                 guard let renderer else {
                     frame.release()
+                    mark(\.other, \.other)
+                    current.finishedAt = lastMark.wall - runStart
+                    frameTimings.append(current)
+                    current = FrameTiming(finishedAt: 0)
                     continue
                 }
                 // Submit this frame, then finish the previous one: the GPU renders while
@@ -195,17 +279,21 @@ package final class OffscreenPipeline {
                     break decoding
                 }
                 let ticket = try submit(frame, to: renderer)
+                mark(\.submit, \.render)
                 if let previous = inFlight {
                     try deliver(previous, from: renderer, statistics: &statistics, onFrame: onFrame)
                 }
                 inFlight = (ticket, frame)
             case .needsInput:
-                switch source.read() {
+                let read = source.read()
+                mark(\.demux, \.demux)
+                switch read {
                 case .packet(let packet): try decoder.send(packet)
                 case .endOfInput(let error):
                     inputError = error
                     try decoder.sendEndOfInput()
                 }
+                mark(\.decode, \.decode)
             case .waitingForSlot:
                 // Only the decoder's own reference pictures hold slots now; a pool that
                 // small is a sizing bug, not something waiting would fix on this thread.
@@ -251,9 +339,10 @@ package final class OffscreenPipeline {
             let ticks = VsyncTimeline(start: HostTime.now(), rate: rate)
             for index in 0..<count {
                 HostTime.sleep(until: ticks.time(ofTick: Int64(index)))
-                try finish(
-                    try submit(frame, to: renderer), of: frame, from: renderer, statistics: &statistics,
-                    onFrame: onFrame)
+                mark(\.other, \.other)
+                let ticket = try submit(frame, to: renderer)
+                mark(\.submit, \.render)
+                try finish(ticket, of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
             }
             return
         }
@@ -261,6 +350,7 @@ package final class OffscreenPipeline {
         pending.reserveCapacity(OffscreenRenderer.framesInFlight)
         for _ in 0..<count {
             pending.append(try submit(frame, to: renderer))
+            mark(\.submit, \.render)
             if pending.count == OffscreenRenderer.framesInFlight {
                 try finish(pending.removeFirst(), of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
             }
@@ -293,6 +383,7 @@ package final class OffscreenPipeline {
     ) throws {
         let image: RenderedImage
         do { image = try renderer.finish(ticket) } catch { throw PipelineError.render(error) }
+        mark(\.wait, \.render)
         statistics.framesRendered += 1
         statistics.readbackBytes +=
             image.pixels.isEmpty ? 0 : image.size.width * image.size.height * image.format.bytesPerPixel
@@ -300,6 +391,10 @@ package final class OffscreenPipeline {
             PipelineFrame(
                 index: statistics.framesRendered - 1, presentationTime: frame.descriptor.presentationTime,
                 image: image))
+        mark(\.other, \.other)
+        current.finishedAt = lastMark.wall - runStart
+        frameTimings.append(current)
+        current = FrameTiming(finishedAt: 0)
     }
 }
 

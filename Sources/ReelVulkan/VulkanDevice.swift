@@ -66,6 +66,9 @@ package final class VulkanDevice {
     package let name: String
     /// "discrete", "integrated", "virtual", "cpu" or "other".
     package let type: String
+    /// The driver and its version, e.g. "llvmpipe: Mesa 22.3.6 (LLVM 15.0.6)"
+    /// (`VkPhysicalDeviceDriverProperties`), and the Vulkan version the device offers.
+    package let driver: String
     /// The most elements a texel buffer view may have (`maxTexelBufferElements`).
     package let maxTexelBufferElements: Int
     /// The alignment host memory must have to be imported, when the device can
@@ -139,6 +142,17 @@ package final class VulkanDevice {
         self.supportsInt64 = int64
         var properties = VkPhysicalDeviceProperties()
         vkGetPhysicalDeviceProperties(choice.physicalDevice, &properties)
+        var driverProperties = VkPhysicalDeviceDriverProperties()
+        driverProperties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
+        withUnsafeMutablePointer(to: &driverProperties) { chained in
+            var both = VkPhysicalDeviceProperties2()
+            both.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+            both.pNext = UnsafeMutableRawPointer(chained)
+            vkGetPhysicalDeviceProperties2(choice.physicalDevice, &both)
+        }
+        let api = properties.apiVersion
+        self.driver =
+            "\(string(fromTuple: driverProperties.driverName)): \(string(fromTuple: driverProperties.driverInfo)), Vulkan \(reel_vk_api_version_major(api)).\(reel_vk_api_version_minor(api)).\(reel_vk_api_version_patch(api))"
         self.maxTexelBufferElements = Int(properties.limits.maxTexelBufferElements)
         self.hostImportAlignment = parameters.forcesStagingUpload ? nil : choice.hostImportAlignment
     }

@@ -65,8 +65,16 @@ struct BenchCommand: ParsableCommand {
         help: "Leave the RGBA output in device memory: the render cost without the readback to host memory.")
     var noReadback = false
 
-    @Flag(help: "Print JSON instead of text.")
+    @Flag(help: "Print JSON instead of text (its schema: README, \"reel bench --json\").")
     var json = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Draw the frame times over the run as an SVG chart, each frame's time split by stage.",
+            valueName: "FILE.svg"
+        ))
+    var plot: String?
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -131,12 +139,16 @@ struct BenchCommand: ParsableCommand {
         let end = ResourceSample.now()
         try pipeline.checkValidation()
 
-        let report = BenchReport(
+        var report = BenchReport(
             input: input, mode: decodeOnly ? "decode-only" : renderOnly ? "render-only" : "render",
             readback: !noReadback && !decodeOnly,
             device: pipeline.deviceName,
             outputSize: outputSize?.description, setup: (start, ready), measured: (ready, end),
             statistics: statistics)
+        report.machine = Machine(driver: pipeline.deviceDriver)
+        report.timing = FrameTimes(pipeline.frameTimings)
+        report.stageCPU = StageSeconds(pipeline.stageCPU, frames: report.frames)
+        if let plot { try BenchPlot(report: report, frames: pipeline.frameTimings).write(to: plot) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -147,8 +159,10 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// What `reel bench` reports; the JSON form uses these field names.
+/// What `reel bench` reports; the JSON form uses these field names (README: "reel
+/// bench --json"). `schema` changes when a field changes meaning or goes.
 struct BenchReport: Codable {
+    var schema = "reel-bench/2"
     var input: String
     var mode: String
     /// Whether each frame ended with its pixels in host memory.
@@ -168,6 +182,12 @@ struct BenchReport: Codable {
     /// rendered frame is presented once and none is dropped, repeated or skipped.
     var presentation: PresentationStatistics
     var statistics: PipelineStatistics
+    /// Where it ran.
+    var machine = Machine(driver: nil)
+    /// Frame times and each stage's share, percentiles over the measured frames.
+    var timing: FrameTimes?
+    /// CPU by stage, from thread CPU clocks.
+    var stageCPU: StageSeconds?
 
     init(
         input: String, mode: String, readback: Bool, device: String?, outputSize: String?,
@@ -227,6 +247,211 @@ struct BenchReport: Codable {
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
             RGBA out     \(rgbaOut(perFrame(s.readbackBytes)))
             frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
+            """ + timingText
+    }
+
+    private var timingText: String {
+        var lines = [
+            "", "machine      \(machine.cpu), \(machine.cores) cores; \(machine.vulkanDriver ?? "no Vulkan driver")",
+        ]
+        if let timing {
+            let t = timing.frameTime
+            lines.append(
+                String(
+                    format: "frame time   p50 %.2f, p95 %.2f, p99 %.2f, max %.2f ms; 1%% low %.1f frames/s",
+                    t.p50, t.p95, t.p99, t.max, timing.onePercentLowFPS))
+            for (name, stage) in [
+                ("demux", timing.demux), ("decode", timing.decode), ("submit", timing.submit), ("wait", timing.wait),
+            ] {
+                let label = "  " + name + String(repeating: " ", count: max(1, 11 - name.count))
+                lines.append(
+                    label
+                        + String(
+                            format: "p50 %.2f, p95 %.2f, p99 %.2f, max %.2f ms a frame (pipeline thread)", stage.p50,
+                            stage.p95, stage.p99, stage.max))
+            }
+        }
+        if let cpu = stageCPU {
+            lines.append(
+                String(
+                    format:
+                        "stage CPU    demux %.2f, decode %.2f, render %.2f, present %.2f, other %.2f ms/frame (thread CPU clocks)",
+                    cpu.demuxPerFrame * 1000, cpu.decodePerFrame * 1000, cpu.renderPerFrame * 1000,
+                    cpu.presentPerFrame * 1000, cpu.otherPerFrame * 1000))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The machine a bench ran on.
+struct Machine: Codable {
+    var cpu: String
+    var cores: Int
+    /// The Vulkan driver and its version (nil with --decode-only).
+    var vulkanDriver: String?
+    var kernel: String
+
+    init(driver: String?) {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        cpu =
+            info.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        vulkanDriver = driver
+        var name = utsname()
+        uname(&name)
+        kernel = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+/// Percentiles of a set of durations, in milliseconds.
+struct Percentiles: Codable {
+    var p50: Double
+    var p95: Double
+    var p99: Double
+    var max: Double
+
+    init(_ nanoseconds: [Int64]) {
+        let sorted = nanoseconds.sorted()
+        func at(_ fraction: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)
+            return Double(sorted[Swift.max(0, index)]) / 1e6
+        }
+        p50 = at(0.50)
+        p95 = at(0.95)
+        p99 = at(0.99)
+        max = Double(sorted.last ?? 0) / 1e6
+    }
+}
+
+/// Frame times (each frame's finish to the next's) and the pipeline thread's time in
+/// each stage a frame.
+struct FrameTimes: Codable {
+    var frameTime: Percentiles
+    /// Frames a second over the slowest 1 % of frames.
+    var onePercentLowFPS: Double
+    var demux: Percentiles
+    var decode: Percentiles
+    var submit: Percentiles
+    var wait: Percentiles
+
+    init?(_ frames: [FrameTiming]) {
+        guard frames.count > 1 else { return nil }
+        let times = zip(frames.dropFirst(), frames).map { $0.finishedAt - $1.finishedAt }
+        frameTime = Percentiles(times)
+        let slowest = times.sorted(by: >).prefix(Swift.max(1, times.count / 100))
+        let mean = Double(slowest.reduce(0, +)) / Double(slowest.count)
+        onePercentLowFPS = mean > 0 ? 1e9 / mean : 0
+        demux = Percentiles(frames.map(\.demux))
+        decode = Percentiles(frames.map(\.decode))
+        submit = Percentiles(frames.map(\.submit))
+        wait = Percentiles(frames.map(\.wait))
+    }
+}
+
+/// CPU seconds by stage, in all and a frame.
+struct StageSeconds: Codable {
+    var demux: Double
+    var decode: Double
+    var render: Double
+    var present: Double
+    var other: Double
+    var demuxPerFrame: Double
+    var decodePerFrame: Double
+    var renderPerFrame: Double
+    var presentPerFrame: Double
+    var otherPerFrame: Double
+
+    init(_ cpu: StageCPU, frames: Int) {
+        let seconds = { (nanoseconds: Int64) in Double(nanoseconds) / 1e9 }
+        let count = Double(Swift.max(1, frames))
+        (demux, decode, render, present, other) = (
+            seconds(cpu.demux), seconds(cpu.decode), seconds(cpu.render), seconds(cpu.present), seconds(cpu.other)
+        )
+        (demuxPerFrame, decodePerFrame, renderPerFrame, presentPerFrame, otherPerFrame) = (
+            demux / count, decode / count, render / count, present / count, other / count
+        )
+    }
+}
+
+/// `--plot`: the frame times over the run as an SVG, each frame a column split into the
+/// pipeline thread's stages (demux, decode, submit, waiting for the GPU, the rest), with
+/// the p50 and p99 frame times marked: readable without the terminal.
+struct BenchPlot {
+    let report: BenchReport
+    let frames: [FrameTiming]
+
+    func write(to path: String) throws {
+        let width = 1000.0
+        let height = 360.0
+        let (left, right, top, bottom) = (60.0, 20.0, 40.0, 50.0)
+        let plotWidth = width - left - right
+        let plotHeight = height - top - bottom
+        let totals = frames.map { Double($0.total) / 1e6 }
+        let ceiling = max(1, (totals.sorted().last ?? 1) * 1.1)
+        let column = plotWidth / Double(max(1, frames.count))
+        let stages: [(String, String, KeyPath<FrameTiming, Int64>)] = [
+            ("demux", "#8c564b", \.demux), ("decode", "#1f77b4", \.decode), ("submit", "#ff7f0e", \.submit),
+            ("wait for the GPU", "#2ca02c", \.wait), ("other", "#7f7f7f", \.other),
+        ]
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left)" y="18" font-size="14">reel bench \(escape(report.input)) — \(report.frames) frames, \(String(format: "%.1f", report.framesPerSecond)) frames/s, \(escape(report.device ?? "no device"))</text>
+
             """
+        for (index, frame) in frames.enumerated() {
+            var y = top + plotHeight
+            let x = left + Double(index) * column
+            for (_, colour, part) in stages {
+                let h = Double(frame[keyPath: part]) / 1e6 / ceiling * plotHeight
+                guard h > 0 else { continue }
+                y -= h
+                svg +=
+                    "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(max(column, 0.5)))\" height=\"\(f(h))\" fill=\"\(colour)\"/>\n"
+            }
+        }
+        if let timing = report.timing {
+            for (label, value) in [("p50", timing.frameTime.p50), ("p99", timing.frameTime.p99)] {
+                let y = top + plotHeight - value / ceiling * plotHeight
+                svg +=
+                    "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"black\" stroke-dasharray=\"4 3\"/>\n"
+                svg +=
+                    "<text x=\"\(width - right - 90)\" y=\"\(f(y - 3))\">\(label) \(String(format: "%.2f", value)) ms</text>\n"
+            }
+        }
+        // Axes: milliseconds up, frames along.
+        svg += "<line x1=\"\(left)\" x2=\"\(left)\" y1=\"\(top)\" y2=\"\(top + plotHeight)\" stroke=\"black\"/>\n"
+        svg +=
+            "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(top + plotHeight)\" y2=\"\(top + plotHeight)\" stroke=\"black\"/>\n"
+        for step in 0...4 {
+            let value = ceiling * Double(step) / 4
+            let y = top + plotHeight - Double(step) / 4 * plotHeight
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(String(format: "%.1f", value))</text>\n"
+        }
+        svg +=
+            "<text x=\"14\" y=\"\(f(top + plotHeight / 2))\" transform=\"rotate(-90 14 \(f(top + plotHeight / 2)))\" text-anchor=\"middle\">ms per frame</text>\n"
+        svg +=
+            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 28))\" text-anchor=\"middle\">frame (1 … \(frames.count))</text>\n"
+        var legendX = left
+        for (name, colour, _) in stages {
+            svg += "<rect x=\"\(f(legendX))\" y=\"\(f(height - 16))\" width=\"10\" height=\"10\" fill=\"\(colour)\"/>"
+            svg += "<text x=\"\(f(legendX + 14))\" y=\"\(f(height - 7))\">\(name)</text>\n"
+            legendX += 26 + Double(name.count) * 7
+        }
+        svg += "</svg>\n"
+        do { try Data(svg.utf8).write(to: URL(fileURLWithPath: path)) } catch {
+            throw CommandError("cannot write the plot '\(path)': \(error.localizedDescription)")
+        }
+    }
+
+    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FoundationXML
 import ReelTestSupport
 import Testing
 
@@ -42,6 +43,39 @@ import Testing
         #expect(report.statistics.readbackBytes == 60 * 307_200)
         #expect(report.statistics.poolBytes > 0 && report.statistics.poolSlots > 0)
         #expect(report.device?.isEmpty == false)
+    }
+
+    /// The report people quote: its schema, the machine, frame-time percentiles with the
+    /// 1 % low, each stage's time a frame and its CPU from thread clocks, and `--plot`'s
+    /// chart (an SVG with a column per frame).
+    @Test func benchReportsTimesByStageAndPlotsThem() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try ReelCLI.run([
+            "bench", "\(fixtures)/testsrc2-320x240.mp4", "--frames", "30", "--json", "--plot", "\(folder)/times.svg",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["schema"] as? String == "reel-bench/2")
+        let machine = try #require(report["machine"] as? [String: Any])
+        #expect((machine["cores"] as? Int ?? 0) > 0 && (machine["vulkanDriver"] as? String)?.isEmpty == false)
+        let timing = try #require(report["timing"] as? [String: Any])
+        let frameTime = try #require(timing["frameTime"] as? [String: Double])
+        let (p50, p95, p99, maximum) = (
+            frameTime["p50"] ?? 0, frameTime["p95"] ?? 0, frameTime["p99"] ?? 0, frameTime["max"] ?? 0
+        )
+        #expect(p50 > 0 && p50 <= p95 && p95 <= p99 && p99 <= maximum, "\(frameTime)")
+        let low = timing["onePercentLowFPS"] as? Double ?? 0
+        #expect(low > 0 && low <= 1000 / p50 + 0.001, "the 1 % low is no faster than the median frame")
+        let cpu = try #require(report["stageCPU"] as? [String: Double])
+        #expect((cpu["decode"] ?? 0) > 0 && (cpu["render"] ?? 0) > 0, "\(cpu)")
+        let total = ["demux", "decode", "render", "present", "other"].reduce(0.0) { $0 + (cpu[$1] ?? 0) }
+        let measured = report["cpuSeconds"] as? Double ?? 0
+        #expect(abs(total - measured) <= 0.05 * measured + 0.02, "stages \(total) s of \(measured) s")
+        let svg = try String(contentsOfFile: "\(folder)/times.svg", encoding: .utf8)
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "a well-formed SVG")
+        #expect(svg.components(separatedBy: "<rect").count - 1 >= 30, "a column for each frame")
     }
 
     @Test func decodeOnlyRendersNothing() throws {
