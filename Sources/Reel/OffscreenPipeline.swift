@@ -192,6 +192,8 @@ package final class OffscreenPipeline {
         decoderThreads = decoding.subtracting(before)
         rendererThreads = HostTime.threadIDs().subtracting(decoding)
         renderer?.readsBack = parameters.readback
+        // The pass is compiled now, as setup, not in the first frame's time.
+        do { try renderer?.prepare(for: decoder.layout.format) } catch { throw .render(error) }
         // Ready: the session's packets may come now.
         try live?.listen()
     }

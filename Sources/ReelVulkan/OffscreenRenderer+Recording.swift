@@ -29,7 +29,7 @@ extension OffscreenRenderer {
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let plan = dispatchPlan(for: frame, destination: destination, outputSize: outputSize)
-        if let blocks = plan.nativeBlocks, let native = pass.native(for: frame.format) {
+        if let blocks = plan.nativeBlocks, let native = try pass.native(for: frame.format) {
             let width = blocks.columns * DispatchPlan.nativeBlock.width
             let height = blocks.rows * DispatchPlan.nativeBlock.height
             vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, native)

@@ -185,6 +185,14 @@ package final class OffscreenRenderer {
         try finish(submit(frame, in: pool, slot: slot, outputSize: outputSize))
     }
 
+    /// Compiles the pass that will convert pictures of `format` (the native pass where it
+    /// applies, else the general one), so the first frame does not pay for it: the
+    /// driver compiles each variant when it is first needed.
+    package func prepare(for format: PixelFormat) throws(RenderError) {
+        let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format)
+        if native == nil { _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat)) }
+    }
+
     /// Records and submits the frame without waiting. The slot must stay held until
     /// the ticket is finished. At most `framesInFlight` tickets may be unfinished.
     ///

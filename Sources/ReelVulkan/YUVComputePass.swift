@@ -22,9 +22,11 @@ final class YUVComputePass {
     let pipelineLayout: VkPipelineLayout
     /// General-pass pipelines by their specialization, made when first needed.
     private var generalPipelines: [GeneralVariant: VkPipeline] = [:]
-    /// The native pass, specialized per sample layout (`NativeVariant`); empty on a
-    /// device without 64-bit integers in shaders: everything takes `general`.
-    private let natives: [NativeVariant: VkPipeline]
+    /// The native pass, specialized per sample layout (`NativeVariant`), each made when
+    /// first needed (each costs the driver a compile and its memory).
+    private var natives: [NativeVariant: VkPipeline] = [:]
+    /// False on a device without 64-bit integers in shaders: everything takes `general`.
+    let hasNativePass: Bool
 
     /// What the native pass is specialized on: `INTERLEAVED` and `WIDE` in
     /// `Shaders/yuv420_native.comp`.
@@ -48,11 +50,16 @@ final class YUVComputePass {
         }
     }
 
-    /// Whether the device has the native pass at all.
-    var hasNativePass: Bool { !natives.isEmpty }
-
     /// The native pass for `format`, or nil when it takes the general pass.
-    func native(for format: PixelFormat) -> VkPipeline? { NativeVariant(format: format).flatMap { natives[$0] } }
+    func native(for format: PixelFormat) throws(RenderError) -> VkPipeline? {
+        guard hasNativePass, let variant = NativeVariant(format: format) else { return nil }
+        if let pipeline = natives[variant] { return pipeline }
+        let pipeline = try Self.makePipeline(
+            device.device, layout: pipelineLayout, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
+            constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0])
+        natives[variant] = pipeline
+        return pipeline
+    }
 
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
@@ -95,22 +102,7 @@ final class YUVComputePass {
         try VulkanCall.check(layoutResult, "vkCreatePipelineLayout", "cannot create the pipeline layout")
         self.pipelineLayout = pipelineLayout!
 
-        var natives: [NativeVariant: VkPipeline] = [:]
-        do {
-            if device.supportsInt64 {
-                for variant in NativeVariant.allCases {
-                    natives[variant] = try Self.makePipeline(
-                        vk, layout: pipelineLayout!, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
-                        constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0])
-                }
-            }
-        } catch {
-            for pipeline in natives.values { vkDestroyPipeline(vk, pipeline, nil) }
-            vkDestroyPipelineLayout(vk, pipelineLayout, nil)
-            vkDestroyDescriptorSetLayout(vk, setLayout, nil)
-            throw error
-        }
-        self.natives = natives
+        hasNativePass = device.supportsInt64
     }
 
     deinit {
