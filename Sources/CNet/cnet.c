@@ -78,6 +78,8 @@ int reel_net_eventfd(void) {
 static int unix_address(const char *path, struct sockaddr_un *address) {
     memset(address, 0, sizeof *address);
     address->sun_family = AF_UNIX;
+    // An empty name would bind an abstract address nobody can find by path.
+    if (path[0] == 0) return -EINVAL;
     if (strlen(path) >= sizeof address->sun_path) return -ENAMETOOLONG;
     strcpy(address->sun_path, path);
     return 0;
@@ -105,7 +107,8 @@ int reel_seqpacket_listen(const char *path) {
         }
         if (probe != -ECONNREFUSED) return -EADDRINUSE;
         struct stat status;
-        if (lstat(path, &status) != 0 || !S_ISSOCK(status.st_mode)) return -EADDRINUSE;
+        if (lstat(path, &status) != 0) return -EADDRINUSE;
+        if (!S_ISSOCK(status.st_mode)) return -EEXIST;
         unlink(path);
     }
     return -EADDRINUSE;

@@ -109,7 +109,16 @@ package final class PoolListener: @unchecked Sendable {
 
     package init(path: String) throws(PoolProtocolError) {
         let fd = reel_seqpacket_listen(path)
-        guard fd >= 0 else { throw PoolProtocolError("cannot listen at \(path): \(String(cString: strerror(-fd)))") }
+        guard fd >= 0 else {
+            let reason =
+                switch -fd {
+                case EINVAL: "a socket needs a path"
+                case EEXIST: "a file that is not a socket is there"
+                case EADDRINUSE: "another renderer listens there"
+                default: String(cString: strerror(-fd))
+                }
+            throw PoolProtocolError("cannot listen at '\(path)': \(reason)")
+        }
         self.path = path
         fileDescriptor = fd
     }

@@ -226,7 +226,18 @@ extension SharedPoolCLITests {
         let path = Self.socketPath()
         let first = try Self.renderer(["play", "unix:\(path)", "--vo", "none"])
         let second = try ReelCLI.run(["play", "unix:\(path)", "--vo", "none"])
-        #expect(second.status == 1 && second.stderr.contains("Address already in use"), "\(second.stderr)")
+        #expect(second.status == 1 && second.stderr.contains("another renderer listens there"), "\(second.stderr)")
+        // Not a socket, no path at all, a folder that is not there: one line each, exit 1.
+        let plainFile = "\(path).txt"
+        FileManager.default.createFile(atPath: plainFile, contents: Data("not a socket".utf8))
+        defer { try? FileManager.default.removeItem(atPath: plainFile) }
+        for (input, reason) in [
+            ("unix:\(plainFile)", "not a socket"), ("unix:", "a socket needs a path"),
+            ("unix:/nonexistent-folder/x.sock", "No such file or directory"),
+        ] {
+            let refused = try ReelCLI.run(["bench", input, "--once"])
+            #expect(refused.status == 1 && refused.stderr.contains(reason), "\(input): \(refused.stderr)")
+        }
         first.signal(SIGINT)
         #expect(first.waitForExit() == 0, "\(first.output)")
         #expect(!FileManager.default.fileExists(atPath: path), "the renderer removed its socket")

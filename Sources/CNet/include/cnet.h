@@ -34,7 +34,9 @@ int reel_net_eventfd(void);
 // message boundaries kept, descriptors passed with SCM_RIGHTS. Every call returns
 // a non-negative result or -errno.
 
-/// A listening socket bound to `path` (close-on-exec; `path` must not exist).
+/// A listening socket bound to `path` (close-on-exec). A socket left there by a process
+/// that no longer accepts on it is replaced; -EADDRINUSE when one still does, -EEXIST
+/// when `path` is not a socket, -EINVAL for an empty path.
 int reel_seqpacket_listen(const char *path);
 /// A socket connected to the listener at `path` (close-on-exec).
 int reel_seqpacket_connect(const char *path);
