@@ -32,7 +32,7 @@ package struct LatencySummary: Sendable, Codable, Equatable {
     package var max: Int64
 
     /// From latencies in ns.
-    init?(_ latencies: [Int64]) {
+    package init?(_ latencies: [Int64]) {
         guard !latencies.isEmpty else { return nil }
         let sorted = latencies.sorted()
         func at(_ percent: Int) -> Int64 { sorted[Swift.min(sorted.count - 1, sorted.count * percent / 100)] / 1000 }

@@ -312,17 +312,14 @@ struct Percentiles: Codable {
     var p99: Double
     var max: Double
 
+    /// From durations in ns (the player's latency percentiles, in ms).
     init(_ nanoseconds: [Int64]) {
-        let sorted = nanoseconds.sorted()
-        func at(_ fraction: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let index = min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)
-            return Double(sorted[Swift.max(0, index)]) / 1e6
-        }
-        p50 = at(0.50)
-        p95 = at(0.95)
-        p99 = at(0.99)
-        max = Double(sorted.last ?? 0) / 1e6
+        let summary = LatencySummary(nanoseconds)
+        let milliseconds = { (microseconds: Int64?) in Double(microseconds ?? 0) / 1000 }
+        p50 = milliseconds(summary?.p50)
+        p95 = milliseconds(summary?.p95)
+        p99 = milliseconds(summary?.p99)
+        max = milliseconds(summary?.max)
     }
 }
 

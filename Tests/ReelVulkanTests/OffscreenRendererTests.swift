@@ -262,47 +262,58 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(renderer.device.validationErrors == [])
     }
 
-    /// p010 (10 bits in the high bits of 16, Cb and Cr interleaved): frames built from the
-    /// 10-bit 4:2:0 fixture's samples render like libswscale's conversion of the same bytes.
+    /// Builds a frame of 10-bit `format` (yuv420p10, or p010: 10 bits in the high bits of
+    /// 16, Cb and Cr interleaved) like `source` from `value(plane, x, y)` (the 10-bit
+    /// sample), renders it, and returns its PSNR against libswscale's conversion of the
+    /// same bytes and whether the native pass took it.
+    func renderTenBit(
+        like source: VideoFrameDescriptor, as format: PixelFormat, value: (PlaneLayout, Int, Int) -> UInt16
+    ) throws -> (psnr: Double, native: Bool) {
+        let layout = SlotLayout(format: format, width: source.width, height: source.height)
+        let pool = try FramePool(layout: layout, slotCount: 1)
+        guard case .slot(let slot) = pool.acquire() else { throw RenderError(.invalidRequest, "no slot") }
+        defer { pool.release(slot) }
+        let to = pool.bytes(of: slot)
+        func store(_ value: UInt16, plane: Int, at offset: Int) {
+            let sample = format == .p010 ? value << 6 : value
+            to.storeBytes(of: sample, toByteOffset: layout.planes[plane].offset + offset, as: UInt16.self)
+        }
+        let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
+        for y in 0..<luma.height {
+            for x in 0..<luma.width { store(value(luma, x, y), plane: 0, at: y * layout.planes[0].stride + 2 * x) }
+        }
+        for y in 0..<cb.height {
+            for x in 0..<cb.width {
+                if format == .p010 {
+                    store(value(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x)
+                    store(value(cr, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x + 2)
+                } else {
+                    store(value(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 2 * x)
+                    store(value(cr, x, y), plane: 2, at: y * layout.planes[2].stride + 2 * x)
+                }
+            }
+        }
+        let descriptor = pool.descriptor(
+            color: source.color, sampleAspectRatio: source.sampleAspectRatio,
+            presentationTime: source.presentationTime)
+        let size = PixelSize(width: source.width, height: source.height)
+        let image = try renderer.render(descriptor, in: pool, slot: slot, outputSize: size)
+        let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
+        return (psnr(image.copyPixels(), reference.pixels), renderer.lastPlan?.nativeBlocks != nil)
+    }
+
+    /// p010: frames built from the 10-bit 4:2:0 fixture's samples render like
+    /// libswscale's conversion of the same bytes, through the native pass.
     @Test func p010MatchesLibswscale() throws {
         var frames = 0
         try decodeFixture("format-yuv420p10le.mkv") { frame, pool in
-            let source = frame.descriptor
-            #expect(source.format == .yuv420p10)
-            let layout = SlotLayout(format: .p010, width: source.width, height: source.height)
-            let p010 = try FramePool(layout: layout, slotCount: 1)
-            guard case .slot(let slot) = p010.acquire() else { return }
-            defer { p010.release(slot) }
+            #expect(frame.descriptor.format == .yuv420p10)
             let from = pool.bytes(of: frame.slot)
-            let to = p010.bytes(of: slot)
-            func sample(_ plane: PlaneLayout, _ x: Int, _ y: Int) -> UInt16 {
+            let result = try renderTenBit(like: frame.descriptor, as: .p010) { plane, x, y in
                 from.load(fromByteOffset: plane.offset + y * plane.stride + 2 * x, as: UInt16.self)
             }
-            let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
-            for y in 0..<luma.height {
-                for x in 0..<luma.width {
-                    to.storeBytes(
-                        of: sample(luma, x, y) << 6,
-                        toByteOffset: layout.planes[0].offset + y * layout.planes[0].stride + 2 * x,
-                        as: UInt16.self)
-                }
-            }
-            for y in 0..<cb.height {
-                for x in 0..<cb.width {
-                    let row = layout.planes[1].offset + y * layout.planes[1].stride
-                    to.storeBytes(of: sample(cb, x, y) << 6, toByteOffset: row + 4 * x, as: UInt16.self)
-                    to.storeBytes(of: sample(cr, x, y) << 6, toByteOffset: row + 4 * x + 2, as: UInt16.self)
-                }
-            }
-            let descriptor = p010.descriptor(
-                color: source.color, sampleAspectRatio: source.sampleAspectRatio,
-                presentationTime: source.presentationTime)
-            let size = PixelSize(width: source.width, height: source.height)
-            let image = try renderer.render(descriptor, in: p010, slot: slot, outputSize: size)
-            let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
-            let quality = psnr(image.copyPixels(), reference.pixels)
-            #expect(quality >= 40, "p010 frame \(frames): PSNR \(quality) dB")
-            #expect(renderer.lastPlan?.nativeBlocks != nil, "p010 takes the native pass")
+            #expect(result.psnr >= 40, "p010 frame \(frames): PSNR \(result.psnr) dB")
+            #expect(result.native, "p010 takes the native pass")
             frames += 1
         }
         #expect(frames == 3)
@@ -316,47 +327,14 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     func tenBitAtAnOddSizeMatchesLibswscale(format: PixelFormat) throws {
         var frames = 0
         try decodeFixture("odd-317x237.mkv") { frame, pool in
-            let source = frame.descriptor
-            let layout = SlotLayout(format: format, width: source.width, height: source.height)
-            let wide = try FramePool(layout: layout, slotCount: 1)
-            guard case .slot(let slot) = wide.acquire() else { return }
-            defer { wide.release(slot) }
             let from = pool.bytes(of: frame.slot)
-            let to = wide.bytes(of: slot)
-            // 8-bit code c is 10-bit code 4c (and 4c + c/64 spreads it over the range).
-            func sample(_ plane: PlaneLayout, _ x: Int, _ y: Int) -> UInt16 {
+            // 8-bit code c is 10-bit code 4c (and c/64 spreads it over the range).
+            let result = try renderTenBit(like: frame.descriptor, as: format) { plane, x, y in
                 let code = UInt16(from[plane.offset + y * plane.stride + x])
-                let value = code << 2 | code >> 6
-                return format == .p010 ? value << 6 : value
+                return code << 2 | code >> 6
             }
-            func store(_ value: UInt16, plane: Int, at offset: Int) {
-                to.storeBytes(
-                    of: value, toByteOffset: layout.planes[plane].offset + offset, as: UInt16.self)
-            }
-            let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
-            for y in 0..<luma.height {
-                for x in 0..<luma.width { store(sample(luma, x, y), plane: 0, at: y * layout.planes[0].stride + 2 * x) }
-            }
-            for y in 0..<cb.height {
-                for x in 0..<cb.width {
-                    if format == .p010 {
-                        store(sample(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x)
-                        store(sample(cr, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x + 2)
-                    } else {
-                        store(sample(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 2 * x)
-                        store(sample(cr, x, y), plane: 2, at: y * layout.planes[2].stride + 2 * x)
-                    }
-                }
-            }
-            let descriptor = wide.descriptor(
-                color: source.color, sampleAspectRatio: source.sampleAspectRatio,
-                presentationTime: source.presentationTime)
-            let size = PixelSize(width: source.width, height: source.height)
-            let image = try renderer.render(descriptor, in: wide, slot: slot, outputSize: size)
-            let reference = try ReferenceConverter.rgba(of: descriptor, bytes: UnsafeRawBufferPointer(to))
-            let quality = psnr(image.copyPixels(), reference.pixels)
-            #expect(quality >= 45, "\(format) frame \(frames): PSNR \(quality) dB")
-            #expect(renderer.lastPlan?.nativeBlocks != nil, "\(format) takes the native pass")
+            #expect(result.psnr >= 45, "\(format) frame \(frames): PSNR \(result.psnr) dB")
+            #expect(result.native, "\(format) takes the native pass")
             frames += 1
         }
         #expect(frames == 5)
