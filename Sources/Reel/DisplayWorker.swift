@@ -42,8 +42,10 @@ final class DisplayWorker: @unchecked Sendable {
     /// In a window: the frame rendered at the last tick, presented at this one (see
     /// `presentLatency`); `isNew` when it is shown for the first time.
     private var pending: Presentation?
-    /// Frames handed to the window's present thread, not yet reported shown, in order.
+    /// Frames handed to the window's present thread, not yet reported shown, in order,
+    /// and when those reported were shown (kept: reused each tick).
     private var presenting: [Presentation] = []
+    private var shownTimes: [Int64] = []
 
     private typealias Presentation = (ticket: SinkTicket, time: Int64, received: Int64?, tick: Int64, isNew: Bool)
     /// How long (ns) after its tick a frame reaches the screen, so that each tick picks
@@ -339,7 +341,8 @@ final class DisplayWorker: @unchecked Sendable {
     /// and A−V at the moment each reached the screen.
     private func accountPresented() throws(PipelineError) {
         guard let sink, !presenting.isEmpty else { return }
-        for shownAt in try sink.takePresented() {
+        try sink.takePresented(into: &shownTimes)
+        for shownAt in shownTimes {
             guard !presenting.isEmpty else { break }
             let presented = presenting.removeFirst()
             guard presented.isNew else { continue }

@@ -119,6 +119,10 @@ package final class PlaybackPipeline {
         } catch { throw .media(error) }
         let hasVideo = videoDecoder != nil
         (window, renderer, sink) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
+        // The pass is compiled now, not at the first frame (which would miss its tick).
+        if let renderer, let videoDecoder {
+            do { try renderer.prepare(for: videoDecoder.layout.format) } catch { throw .render(error) }
+        }
         // A live stream follows its video by default: the sound is aligned to it, and
         // little of it is buffered. Without a picture, a video or external clock would
         // have nothing to start from: the sound is the master then (as in ffplay).

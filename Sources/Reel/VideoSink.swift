@@ -45,9 +45,10 @@ protocol VideoSink: AnyObject {
     /// Shows what `ticket` rendered (a window; nothing offscreen). A window hands the
     /// image to its present thread and returns: `takePresented` says when it was shown.
     func present(_ ticket: SinkTicket) throws(PipelineError)
-    /// When each image handed to `present` since the last call was shown (host ns), in
-    /// order; throws what a present failed with.
-    func takePresented() throws(PipelineError) -> [Int64]
+    /// Replaces `times` with when each image handed to `present` since the last call was
+    /// shown (host ns), in order (the two arrays swap: nothing is allocated a tick);
+    /// throws what a present failed with.
+    func takePresented(into times: inout [Int64]) throws(PipelineError)
     /// Waits until every image handed to `present` was shown.
     func drainPresents()
     /// The display is over: threads of the sink's own end (their images shown).
@@ -55,7 +56,7 @@ protocol VideoSink: AnyObject {
 }
 
 extension VideoSink {
-    func takePresented() throws(PipelineError) -> [Int64] { [] }
+    func takePresented(into times: inout [Int64]) throws(PipelineError) { times.removeAll(keepingCapacity: true) }
     func drainPresents() {}
     func shutDown() {}
     var canSubmit: Bool { true }
@@ -155,8 +156,8 @@ final class WindowSink: VideoSink {
         presenting.enqueue(image)
     }
 
-    func takePresented() throws(PipelineError) -> [Int64] {
-        do { return try presenting.take() } catch { throw .render(error) }
+    func takePresented(into times: inout [Int64]) throws(PipelineError) {
+        do { try presenting.take(into: &times) } catch { throw .render(error) }
     }
 
     func drainPresents() { presenting.drain() }
@@ -213,13 +214,13 @@ private final class PresentThread: @unchecked Sendable {
         }
     }
 
-    func take() throws(RenderError) -> [Int64] {
-        let (times, error) = condition.withLock { () -> ([Int64], RenderError?) in
-            defer { shown.removeAll(keepingCapacity: true) }
-            return (shown, failure)
+    func take(into times: inout [Int64]) throws(RenderError) {
+        times.removeAll(keepingCapacity: true)
+        let error = condition.withLock { () -> RenderError? in
+            swap(&times, &shown)
+            return failure
         }
         if let error { throw error }
-        return times
     }
 
     func drain() {
