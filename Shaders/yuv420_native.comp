@@ -2,9 +2,10 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #extension GL_GOOGLE_include_directive : require
-// YCbCr → RGBA for 4:2:0 at native scale (the picture's size equals its destination
-// rectangle), 8-bit or (WIDE) 10-bit in 16-bit samples, planar or with interleaved CbCr
-// (INTERLEAVED: NV12, P010): the common cases, and the ones a CPU driver must do fast.
+// YCbCr → RGBA for 4:2:0 and (FULL_ROWS) 4:2:2 at native scale (the picture's size
+// equals its destination rectangle), 8-bit or (WIDE) 10-bit in 16-bit samples, planar or
+// with interleaved CbCr (INTERLEAVED: NV12, P010): the common cases, and the ones a CPU
+// driver must do fast.
 //
 // Each invocation converts a block of BLOCK×ROWS pixels. The pass covers only whole
 // blocks (the CPU sizes the region; yuv_general.comp converts the strips left over
@@ -36,6 +37,8 @@ layout(std430, set = 0, binding = 1) writeonly buffer Output { u64vec4 octets[];
 // top). Specialization constants: the branches on them are gone at run time.
 layout(constant_id = 0) const bool INTERLEAVED = false;
 layout(constant_id = 1) const bool WIDE = false;
+// 4:2:2: a chroma row for every luma row (no vertical interpolation).
+layout(constant_id = 2) const bool FULL_ROWS = false;
 
 const int BLOCK = 32;                   // pixels per block row
 const int ROWS = 4;                     // rows per block (even)
@@ -158,7 +161,8 @@ void convertBlock(uvec2 block) {
     float cb[CHROMA_ROWS][COLUMNS];
     float cr[CHROMA_ROWS][COLUMNS];
     [[unroll]] for (int r = 0; r < CHROMA_ROWS; r++) {
-        uint row = uint(clamp(m - 1 + r, 0, lastRow));
+        // 4:2:2: the block's own rows (CHROMA_ROWS == ROWS); 4:2:0: rows m−1 … m+ROWS/2.
+        uint row = FULL_ROWS ? y0 + uint(r) : uint(clamp(m - 1 + r, 0, lastRow));
         if (INTERLEAVED && WIDE) {
             widePairColumns(row, k, cb[r], cr[r]);
         } else if (INTERLEAVED) {
@@ -184,8 +188,8 @@ void convertBlock(uvec2 block) {
         float cbColumn[COLUMNS];
         float crColumn[COLUMNS];
         [[unroll]] for (int c = 0; c < COLUMNS; c++) {
-            cbColumn[c] = fma(v.x, cb[a][c], v.y * cb[a + 1][c]);
-            crColumn[c] = fma(v.x, cr[a][c], v.y * cr[a + 1][c]);
+            cbColumn[c] = FULL_ROWS ? cb[j][c] : fma(v.x, cb[a][c], v.y * cb[a + 1][c]);
+            crColumn[c] = FULL_ROWS ? cr[j][c] : fma(v.x, cr[a][c], v.y * cr[a + 1][c]);
         }
         float luma[BLOCK];
         lumaRow(y, x0, luma);

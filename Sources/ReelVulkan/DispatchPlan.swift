@@ -3,7 +3,7 @@ import ReelCore
 /// How one frame's conversion is split between the two compute passes.
 ///
 /// The native pass (`Shaders/yuv420_native.comp`) converts 4:2:0 (8- and 10-bit, planar
-/// and semi-planar) at native scale
+/// and semi-planar) and planar 4:2:2 at native scale
 /// in whole blocks of `nativeBlock` pixels, with no bounds checks: it takes every
 /// block that lies inside the picture. The
 /// general pass (`Shaders/yuv_general.comp`) converts the rest: the strip on the right
@@ -94,13 +94,15 @@ package struct DispatchPlan: Equatable {
         ]
     }
 
-    /// 4:2:0 (8- or 10-bit, planar or semi-planar) drawn at its own size, planes on 16-byte boundaries with a
+    /// 4:2:0 (8- or 10-bit, planar or semi-planar) or planar 4:2:2 drawn at its own size, planes on 16-byte boundaries with a
     /// plane before each chroma plane (the pass reads 16 bytes before a row's start),
     /// and output rows that start on 8-pixel boundaries (it writes 8 pixels at a time).
     package static func suitsNativePass(
         _ frame: VideoFrameDescriptor, destination: (x: Int, y: Int, width: Int, height: Int), outputWidth: Int
     ) -> Bool {
-        let planeCount = [PixelFormat.yuv420p: 3, .nv12: 2, .yuv420p10: 3, .p010: 2][frame.format]
+        let planeCount = [
+            PixelFormat.yuv420p: 3, .nv12: 2, .yuv420p10: 3, .p010: 2, .yuv422p: 3, .yuv422p10: 3,
+        ][frame.format]
         guard let planeCount, frame.planes.count == planeCount,
             destination.width == frame.width, destination.height == frame.height,
             outputWidth % 8 == 0, destination.x % 8 == 0

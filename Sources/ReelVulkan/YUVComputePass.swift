@@ -28,25 +28,20 @@ final class YUVComputePass {
     /// False on a device without 64-bit integers in shaders: everything takes `general`.
     let hasNativePass: Bool
 
-    /// What the native pass is specialized on: `INTERLEAVED` and `WIDE` in
+    /// What the native pass is specialized on: `INTERLEAVED`, `WIDE` and `FULL_ROWS` in
     /// `Shaders/yuv420_native.comp`.
-    struct NativeVariant: Hashable, CaseIterable {
+    struct NativeVariant: Hashable {
         var interleaved: Bool
         var wide: Bool
+        /// 4:2:2: chroma rows as many as luma rows.
+        var fullRows: Bool
 
-        init(interleaved: Bool, wide: Bool) {
-            self.interleaved = interleaved
-            self.wide = wide
-        }
-
-        /// The variant for `format`, when the native pass converts it.
+        /// The variant for `format`, when the native pass converts it (4:2:0 and 4:2:2).
         init?(format: PixelFormat) {
-            guard format.chromaShift == (1, 1), format.planeCount >= 2 else { return nil }
-            self.init(interleaved: format.interleavesChroma, wide: format.bytesPerSample == 2)
-        }
-
-        static let allCases = [false, true].flatMap { interleaved in
-            [false, true].map { NativeVariant(interleaved: interleaved, wide: $0) }
+            guard format.chromaShift.x == 1, format.planeCount >= 2 else { return nil }
+            interleaved = format.interleavesChroma
+            wide = format.bytesPerSample == 2
+            fullRows = format.chromaShift.y == 0
         }
     }
 
@@ -56,7 +51,7 @@ final class YUVComputePass {
         if let pipeline = natives[variant] { return pipeline }
         let pipeline = try Self.makePipeline(
             device.device, layout: pipelineLayout, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
-            constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0])
+            constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0, variant.fullRows ? 1 : 0])
         natives[variant] = pipeline
         return pipeline
     }

@@ -32,10 +32,12 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
     ])
     func matchesLibswscale(fixture: String) throws {
         try compareWithLibswscale(fixture: fixture)
-        // 4:2:0 (8- and 10-bit) at its own size goes through the native pass, odd sizes
+        // 4:2:0 and 4:2:2 (8- and 10-bit) at its own size go through the native pass, odd sizes
         // included (output rows are padded to 8 pixels; the general pass takes the edge strips).
         let fourTwoZero =
-            !fixture.hasPrefix("format-") || fixture == "format-nv12.mkv" || fixture == "format-yuv420p10le.mkv"
+            !fixture.hasPrefix("format-")
+            || ["format-nv12.mkv", "format-yuv420p10le.mkv", "format-yuv422p.mkv", "format-yuv422p10le.mkv"]
+                .contains(fixture)
         #expect((renderer.lastPlan?.nativeBlocks != nil) == fourTwoZero, "\(fixture)")
         if fixture == "odd-317x237.mkv" {
             #expect(
@@ -208,6 +210,11 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
             DispatchPlan(
                 frame: descriptor(.yuv422p, 320, 240), destination: (0, 0, 320, 240), outputWidth: 320,
                 nativeAvailable: true
+            ).nativeBlocks != nil)
+        #expect(
+            DispatchPlan(
+                frame: descriptor(.yuv444p, 320, 240), destination: (0, 0, 320, 240), outputWidth: 320,
+                nativeAvailable: true
             ).nativeBlocks == nil)
         #expect(
             DispatchPlan(frame: frame, destination: (0, 0, 320, 240), outputWidth: 320, nativeAvailable: false)
@@ -262,34 +269,32 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(renderer.device.validationErrors == [])
     }
 
-    /// Builds a frame of 10-bit `format` (yuv420p10, or p010: 10 bits in the high bits of
-    /// 16, Cb and Cr interleaved) like `source` from `value(plane, x, y)` (the 10-bit
-    /// sample), renders it, and returns its PSNR against libswscale's conversion of the
-    /// same bytes and whether the native pass took it.
-    func renderTenBit(
-        like source: VideoFrameDescriptor, as format: PixelFormat, value: (PlaneLayout, Int, Int) -> UInt16
+    /// Builds a frame of `format` the size of `source` from `value(component, x, y)` —
+    /// component 0 Y, 1 Cb, 2 Cr, at that plane's sample position; 10-bit values for a
+    /// 10-bit format (P010 keeps them in the high bits), else 8-bit — renders it, and
+    /// returns its PSNR against libswscale's conversion of the same bytes and whether the
+    /// native pass took it.
+    func renderBuilt(
+        like source: VideoFrameDescriptor, as format: PixelFormat, value: (Int, Int, Int) -> UInt16
     ) throws -> (psnr: Double, native: Bool) {
         let layout = SlotLayout(format: format, width: source.width, height: source.height)
         let pool = try FramePool(layout: layout, slotCount: 1)
         guard case .slot(let slot) = pool.acquire() else { throw RenderError(.invalidRequest, "no slot") }
         defer { pool.release(slot) }
         let to = pool.bytes(of: slot)
-        func store(_ value: UInt16, plane: Int, at offset: Int) {
-            let sample = format == .p010 ? value << 6 : value
-            to.storeBytes(of: sample, toByteOffset: layout.planes[plane].offset + offset, as: UInt16.self)
-        }
-        let (luma, cb, cr) = (source.planes[0], source.planes[1], source.planes[2])
-        for y in 0..<luma.height {
-            for x in 0..<luma.width { store(value(luma, x, y), plane: 0, at: y * layout.planes[0].stride + 2 * x) }
-        }
-        for y in 0..<cb.height {
-            for x in 0..<cb.width {
-                if format == .p010 {
-                    store(value(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x)
-                    store(value(cr, x, y), plane: 1, at: y * layout.planes[1].stride + 4 * x + 2)
-                } else {
-                    store(value(cb, x, y), plane: 1, at: y * layout.planes[1].stride + 2 * x)
-                    store(value(cr, x, y), plane: 2, at: y * layout.planes[2].stride + 2 * x)
+        for (index, plane) in layout.planes.enumerated() {
+            let perPixel = format.samplesPerPixel(plane: index)
+            for y in 0..<plane.height {
+                for sample in 0..<(plane.width * perPixel) {
+                    // Interleaved chroma: Cb, Cr, Cb, Cr, …
+                    let component = perPixel == 2 ? 1 + sample % 2 : index
+                    let v = value(component, sample / perPixel, y)
+                    let offset = plane.offset + y * plane.stride + sample * format.bytesPerSample
+                    if format.bytesPerSample == 2 {
+                        to.storeBytes(of: v << format.sampleShift, toByteOffset: offset, as: UInt16.self)
+                    } else {
+                        to[offset] = UInt8(v)
+                    }
                 }
             }
         }
@@ -308,9 +313,10 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         var frames = 0
         try decodeFixture("format-yuv420p10le.mkv") { frame, pool in
             #expect(frame.descriptor.format == .yuv420p10)
-            let from = pool.bytes(of: frame.slot)
-            let result = try renderTenBit(like: frame.descriptor, as: .p010) { plane, x, y in
-                from.load(fromByteOffset: plane.offset + y * plane.stride + 2 * x, as: UInt16.self)
+            let (from, planes) = (pool.bytes(of: frame.slot), frame.descriptor.planes)
+            let result = try renderBuilt(like: frame.descriptor, as: .p010) { component, x, y in
+                let plane = planes[component]
+                return from.load(fromByteOffset: plane.offset + y * plane.stride + 2 * x, as: UInt16.self)
             }
             #expect(result.psnr >= 40, "p010 frame \(frames): PSNR \(result.psnr) dB")
             #expect(result.native, "p010 takes the native pass")
@@ -319,19 +325,22 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(frames == 3)
     }
 
-    /// 10-bit 4:2:0, planar and P010, at an odd size (317×237: the native pass's blocks,
-    /// the general pass's strips on the right and below, chroma edges repeated): frames
-    /// built from the 8-bit fixture's samples scaled to 10 bits render like libswscale's
-    /// conversion of the same bytes, through the native pass.
-    @Test(arguments: [PixelFormat.yuv420p10, .p010])
-    func tenBitAtAnOddSizeMatchesLibswscale(format: PixelFormat) throws {
+    /// Every format the native pass takes — 10-bit 4:2:0 planar and P010, 8- and 10-bit
+    /// 4:2:2 — at an odd size (317×237: the native pass's blocks, the general pass's strips
+    /// on the right and below, chroma edges repeated): frames built from the 8-bit 4:2:0
+    /// fixture's samples (scaled to 10 bits; 4:2:2 repeating each chroma row) render like
+    /// libswscale's conversion of the same bytes, through the native pass.
+    @Test(arguments: [PixelFormat.yuv420p10, .p010, .yuv422p, .yuv422p10])
+    func nativeFormatsAtAnOddSizeMatchLibswscale(format: PixelFormat) throws {
         var frames = 0
         try decodeFixture("odd-317x237.mkv") { frame, pool in
-            let from = pool.bytes(of: frame.slot)
-            // 8-bit code c is 10-bit code 4c (and c/64 spreads it over the range).
-            let result = try renderTenBit(like: frame.descriptor, as: format) { plane, x, y in
-                let code = UInt16(from[plane.offset + y * plane.stride + x])
-                return code << 2 | code >> 6
+            let (from, planes) = (pool.bytes(of: frame.slot), frame.descriptor.planes)
+            let rowShift = format.chromaShift.y == 0 ? 1 : 0
+            let result = try renderBuilt(like: frame.descriptor, as: format) { component, x, y in
+                let plane = planes[component]
+                let code = UInt16(from[plane.offset + (component == 0 ? y : y >> rowShift) * plane.stride + x])
+                // 8-bit code c is 10-bit code 4c (and c/64 spreads it over the range).
+                return format.bytesPerSample == 2 ? code << 2 | code >> 6 : code
             }
             #expect(result.psnr >= 45, "\(format) frame \(frames): PSNR \(result.psnr) dB")
             #expect(result.native, "\(format) takes the native pass")
