@@ -121,7 +121,15 @@ package final class PlaybackPipeline {
         (window, renderer, sink) = try Self.openVideoOutput(parameters, demuxer: demuxer, hasVideo: hasVideo)
         // The pass is compiled now, not at the first frame (which would miss its tick).
         if let renderer, let videoDecoder {
-            do { try renderer.prepare(for: videoDecoder.layout.format) } catch { throw .render(error) }
+            // A window draws scaled whenever its size is not the picture's.
+            do { try renderer.prepare(for: videoDecoder.layout.format, scaled: window != nil) } catch {
+                throw .render(error)
+            }
+            if let windowSink = sink as? WindowSink {
+                let layout = videoDecoder.layout
+                try windowSink.warmUp(
+                    format: layout.format, size: PixelSize(width: layout.width, height: layout.height))
+            }
         }
         // A live stream follows its video by default: the sound is aligned to it, and
         // little of it is buffered. Without a picture, a video or external clock would

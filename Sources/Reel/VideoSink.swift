@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelFramePool
 import ReelVulkan
 
 /// Where the display thread sends the frame it chose for a tick: rendered offscreen
@@ -163,6 +164,44 @@ final class WindowSink: VideoSink {
     func drainPresents() { presenting.drain() }
 
     func shutDown() { presenting.stop() }
+
+    /// Shows a black picture of `format` and `size` through the whole path — the pass,
+    /// the copy into the swapchain image, the presentation — before playback starts: a
+    /// CPU driver compiles code for each of them on first use (hundreds of ms with a cold
+    /// shader cache), which would otherwise stall the first ticks.
+    func warmUp(format: PixelFormat, size: PixelSize) throws(PipelineError) {
+        let layout = SlotLayout(format: format, width: size.width, height: size.height)
+        let pool: FramePool
+        do { pool = try FramePool(layout: layout, slotCount: 1) } catch { return }
+        guard case .slot(let slot) = pool.acquire() else { return }
+        defer { pool.release(slot) }
+        // Limited-range black: Y 16, Cb and Cr 128 (in the sample's own scale).
+        let bytes = pool.bytes(of: slot)
+        for (index, plane) in layout.planes.enumerated() {
+            let code = index == 0 ? 16 : 128
+            let value = UInt16(code << (format.bitDepth - 8)) << format.sampleShift
+            for y in 0..<plane.height {
+                let row = plane.offset + y * plane.stride
+                let samples = plane.width * format.samplesPerPixel(plane: index)
+                for x in 0..<samples {
+                    if format.bytesPerSample == 2 {
+                        bytes.storeBytes(of: value, toByteOffset: row + 2 * x, as: UInt16.self)
+                    } else {
+                        bytes[row + x] = UInt8(value)
+                    }
+                }
+            }
+        }
+        let descriptor = pool.descriptor(
+            color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
+            sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        do throws(RenderError) {
+            guard let submitted = try renderer.submit(descriptor, in: pool, slot: slot, renderingInto: presenter)
+            else { return }
+            _ = try renderer.finish(submitted.ticket)
+            try presenter.present(submitted.image)
+        } catch { throw .render(error) }
+    }
 }
 
 /// The window's present thread: with a CPU driver, `vkQueuePresentKHR` copies the

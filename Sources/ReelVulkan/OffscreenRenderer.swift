@@ -188,9 +188,13 @@ package final class OffscreenRenderer {
     /// Compiles the pass that will convert pictures of `format` (the native pass where it
     /// applies, else the general one), so the first frame does not pay for it: the
     /// driver compiles each variant when it is first needed.
-    package func prepare(for format: PixelFormat) throws(RenderError) {
+    /// `scaled`: pictures may also be drawn at another size (a window, which the user can
+    /// resize): the general pass is made too.
+    package func prepare(for format: PixelFormat, scaled: Bool = false) throws(RenderError) {
         let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format)
-        if native == nil { _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat)) }
+        if native == nil || scaled {
+            _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat))
+        }
     }
 
     /// Records and submits the frame without waiting. The slot must stay held until
