@@ -87,6 +87,8 @@ public final class RemoteProducer: FrameProducer {
 final class ProducerConnection: SlotLender, @unchecked Sendable {
     let description: FrameDescription
     let mapping: SharedPoolMapping
+    /// Every frame's planes in its slot (the pool's layout): made once, not per frame.
+    private let framePlanes: [(offset: UInt64, stride: UInt32)]
     private let socket: PoolSocket
     private let logger: Logger?
     private let state: Mutex<State>
@@ -152,6 +154,7 @@ final class ProducerConnection: SlotLender, @unchecked Sendable {
             default: throw PoolProtocolError("the renderer answered \(answer.message), not a pool")
             }
             socket.setReceiveTimeout(milliseconds: nil)
+            framePlanes = mapping.layout.planes.map { (UInt64($0.offset), UInt32($0.stride)) }
             state = Mutex(
                 State(
                     generations: pool.generations, free: Array(0..<Int(pool.slotCount)),
@@ -312,7 +315,7 @@ final class ProducerConnection: SlotLender, @unchecked Sendable {
         let requested = claim.description
         let message = PoolMessage.Frame(
             slot: UInt32(slot), generation: generation, format: layout.format, width: UInt32(layout.width),
-            height: UInt32(layout.height), planes: layout.planes.map { (UInt64($0.offset), UInt32($0.stride)) },
+            height: UInt32(layout.height), planes: framePlanes,
             color: requested.color, presentationTime: presentationTime,
             captured: captured.map(HostTime.from) ?? HostTime.now(), sampleAspectRatio: requested.sampleAspectRatio)
         do throws(PoolProtocolError) {

@@ -180,15 +180,13 @@ final class WindowSink: VideoSink {
         for (index, plane) in layout.planes.enumerated() {
             let code = index == 0 ? 16 : 128
             let value = UInt16(code << (format.bitDepth - 8)) << format.sampleShift
+            let samples = plane.width * format.samplesPerPixel(plane: index)
             for y in 0..<plane.height {
-                let row = plane.offset + y * plane.stride
-                let samples = plane.width * format.samplesPerPixel(plane: index)
-                for x in 0..<samples {
-                    if format.bytesPerSample == 2 {
-                        bytes.storeBytes(of: value, toByteOffset: row + 2 * x, as: UInt16.self)
-                    } else {
-                        bytes[row + x] = UInt8(value)
-                    }
+                let row = bytes.baseAddress! + plane.offset + y * plane.stride
+                if format.bytesPerSample == 2 {
+                    row.initializeMemory(as: UInt16.self, repeating: value, count: samples)
+                } else {
+                    row.initializeMemory(as: UInt8.self, repeating: UInt8(value), count: samples)
                 }
             }
         }
