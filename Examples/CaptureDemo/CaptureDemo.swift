@@ -85,10 +85,13 @@ struct CaptureDemo: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let parameters = SessionParameters(
+        let description = FrameDescription(format: .nv12, size: PixelSize(width: width, height: height))
+        var parameters = SessionParameters(
             output: window ? .window : .frames(FrameOutput(format: .rgba8, buffers: buffers)),
             pacing: everyFrame ? .everyFrame : .timed(rate: Rational(Int64(rate), 1)), validation: validation,
             pushedSlots: slots)
+        // The camera's frames: their pass is ready before the first one.
+        parameters.expectedFrames = [description]
         // The application's side of the output: take each frame, look at it, give it back
         // — in a callback on the display thread, or below from `session.frames`.
         let inspector = FrameInspector(folder: out)
@@ -99,7 +102,6 @@ struct CaptureDemo: AsyncParsableCommand {
             FileHandle.standardError.write(Data("capture-demo: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        let description = FrameDescription(format: .nv12, size: PixelSize(width: width, height: height))
         let synthetic = SyntheticCamera(width: width, height: height)
         let count = count
         print(

@@ -11,3 +11,9 @@ static inline uint32_t reel_vk_api_version_patch(uint32_t v) { return VK_API_VER
 static const uint32_t reel_VK_API_VERSION_1_2 = VK_API_VERSION_1_2;
 static const uint64_t reel_VK_WHOLE_SIZE = VK_WHOLE_SIZE;
 static const uint32_t reel_VK_QUEUE_FAMILY_IGNORED = VK_QUEUE_FAMILY_IGNORED;
+
+#include <malloc.h>
+
+/// Returns the C heap's free memory to the system (what a driver's shader compiler
+/// freed stays in malloc's arenas otherwise).
+static inline void reel_malloc_trim(void) { malloc_trim(0); }

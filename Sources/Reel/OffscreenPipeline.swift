@@ -26,6 +26,13 @@ package struct OffscreenParameters: Sendable {
     /// `bench` is compared with do). When false the pixels stay on the device and
     /// `PipelineFrame.image` has none.
     package var readback: Bool
+    /// Output buffers frames are rendered into: with two, the next frame renders while
+    /// the consumer (`run`'s `onFrame`) still has the last one, which pays where the
+    /// consumer takes time (PNGs written); with one, it renders once the consumer is
+    /// done — the decoder still works on the frame after it while the GPU renders — and
+    /// a buffer's memory (8 MB at 1080p) is saved. `bench` takes one: nothing holds its
+    /// pixels.
+    package var outputBuffers = OffscreenRenderer.framesInFlight
     /// Device choice and validation.
     package var device: DeviceParameters
     /// Decoder threads and frame-pool options.
@@ -92,6 +99,8 @@ package struct PipelineStatistics: Sendable, Codable {
     package var poolSlots = 0
     package var poolSlotBytes = 0
     package var poolBytes = 0
+    /// Slots of the last pool ever taken (only their memory is resident).
+    package var poolSlotsUsed = 0
 }
 
 /// Where the pipeline's thread spent one frame's time (wall, ns): from the frame before
@@ -186,14 +195,18 @@ package final class OffscreenPipeline {
         } catch { throw .media(error) }
         let decoding = HostTime.threadIDs()
         source = live ?? demuxer
-        do { renderer = parameters.decodeOnly ? nil : try OffscreenRenderer(device: parameters.device) } catch {
+        do {
+            renderer =
+                parameters.decodeOnly
+                ? nil : try OffscreenRenderer(device: parameters.device, resourceCount: parameters.outputBuffers)
+        } catch {
             throw .render(error)
         }
         decoderThreads = decoding.subtracting(before)
         rendererThreads = HostTime.threadIDs().subtracting(decoding)
         renderer?.readsBack = parameters.readback
         // The pass is compiled now, as setup, not in the first frame's time.
-        do { try renderer?.prepare(for: decoder.layout.format) } catch { throw .render(error) }
+        do { try renderer?.prepare(for: decoder.pool) } catch { throw .render(error) }
         // Ready: the session's packets may come now.
         try live?.listen()
     }
@@ -280,6 +293,11 @@ package final class OffscreenPipeline {
                     try renderRepeatedly(frame, with: renderer, statistics: &statistics, onFrame: onFrame)
                     break decoding
                 }
+                // (With one output buffer, the previous frame goes out first.)
+                if let previous = inFlight, renderer.resourceCount == 1 {
+                    try deliver(previous, from: renderer, statistics: &statistics, onFrame: onFrame)
+                    inFlight = nil
+                }
                 let ticket = try submit(frame, to: renderer)
                 mark(\.submit, \.render)
                 if let previous = inFlight {
@@ -318,6 +336,7 @@ package final class OffscreenPipeline {
         statistics.poolSlots = pool.slotCount
         statistics.poolSlotBytes = pool.layout.slotSize
         statistics.poolBytes = pool.byteCount
+        statistics.poolSlotsUsed = pool.slotsUsed
         // A live session that never started (no packets) says so; one that ended is done.
         if live != nil, let inputError { throw PipelineError.media(inputError) }
         if statistics.framesDecoded < limit && !parameters.renderOnly && live == nil {
@@ -348,12 +367,16 @@ package final class OffscreenPipeline {
             }
             return
         }
+        let depth = min(renderer.resourceCount, OffscreenRenderer.framesInFlight)
         var pending: [RenderTicket] = []
-        pending.reserveCapacity(OffscreenRenderer.framesInFlight)
+        pending.reserveCapacity(depth)
         for _ in 0..<count {
+            if pending.count == depth, depth == 1 {
+                try finish(pending.removeFirst(), of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
+            }
             pending.append(try submit(frame, to: renderer))
             mark(\.submit, \.render)
-            if pending.count == OffscreenRenderer.framesInFlight {
+            if pending.count == depth, depth > 1 {
                 try finish(pending.removeFirst(), of: frame, from: renderer, statistics: &statistics, onFrame: onFrame)
             }
         }

@@ -122,14 +122,12 @@ package final class PlaybackPipeline {
         // The pass is compiled now, not at the first frame (which would miss its tick).
         if let renderer, let videoDecoder {
             // A window draws scaled whenever its size is not the picture's.
-            do { try renderer.prepare(for: videoDecoder.layout.format, scaled: window != nil) } catch {
+            let layout = videoDecoder.layout
+            let size = PixelSize(width: layout.width, height: layout.height)
+            do { try renderer.prepare(for: videoDecoder.pool, scaled: window != nil) } catch {
                 throw .render(error)
             }
-            if let windowSink = sink as? WindowSink {
-                let layout = videoDecoder.layout
-                try windowSink.warmUp(
-                    format: layout.format, size: PixelSize(width: layout.width, height: layout.height))
-            }
+            if let windowSink = sink as? WindowSink { try windowSink.warmUp(format: layout.format, size: size) }
         }
         // A live stream follows its video by default: the sound is aligned to it, and
         // little of it is buffered. Without a picture, a video or external clock would

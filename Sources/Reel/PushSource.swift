@@ -45,7 +45,7 @@ final class PushSource: SlotLender, @unchecked Sendable {
     }
 
     /// The pool for `description`'s layout, made if need be.
-    private func pool(for description: FrameDescription) throws(ReelError) -> FramePool {
+    func pool(for description: FrameDescription) throws(ReelError) -> FramePool {
         guard description.size.width > 0, description.size.height > 0, description.size.width <= 16384,
             description.size.height <= 16384
         else { throw ReelError(.unsuitable, "a pushed frame of \(description.size) is out of range (1…16384 a side)") }

@@ -239,6 +239,22 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         let channel = channel
         let sink = output.map { FrameStreamSink(renderer: renderer, output: $0, channel: channel) }
         self.sink = sink
+        // The frames the application said it will push: their passes are ready before the first.
+        if !parameters.expectedFrames.isEmpty {
+            guard case .pushed = parameters.source else {
+                throw ReelError(.unsuitable, "expectedFrames applies to a session the application pushes frames to")
+            }
+            for description in parameters.expectedFrames {
+                let pool = try push.pool(for: description)
+                let scaled = window != nil || output?.size.map { $0 != description.size } ?? false
+                do { try renderer.prepare(for: pool, scaled: scaled) } catch { throw ReelError(.render(error)) }
+                if let windowSink = videoSink as? WindowSink {
+                    do { try windowSink.warmUp(format: description.format, size: description.size) } catch {
+                        throw ReelError(error)
+                    }
+                }
+            }
+        }
         let rate: Rational
         if case .timed(let timedRate) = parameters.pacing {
             guard timedRate.isValid, timedRate.doubleValue <= 1000 else {

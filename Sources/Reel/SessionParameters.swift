@@ -82,6 +82,13 @@ public struct SessionParameters: Sendable {
     /// Where sound goes: a file's or stream's, or what the application pushes
     /// (`Session.push(audio:format:at:)`).
     public var audio: Audio
+    /// The frames the application will push (`.pushed` only), one description per
+    /// format and size: for each, a pool is made and the pass compiled and run once on a
+    /// black picture while the session starts, so that the first frame of each is shown
+    /// on time. A description not named here is prepared at its first frame, which then
+    /// waits for the driver's compiler (tens of milliseconds on a CPU driver, once per
+    /// description).
+    public var expectedFrames: [FrameDescription] = []
 
     public init(
         source: Source = .pushed, output: Output = .frames(FrameOutput()), pacing: Pacing = .everyFrame,

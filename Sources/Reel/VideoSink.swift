@@ -175,21 +175,7 @@ final class WindowSink: VideoSink {
         do { pool = try FramePool(layout: layout, slotCount: 1) } catch { return }
         guard case .slot(let slot) = pool.acquire() else { return }
         defer { pool.release(slot) }
-        // Limited-range black: Y 16, Cb and Cr 128 (in the sample's own scale).
-        let bytes = pool.bytes(of: slot)
-        for (index, plane) in layout.planes.enumerated() {
-            let code = index == 0 ? 16 : 128
-            let value = UInt16(code << (format.bitDepth - 8)) << format.sampleShift
-            let samples = plane.width * format.samplesPerPixel(plane: index)
-            for y in 0..<plane.height {
-                let row = bytes.baseAddress! + plane.offset + y * plane.stride
-                if format.bytesPerSample == 2 {
-                    row.initializeMemory(as: UInt16.self, repeating: value, count: samples)
-                } else {
-                    row.initializeMemory(as: UInt8.self, repeating: UInt8(value), count: samples)
-                }
-            }
-        }
+        pool.fillBlack(slot)
         let descriptor = pool.descriptor(
             color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
             sampleAspectRatio: Rational(1, 1), presentationTime: nil)

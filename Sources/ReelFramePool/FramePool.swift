@@ -41,6 +41,9 @@ package final class FramePool: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     /// Holders of each slot; 0 means free.
     private let holders: Mutex<[Int]>
+    /// One past the highest slot ever taken: slots are taken lowest first, so only these
+    /// have ever been written, and only their pages are resident.
+    private let used = Atomic(0)
     /// The byte a freed slot is filled with in debug builds.
     package static let poison: UInt8 = 0xA5
 
@@ -93,6 +96,7 @@ package final class FramePool: @unchecked Sendable {
         holders.withLock { holders in
             guard let index = holders.firstIndex(of: 0) else { return .exhausted }
             holders[index] = 1
+            noteUsed(index)
             return .slot(index)
         }
     }
@@ -105,6 +109,7 @@ package final class FramePool: @unchecked Sendable {
                 return .exhausted
             }
             holders[index] = 1
+            noteUsed(index)
             return .slot(index)
         }
     }
@@ -115,6 +120,7 @@ package final class FramePool: @unchecked Sendable {
         holders.withLock { holders in
             guard holders[slot] == 0 else { return false }
             holders[slot] = 1
+            noteUsed(slot)
             return true
         }
     }
@@ -143,6 +149,19 @@ package final class FramePool: @unchecked Sendable {
 
     /// Whether `slot` has no holder.
     package func isFree(_ slot: Int) -> Bool { holders.withLock { $0[slot] == 0 } }
+
+    private func noteUsed(_ slot: Int) {
+        var seen = used.load(ordering: .relaxed)
+        while seen <= slot {
+            let (exchanged, original) = used.compareExchange(
+                expected: seen, desired: slot + 1, ordering: .relaxed)
+            if exchanged { break }
+            seen = original
+        }
+    }
+
+    /// Slots ever taken (from the lowest): what the pool has cost in memory, of `slotCount`.
+    package var slotsUsed: Int { used.load(ordering: .relaxed) }
 
     /// Number of slots currently free.
     package var freeCount: Int { holders.withLock { $0.count { $0 == 0 } } }
@@ -173,6 +192,26 @@ package final class FramePool: @unchecked Sendable {
     }
 
     /// A descriptor for a frame stored in `slot` with this pool's layout.
+    /// Fills `slot` with limited-range black (Y 16, Cb and Cr 128, in the samples' own
+    /// scale): a picture to run a pass on before real frames come.
+    package func fillBlack(_ slot: Int) {
+        let bytes = bytes(of: slot)
+        let format = layout.format
+        for (index, plane) in layout.planes.enumerated() {
+            let code = index == 0 ? 16 : 128
+            let value = UInt16(code << (format.bitDepth - 8)) << format.sampleShift
+            let samples = plane.width * format.samplesPerPixel(plane: index)
+            for y in 0..<plane.height {
+                let row = bytes.baseAddress! + plane.offset + y * plane.stride
+                if format.bytesPerSample == 2 {
+                    row.initializeMemory(as: UInt16.self, repeating: value, count: samples)
+                } else {
+                    row.initializeMemory(as: UInt8.self, repeating: UInt8(value), count: samples)
+                }
+            }
+        }
+    }
+
     package func descriptor(
         color: ColorDescription, sampleAspectRatio: Rational, presentationTime: MediaTime?
     ) -> VideoFrameDescriptor {

@@ -185,16 +185,39 @@ package final class OffscreenRenderer {
         try finish(submit(frame, in: pool, slot: slot, outputSize: outputSize))
     }
 
-    /// Compiles the pass that will convert pictures of `format` (the native pass where it
-    /// applies, else the general one), so the first frame does not pay for it: the
-    /// driver compiles each variant when it is first needed.
+    /// Compiles the pass that will convert `pool`'s pictures (the native pass where it
+    /// applies, with the general one for any edge strips; else the general one) and runs
+    /// it once on a black picture in one of the pool's slots, so the first frame pays for
+    /// neither: a driver compiles each variant when it is first needed, and a CPU driver
+    /// compiles again at the first dispatch, for the resources then bound (the pool's
+    /// own, imported here as for its frames). A CPU driver's compiler then gives its
+    /// pages back (`CompilerMemory`).
     /// `scaled`: pictures may also be drawn at another size (a window, which the user can
-    /// resize): the general pass is made too.
-    package func prepare(for format: PixelFormat, scaled: Bool = false) throws(RenderError) {
+    /// resize): the general pass is made and run too.
+    package func prepare(for pool: FramePool, scaled: Bool = false) throws(RenderError) {
+        let format = pool.layout.format
         let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format)
         if native == nil || scaled {
             _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat))
         }
+        try warmUp(with: pool, scaled: scaled)
+        if device.type == "cpu" { CompilerMemory.release() }
+    }
+
+    /// Renders a black picture from a free slot of `pool` at its own size, and with
+    /// `scaled` at half that size too; the counters do not show it.
+    private func warmUp(with pool: FramePool, scaled: Bool) throws(RenderError) {
+        guard case .slot(let slot) = pool.acquire() else { return }
+        defer { pool.release(slot) }
+        pool.fillBlack(slot)
+        let frame = pool.descriptor(
+            color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
+            sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        let kept = (uploadedBytes, renderedFrames, lastPlan, planKey)
+        var sizes = [frame.displaySize]
+        if scaled { sizes.append(PixelSize(width: max(1, frame.width / 2), height: max(1, frame.height / 2))) }
+        for output in sizes { _ = try finish(submit(frame, in: pool, slot: slot, outputSize: output)) }
+        (uploadedBytes, renderedFrames, lastPlan, planKey) = kept
     }
 
     /// Records and submits the frame without waiting. The slot must stay held until

@@ -130,6 +130,8 @@ struct BenchCommand: ParsableCommand {
         parameters.renderRate = rate.map { Rational(Int64($0), 1) }
         parameters.damagedPictures = rtpOptions.damagedPictures
         parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
+        // Nothing holds a frame's pixels once it is counted: one output buffer does.
+        parameters.outputBuffers = 1
         // An RTP session arrives in real time: the figures are then the cost per picture
         // of keeping up with it, not a top speed.
         let pipeline = try OffscreenPipeline(parameters: parameters)
@@ -246,7 +248,7 @@ struct BenchReport: Codable {
             input path   \(s.inputPath?.rawValue ?? "none (no rendering)")\(s.importFailure.map { " (import failed: \($0))" } ?? "")
             CPU copies   \(perFrame(s.inputBytesCopied)) B/frame on the input path (decoder→pool \(perFrame(s.decoderToPoolBytes)), pool→GPU \(perFrame(s.poolToGPUBytes)))
             RGBA out     \(rgbaOut(perFrame(s.readbackBytes)))
-            frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B
+            frame pool   \(s.poolSlots) slots × \(s.poolSlotBytes) B = \(s.poolBytes) B reserved; \(s.poolSlotsUsed) used (\(s.poolSlotsUsed * s.poolSlotBytes) B resident)
             """ + timingText
     }
 

@@ -35,6 +35,34 @@ import Testing
         #expect(pool.freeCount == 1)
         #expect(pool.acquire() == .slot(a))
     }
+
+    /// Slots are taken lowest first, so a pool bigger than its users need costs only the
+    /// slots they ever held at once: `slotsUsed` counts them.
+    @Test func slotsUsedIsTheHighWaterOfSlotsTaken() throws {
+        let pool = try FramePool(layout: SlotLayout(format: .gray8, width: 16, height: 16), slotCount: 8)
+        #expect(pool.slotsUsed == 0)
+        // Three at once, then one at a time: never more than three slots written.
+        var held: [Int] = []
+        for _ in 0..<3 {
+            guard case .slot(let slot) = pool.acquire() else {
+                Issue.record("a free slot expected")
+                return
+            }
+            held.append(slot)
+        }
+        for slot in held { pool.release(slot) }
+        for _ in 0..<20 {
+            guard case .slot(let slot) = pool.acquire() else {
+                Issue.record("a free slot expected")
+                return
+            }
+            pool.release(slot)
+        }
+        #expect(held == [0, 1, 2] && pool.slotsUsed == 3)
+        // A slot taken by its index counts too.
+        #expect(pool.acquire(slot: 6))
+        #expect(pool.slotsUsed == 7)
+    }
 }
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import Foundation
 import ReelCore
 import ReelFramePool
 import ReelMedia
@@ -72,6 +73,48 @@ nonisolated(unsafe) let sharedRenderer: Result<OffscreenRenderer, RenderError> =
         #expect(frames > 0)
         print("\(fixture): \(frames) frames, worst PSNR \(worst) dB")
         #expect(renderer.device.validationErrors == [])
+    }
+
+    /// Preparing for a pool compiles the pass and runs it on a black picture in a free
+    /// slot of that pool: the slot is free again afterwards, no frame is counted, and the
+    /// next frames from the pool render as libswscale does. The CPU driver's compiler
+    /// has given its resident pages back by then (`CompilerMemory`); giving them back
+    /// again, and compiling another pass afterwards (its pages read back in), leaves
+    /// rendering exact.
+    @Test func prepareRunsThePassOnceAndCountsNothing() throws {
+        var frames = 0
+        try decodeFixture("odd-317x237.mkv", limit: 3) { frame, pool in
+            if frames == 0 {
+                let (rendered, uploaded, free) = (renderer.renderedFrames, renderer.uploadedBytes, pool.freeCount)
+                try renderer.prepare(for: pool, scaled: true)
+                #expect(renderer.renderedFrames == rendered && renderer.uploadedBytes == uploaded)
+                #expect(pool.freeCount == free, "the warm-up's slot is free again")
+                if renderer.device.type == "cpu" {
+                    #expect(CompilerMemory.libraries.contains { Self.mappedLibraries().contains($0) })
+                }
+                CompilerMemory.release()
+            }
+            if frames == 2 {
+                // A pass compiled after the pages went (the general one at native size).
+                renderer.forcesGeneralPath = true
+            }
+            defer { renderer.forcesGeneralPath = false }
+            let size = PixelSize(width: frame.descriptor.width, height: frame.descriptor.height)
+            let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+            let reference = try ReferenceConverter.rgba(
+                of: frame.descriptor, bytes: UnsafeRawBufferPointer(pool.bytes(of: frame.slot)))
+            let quality = psnr(image.copyPixels(), reference.pixels)
+            #expect(quality >= 40, "frame \(frames) after prepare: PSNR \(quality) dB")
+            frames += 1
+        }
+        #expect(frames == 3)
+        #expect(renderer.device.validationErrors == [])
+    }
+
+    /// The names of the libraries this process maps, as `/proc/self/maps` lists them.
+    static func mappedLibraries() -> String {
+        let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// NV12 takes the native pass too (its interleaved chroma specialized), and renders

@@ -344,6 +344,14 @@ extension SharedPoolCLITests {
         let renderer = try Self.renderer([
             "render", "unix:\(path)", "--out", "\(folder)/frames", "--stats", "\(folder)/stats.json",
         ])
+        // What the renderer said, should this fail before it is asked to exit.
+        var finished = false
+        defer {
+            if !finished {
+                let status = renderer.waitForExit(timeout: 2).map { "exited \($0)" } ?? "still running"
+                print("the renderer (hostile peers), \(status), said:\n\(renderer.output)")
+            }
+        }
         let good = try RemoteProducer(connectingTo: path, for: Self.gray, slots: 2)
         var index = 0
         func publish() async throws {
@@ -354,8 +362,14 @@ extension SharedPoolCLITests {
         }
         // Three frames through two slots: the renderer has served this producer.
         for _ in 0..<3 { try await publish() }
+        // Its open descriptors, but for the PNG it may be writing at that moment.
         func descriptors() -> Int {
-            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(renderer.pid)/fd").count) ?? -1
+            let fds = "/proc/\(renderer.pid)/fd"
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: fds) else { return -1 }
+            return names.count {
+                !((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fds)/\($0)"))?.hasPrefix(folder)
+                    ?? false)
+            }
         }
         let before = descriptors()
 
@@ -398,6 +412,7 @@ extension SharedPoolCLITests {
         good.finish()
         renderer.signal(SIGINT)
         #expect(renderer.waitForExit() == 0, "\(renderer.output)")
+        finished = true
         let stats = try Self.statistics("\(folder)/stats.json")
         let refused = try #require(stats["producersRefused"] as? [String])
         #expect(refused.count == Self.attacks.count, "\(refused)")
