@@ -310,7 +310,7 @@ struct PlayCommand: ParsableCommand {
         case .none: output = .none
         }
         if untimed, case .window = output {
-            throw CommandError("a window shows frames at their time: --untimed needs --vo offscreen or none")
+            throw ValidationError("a window shows frames at their time: --untimed needs --vo offscreen or none")
         }
         let listening = ListeningInput(path: path, once: listenOptions.once, device: deviceOptions)
         let report = try listening.run(

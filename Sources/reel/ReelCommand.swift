@@ -18,8 +18,34 @@ struct ReelCommand: ParsableCommand {
         discussion: """
             Vulkan picks a discrete GPU first, then an integrated one, then a CPU
             implementation (Mesa's lavapipe); --device chooses by name.
+
+            Exit status, for every command: 0 success; 1 an input, device or runtime
+            error (one line on stderr says what); 2 a usage error (an unknown option, a
+            value out of range, options that do not go together).
             """,
         subcommands: [ProbeCommand.self, RenderCommand.self, BenchCommand.self, PlayCommand.self])
+
+    /// The exit status of a usage error (ArgumentParser's own is EX_USAGE, 64).
+    static let usageStatus: Int32 = 2
+
+    /// Parses and runs the command; errors end the process with one of the statuses
+    /// the help gives.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if status == .success {
+                // --help, --version: asked for, on stdout.
+                if !message.isEmpty { print(message) }
+                Glibc.exit(0)
+            }
+            if !message.isEmpty { FileHandleStream.standardError.write(message + "\n") }
+            Glibc.exit(status == .validationFailure ? usageStatus : status.rawValue)
+        }
+    }
 }
 
 /// Options every command that renders shares.

@@ -13,6 +13,30 @@ import Testing
         #expect(result.stderr.contains(text), "stderr: \(result.stderr)", sourceLocation: sourceLocation)
     }
 
+    /// The exit statuses `--help` gives, on every command: 2 for a usage error (an
+    /// unknown option, a missing argument, a bad value), 1 for an input that cannot be
+    /// read, 0 for help; a usage error names the command's usage.
+    @Test func exitStatusesAreTheDocumentedOnes() throws {
+        let missing = "/nonexistent/clip.mp4"
+        let commands: [(name: String, runnable: [String])] = [
+            ("probe", ["probe", missing]), ("render", ["render", missing, "--out", NSTemporaryDirectory()]),
+            ("bench", ["bench", missing]), ("play", ["play", missing, "--vo", "none", "--ao", "null"]),
+        ]
+        for (name, runnable) in commands {
+            for usage in [[name, "--no-such-option", missing], [name], [name, missing, "--device"]] {
+                let result = try ReelCLI.run(usage)
+                #expect(result.status == 2, "\(usage): \(result.status) \(result.stderr)")
+                #expect(result.stderr.contains("Usage: reel \(name)"), "\(usage): \(result.stderr)")
+            }
+            let failed = try ReelCLI.run(runnable)
+            #expect(failed.status == 1, "\(runnable): \(failed.status) \(failed.stderr)")
+            let help = try ReelCLI.run([name, "--help"])
+            #expect(help.status == 0 && help.stdout.contains("USAGE: reel \(name)"), "\(name) --help")
+        }
+        let top = try ReelCLI.run(["--help"])
+        #expect(top.status == 0 && top.stdout.contains("2 a usage error"), "\(top.stdout)")
+    }
+
     @Test func missingFile() throws {
         let result = try ReelCLI.run(["render", "/nonexistent/clip.mp4", "--out", NSTemporaryDirectory()])
         expectOneLineError(result, containing: "cannot open '/nonexistent/clip.mp4': No such file or directory")

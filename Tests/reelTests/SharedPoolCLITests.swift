@@ -220,7 +220,7 @@ extension SharedPoolCLITests {
         ]
         for (arguments, message) in cases {
             let result = try ReelCLI.run(arguments)
-            #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.status == 2 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
         // A renderer already listening there keeps its socket.
         let path = Self.socketPath()
