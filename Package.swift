@@ -69,6 +69,13 @@ let package = Package(
                 "ReelNet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // An embedding example: uses only `import Reel`.
+        // The fuzz targets (tools/fuzz builds them with libFuzzer; built plainly, it replays files).
+        .executableTarget(
+            name: "reel-fuzz",
+            dependencies: [
+                "Reel", "ReelCore", "ReelFramePool", "ReelMedia", "ReelNet", "ReelShare", "ReelVulkan", "CLinux",
+            ],
+            path: "Sources/reel-fuzz"),
         .executableTarget(
             name: "CaptureDemo",
             dependencies: ["Reel", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -59,7 +59,8 @@ struct RemoteAnswers: Sendable {
         case .stats:
             let p = progress.presentation
             return #"{"presented":\#(p.presented),"dropped":\#(p.droppedLate),"repeated":\#(p.repeated),"#
-                + #""skipped":\#(p.skipped),"rendered":\#(progress.rendered),"position":\#(seconds(progress.position))}"#
+                + #""skipped":\#(p.skipped),"rendered":\#(progress.rendered),"position":\#(seconds(progress.position)),"#
+                + #""av_ms":\#(progress.avOffset.map { "\(Double($0) / 1000)" } ?? "null")}"#
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 ///     {"command": ["seek", 5, "relative"], "request_id": 7}
 ///
 /// Thread-safety: Safe (a value).
-enum RemoteCommand: Equatable {
+package enum RemoteCommand: Equatable {
     /// `["pause"]` toggles, like the space key; `["pause", true|false]` sets.
     case pause(Bool?)
     /// `["seek", seconds, "relative"|"absolute", "exact"?]`: relative by default.
@@ -20,24 +20,24 @@ enum RemoteCommand: Equatable {
     case screenshot(path: String)
     case quit
 
-    enum Property: String, CaseIterable {
+    package enum Property: String, CaseIterable {
         case position, duration, paused, volume, mute, stats, phase
     }
 
     /// A request: the command and the id its reply carries (0 when none was given).
-    struct Request {
-        var command: RemoteCommand
-        var id: Int
+    package struct Request {
+        package var command: RemoteCommand
+        package var id: Int
     }
 
     /// Why a line is not a request; `id` when the line had one.
-    struct Rejection: Error, Equatable {
-        var message: String
-        var id: Int
+    package struct Rejection: Error, Equatable {
+        package var message: String
+        package var id: Int
     }
 
     /// Parses one line (without its newline).
-    static func parse(_ line: Substring) -> Result<Request, Rejection> {
+    package static func parse(_ line: Substring) -> Result<Request, Rejection> {
         guard case .object(let request)? = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) else {
             return .failure(Rejection(message: "not a JSON object", id: 0))
         }

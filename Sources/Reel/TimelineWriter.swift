@@ -84,7 +84,15 @@ final class TimelineWriter: @unchecked Sendable {
             let errorSeen = ferror(open) != 0
             return fclose(open) != 0 || errorSeen
         }
-        if failed { throw AudioError("cannot finish the timeline '\(path)'") }
+        // Lines were lost (a full disk): the file keeps what was written, under a name
+        // that says it is not the whole timeline.
+        if failed {
+            let partial = "\(path).partial"
+            let kept = rename(path, partial) == 0
+            throw AudioError(
+                "cannot finish the timeline '\(path)': lines were lost (disk full or removed)"
+                    + (kept ? "; what was written is in '\(partial)'" : ""))
+        }
     }
 
     deinit { try? close() }

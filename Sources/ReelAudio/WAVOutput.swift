@@ -8,6 +8,10 @@ import ReelCore
 /// Thread-safety: Confined to the audio thread.
 package final class WAVOutput: PacedOutput {
     package let path: String
+    /// Where the sound is written until the file is complete: a hidden name next to
+    /// `path`, renamed to it at `close`, so that a file that could not be finished (a
+    /// full disk) is never left under the name of a complete one.
+    private let temporaryPath: String
     private var file: UnsafeMutablePointer<FILE>?
     private var dataBytes: Int64 = 0
     /// Whether frames were taken back, so that the file may hold stale bytes past the
@@ -18,7 +22,10 @@ package final class WAVOutput: PacedOutput {
         path: String, format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()
     ) throws(AudioError) {
         self.path = path
-        guard let file = fopen(path, "wb") else {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        temporaryPath = "\(folder).\(slash.map { String(path[path.index(after: $0)...]) } ?? path).partial"
+        guard let file = fopen(temporaryPath, "wb") else {
             throw AudioError("cannot write '\(path)': \(String(cString: strerror(errno)))")
         }
         self.file = file
@@ -32,7 +39,13 @@ package final class WAVOutput: PacedOutput {
         guard let file else { throw AudioError("'\(path)' is already closed") }
         // WAV is little-endian, as is every host Reel runs on.
         let count = fwrite(samples.baseAddress, 2, samples.count, file)
-        guard count == samples.count else { throw AudioError("cannot write '\(path)': disk full or removed") }
+        guard count == samples.count else {
+            // The file cannot be finished: it goes now, not left behind cut short.
+            self.file = nil
+            fclose(file)
+            unlink(temporaryPath)
+            throw AudioError("cannot write '\(path)': disk full or removed")
+        }
         dataBytes += Int64(samples.count * 2)
     }
 
@@ -47,15 +60,23 @@ package final class WAVOutput: PacedOutput {
 
     override func close() throws(AudioError) {
         guard let file else { return }
-        try writeHeader()
+        do { try writeHeader() } catch {
+            self.file = nil
+            fclose(file)
+            unlink(temporaryPath)
+            throw error
+        }
         if discardedTail {
             // Bytes written past the data before frames were taken back.
             fflush(file)
             _ = ftruncate(fileno(file), off_t(44 + dataBytes))
         }
         self.file = nil
-        guard fclose(file) == 0 else {
-            throw AudioError("cannot finish '\(path)': \(String(cString: strerror(errno)))")
+        let failed = ferror(file) != 0
+        guard fclose(file) == 0, !failed, rename(temporaryPath, path) == 0 else {
+            let reason = failed ? "disk full or removed" : String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw AudioError("cannot finish '\(path)': \(reason)")
         }
     }
 

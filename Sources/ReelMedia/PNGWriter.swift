@@ -64,18 +64,33 @@ package final class PNGWriter {
     }
 
     /// Writes all of `bytes` to `path`, replacing it; fails with `MediaError.output`.
+    /// The bytes go to a hidden temporary name next to it first and are renamed to
+    /// `path` once all are written: a file that could not be finished (a full disk) is
+    /// removed, never left under the name of a complete one.
     static func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(MediaError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = "\(folder).\(name).partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        var failure: Int32?
         var written = 0
         while written < bytes.count {
             let result = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
             if result < 0 && errno == EINTR { continue }
             guard result > 0 else {
-                throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(errno)))")
+                failure = result < 0 ? errno : ENOSPC
+                break
             }
             written += result
+        }
+        // A failed close loses data too (NFS, a full quota).
+        if close(fd) != 0 && failure == nil { failure = errno }
+        if failure == nil && rename(temporary, path) != 0 { failure = errno }
+        if let failure {
+            unlink(temporary)
+            throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(failure)))")
         }
     }
 }

@@ -7,32 +7,32 @@
 /// place went out is late and dropped; a second copy of one is a duplicate.
 ///
 /// Thread-safety: Confined to the receiving thread.
-struct JitterBuffer<Payload> {
-    struct Held {
-        var sequence: Int64
-        var arrival: Int64
-        var payload: Payload
+package struct JitterBuffer<Payload> {
+    package struct Held {
+        package var sequence: Int64
+        package var arrival: Int64
+        package var payload: Payload
     }
 
     let latency: Int64
     /// The next sequence number to go out (nil before the first packet).
     private(set) var next: Int64?
     /// Held packets, sorted by sequence number.
-    private(set) var held: [Held] = []
+    package private(set) var held: [Held] = []
     /// Sequence numbers recently sent out, to tell duplicates from late packets.
     private var sent = RecentSet(capacity: 2048)
 
     /// `latency`: how long (ns) a packet may wait for the ones before it.
-    init(latency: Int64) { self.latency = latency }
+    package init(latency: Int64) { self.latency = latency }
 
-    enum Arrival: Equatable {
+    package enum Arrival: Equatable {
         case accepted(reordered: Bool)
         case duplicate
         case late
     }
 
     /// Takes packet `sequence` arrived at `arrival` (host ns).
-    mutating func insert(_ payload: Payload, sequence: Int64, arrival: Int64) -> Arrival {
+    package mutating func insert(_ payload: Payload, sequence: Int64, arrival: Int64) -> Arrival {
         if next == nil { next = sequence }
         if sent.contains(sequence) || held.contains(where: { $0.sequence == sequence }) { return .duplicate }
         if sequence < next! { return .late }
@@ -44,8 +44,9 @@ struct JitterBuffer<Payload> {
 
     /// The packets that may go out at `now`, in order, each saying whether packets
     /// before it were given up on (`afterGap`); `skipped` counts those sequence numbers.
-    mutating func release(at now: Int64, skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void)
-    {
+    package mutating func release(
+        at now: Int64, skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void
+    ) {
         while let first = held.first, let expected = next {
             let gap = first.sequence - expected
             if gap != 0 {
@@ -61,7 +62,7 @@ struct JitterBuffer<Payload> {
     }
 
     /// Everything held goes out in order, gaps and all (the end of the stream).
-    mutating func flush(skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void) {
+    package mutating func flush(skipped: inout Int64, into out: (_ payload: Payload, _ afterGap: Bool) -> Void) {
         release(at: .max / 2, skipped: &skipped, into: out)
     }
 

@@ -1,15 +1,15 @@
 /// The fixed header of an RTP packet (RFC 3550 §5.1), read from a datagram.
-struct RTPHeader: Equatable {
-    var payloadType: UInt8
-    var marker: Bool
-    var sequence: UInt16
-    var timestamp: UInt32
-    var ssrc: UInt32
+package struct RTPHeader: Equatable {
+    package var payloadType: UInt8
+    package var marker: Bool
+    package var sequence: UInt16
+    package var timestamp: UInt32
+    package var ssrc: UInt32
 
     /// Nil when `bytes` is not an RTP packet: version 2, 12 bytes at least, the CSRC
     /// list, extension and padding inside the datagram, and a payload type that is not
     /// an RTCP packet type (72–76 collide with RTCP's 200–204 when multiplexed).
-    init?(_ bytes: UnsafeRawBufferPointer) {
+    package init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 12, bytes[0] >> 6 == 2 else { return nil }
         let csrcCount = Int(bytes[0] & 0x0F)
         var headerLength = 12 + 4 * csrcCount
@@ -37,17 +37,17 @@ struct RTPHeader: Equatable {
 /// packet an SR or RR, the lengths adding up to the datagram), with what Reel needs
 /// from it: the sender's SSRC, its clock reading (a sender report) and whether it says
 /// BYE.
-struct RTCPPacket: Equatable {
-    var senderSSRC: UInt32
+package struct RTCPPacket: Equatable {
+    package var senderSSRC: UInt32
     /// SSRCs said goodbye for.
-    var byes: [UInt32]
+    package var byes: [UInt32]
     /// The SSRC reported on by the first report block of a receiver report (where
     /// libavformat's reports about a stream must go).
     var reportedSSRC: UInt32?
     /// A sender report's clock reading.
     var senderClock: SenderClock?
 
-    init?(_ bytes: UnsafeRawBufferPointer) {
+    package init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 8, bytes[0] >> 6 == 2, (200...201).contains(bytes[1]) || bytes[1] == 203 else {
             return nil
         }
@@ -93,11 +93,13 @@ extension UnsafeRawBufferPointer {
 
 /// Extends 16-bit sequence numbers to 64 bits across wrap-arounds (RFC 3550 §A.1),
 /// relative to the highest seen.
-struct SequenceExtender {
+package struct SequenceExtender {
     private var highest: Int64?
 
     /// The extended number of `sequence`: the one nearest the highest so far.
-    mutating func extend(_ sequence: UInt16) -> Int64 {
+    package init() {}
+
+    package mutating func extend(_ sequence: UInt16) -> Int64 {
         guard let highest else {
             self.highest = Int64(sequence)
             return Int64(sequence)

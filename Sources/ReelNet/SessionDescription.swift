@@ -30,6 +30,9 @@ package struct SessionDescription: Sendable, Equatable {
     /// Encodings Reel can play (as `a=rtpmap` names them, upper-cased).
     package static let supportedEncodings: Set<String> = ["H264", "H265", "OPUS", "MPEG4-GENERIC", "MP4A-LATM", "MP2T"]
 
+    /// The highest RTP clock rate taken (audio runs at most at 192 kHz; video at 90 kHz).
+    static let maximumClockRate = 1_000_000
+
     /// The static payload types of RFC 3551 that Reel plays.
     static let staticEncodings: [UInt8: (name: String, rate: Int)] = [33: ("MP2T", 90000), 14: ("MPA", 90000)]
 
@@ -92,10 +95,17 @@ package struct SessionDescription: Sendable, Equatable {
                     guard parts.count == 2, let type = UInt8(parts[0]), type < 128 else {
                         throw .badDescription("line \(number + 1): bad a=rtpmap '\(value)'")
                     }
-                    let encoding = parts[1].split(separator: "/")
+                    let encoding = parts[1].split(separator: "/", omittingEmptySubsequences: false)
                     current!.encodings[type] = encoding.first.map { $0.uppercased() } ?? ""
-                    if type == current!.payloadTypes.first, encoding.count > 1, let rate = Int(encoding[1]) {
-                        current!.clockRate = rate
+                    // The clock turns timestamps into time: 0 or less, or none where a
+                    // slash says one follows, is refused (found by fuzzing: "H264//0").
+                    if encoding.count > 1 {
+                        guard let rate = Int(encoding[1]), (1...Self.maximumClockRate).contains(rate) else {
+                            throw .badDescription(
+                                "line \(number + 1): bad clock rate '\(encoding[1])' in a=rtpmap (1…\(Self.maximumClockRate) Hz)"
+                            )
+                        }
+                        if type == current!.payloadTypes.first { current!.clockRate = rate }
                     }
                 } else if value.hasPrefix("rtcp:") {
                     let port = value.dropFirst(5).split(separator: " ").first.flatMap { UInt16($0) }

@@ -381,7 +381,9 @@ package final class OffscreenRenderer {
     static func rowPixels(_ width: Int) -> Int { (width + 7) & ~7 }
 
     /// The largest rectangle with `picture`'s aspect ratio that fits in `output`, centred.
-    static func aspectFit(_ picture: PixelSize, into output: PixelSize) -> (x: Int, y: Int, width: Int, height: Int) {
+    package static func aspectFit(_ picture: PixelSize, into output: PixelSize) -> (
+        x: Int, y: Int, width: Int, height: Int
+    ) {
         if picture == output { return (0, 0, output.width, output.height) }
         let byWidth = output.width * picture.height <= output.height * picture.width
         let width =

@@ -55,6 +55,11 @@ import Testing
                 + "a=rtpmap:96 opus/48000/2\n", "payload type"
         ),
         ("v=0\nc=IN IP4 239.1.2.3\nm=video 5000 RTP/AVP 96\na=rtpmap:96 H264/90000\n", "--rtp-allow-multicast"),
+        // Clock rates that cannot turn timestamps into time (the first found by fuzzing).
+        ("v=0\nc=IN IP4 127.0.0.1\nm=video 5000 RTP/AVP 96\na=rtpmap:96 H264//0000\n", "bad clock rate"),
+        ("v=0\nc=IN IP4 127.0.0.1\nm=video 5000 RTP/AVP 96\na=rtpmap:96 H264/0\n", "bad clock rate"),
+        ("v=0\nc=IN IP4 127.0.0.1\nm=video 5000 RTP/AVP 96\na=rtpmap:96 H264/-90000\n", "bad clock rate"),
+        ("v=0\nc=IN IP4 127.0.0.1\nm=video 5000 RTP/AVP 96\na=rtpmap:96 H264/99999999999\n", "bad clock rate"),
     ])
     func refused(text: String, saying: String) {
         #expect {
