@@ -8,9 +8,7 @@ import ReelCore
 /// Thread-safety: Confined to the audio thread.
 package final class WAVOutput: PacedOutput {
     package let path: String
-    /// Where the sound is written until the file is complete: a hidden name next to
-    /// `path`, renamed to it at `close`, so that a file that could not be finished (a
-    /// full disk) is never left under the name of a complete one.
+    /// Where the sound is written until `close` renames it to `path` (`partialFileName`).
     private let temporaryPath: String
     private var file: UnsafeMutablePointer<FILE>?
     private var dataBytes: Int64 = 0
@@ -22,9 +20,7 @@ package final class WAVOutput: PacedOutput {
         path: String, format: AudioFormat, bufferDuration: Int64 = 100_000, clock: OutputClock = MonotonicClock()
     ) throws(AudioError) {
         self.path = path
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[...$0]) } ?? ""
-        temporaryPath = "\(folder).\(slash.map { String(path[path.index(after: $0)...]) } ?? path).partial"
+        temporaryPath = partialFileName(for: path)
         guard let file = fopen(temporaryPath, "wb") else {
             throw AudioError("cannot write '\(path)': \(String(cString: strerror(errno)))")
         }
@@ -35,6 +31,9 @@ package final class WAVOutput: PacedOutput {
 
     deinit { if let file { fclose(file) } }
 
+    /// Removes the unfinished file (never a device written in place).
+    private func discardTemporary() { if temporaryPath != path { unlink(temporaryPath) } }
+
     override func consume(_ samples: UnsafeBufferPointer<Int16>) throws(AudioError) {
         guard let file else { throw AudioError("'\(path)' is already closed") }
         // WAV is little-endian, as is every host Reel runs on.
@@ -43,7 +42,7 @@ package final class WAVOutput: PacedOutput {
             // The file cannot be finished: it goes now, not left behind cut short.
             self.file = nil
             fclose(file)
-            unlink(temporaryPath)
+            discardTemporary()
             throw AudioError("cannot write '\(path)': disk full or removed")
         }
         dataBytes += Int64(samples.count * 2)
@@ -63,7 +62,7 @@ package final class WAVOutput: PacedOutput {
         do { try writeHeader() } catch {
             self.file = nil
             fclose(file)
-            unlink(temporaryPath)
+            discardTemporary()
             throw error
         }
         if discardedTail {
@@ -73,9 +72,9 @@ package final class WAVOutput: PacedOutput {
         }
         self.file = nil
         let failed = ferror(file) != 0
-        guard fclose(file) == 0, !failed, rename(temporaryPath, path) == 0 else {
+        guard fclose(file) == 0, !failed, temporaryPath == path || rename(temporaryPath, path) == 0 else {
             let reason = failed ? "disk full or removed" : String(cString: strerror(errno))
-            unlink(temporaryPath)
+            discardTemporary()
             throw AudioError("cannot finish '\(path)': \(reason)")
         }
     }

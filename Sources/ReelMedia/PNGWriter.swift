@@ -68,10 +68,7 @@ package final class PNGWriter {
     /// `path` once all are written: a file that could not be finished (a full disk) is
     /// removed, never left under the name of a complete one.
     static func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(MediaError) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = "\(folder).\(name).partial"
+        let temporary = partialFileName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
         var failure: Int32?
@@ -87,9 +84,9 @@ package final class PNGWriter {
         }
         // A failed close loses data too (NFS, a full quota).
         if close(fd) != 0 && failure == nil { failure = errno }
-        if failure == nil && rename(temporary, path) != 0 { failure = errno }
+        if failure == nil && temporary != path && rename(temporary, path) != 0 { failure = errno }
         if let failure {
-            unlink(temporary)
+            if temporary != path { unlink(temporary) }
             throw MediaError(.output, "cannot write '\(path)': \(String(cString: strerror(failure)))")
         }
     }

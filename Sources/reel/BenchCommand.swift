@@ -442,7 +442,7 @@ struct BenchPlot {
             legendX += 26 + Double(name.count) * 7
         }
         svg += "</svg>\n"
-        do { try Data(svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        do { try writeWhole(Data(svg.utf8), to: path) } catch {
             throw CommandError("cannot write the plot '\(path)': \(error.localizedDescription)")
         }
     }

@@ -125,7 +125,7 @@ struct ListeningInput {
         func write(to path: String) throws {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            do { try writeWhole(try encoder.encode(self), to: path) } catch {
                 throw CommandError("cannot write the statistics '\(path)': \(error.localizedDescription)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ReelCore
 
 /// Writes text straight to stderr or stdout (unbuffered).
 struct FileHandleStream: TextOutputStream {
@@ -38,5 +39,21 @@ struct ResourceSample {
         return ResourceSample(
             wallNanoseconds: UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec),
             cpuMicroseconds: cpu, peakResidentBytes: Int64(usage.ru_maxrss) * 1024)
+    }
+}
+
+/// Writes `data` to `path` whole or not at all: under `partialFileName(for:)` first,
+/// then renamed (a device such as /dev/null is written in place); the unfinished file
+/// is removed on failure.
+func writeWhole(_ data: Data, to path: String) throws {
+    let temporary = partialFileName(for: path)
+    do {
+        try data.write(to: URL(fileURLWithPath: temporary))
+        if temporary != path && rename(temporary, path) != 0 {
+            throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
+        }
+    } catch {
+        if temporary != path { unlink(temporary) }
+        throw error
     }
 }

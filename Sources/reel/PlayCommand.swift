@@ -324,7 +324,7 @@ struct PlayCommand: ParsableCommand {
         guard let stats else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: stats), options: .atomic) } catch {
+        do { try writeWhole(try encoder.encode(statistics), to: stats) } catch {
             throw CommandError("cannot write the statistics '\(stats)': \(error.localizedDescription)")
         }
     }

@@ -112,7 +112,7 @@ struct RenderCommand: ParsableCommand {
     private func write(_ statistics: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(statistics).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        do { try writeWhole(try encoder.encode(statistics), to: path) } catch {
             throw CommandError("cannot write the statistics '\(path)': \(error.localizedDescription)")
         }
     }

@@ -29,6 +29,24 @@ import Testing
         (FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []).sorted()
     }
 
+    /// A device named as an output (/dev/null for the statistics, the sound, the plot)
+    /// is written in place: the finished-file rename never replaces it.
+    @Test func devicesAreWrittenInPlace() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let clip = "\(fixtures)/testsrc2-320x240.mp4"
+        for arguments in [
+            ["render", clip, "--frames", "2", "--out", out, "--stats", "/dev/null"],
+            ["play", clip, "--vo", "none", "--ao", "wav:/dev/null", "--stats", "/dev/null"],
+            ["bench", clip, "--frames", "5", "--plot", "/dev/null"],
+        ] {
+            let result = try ReelCLI.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            var status = stat()
+            #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "\(arguments)")
+        }
+    }
+
     /// PNGs: those written are whole (each decodes at the picture's size), the one that
     /// did not fit is named, and no partial one is left.
     @Test func framesThatDoNotFit() throws {
