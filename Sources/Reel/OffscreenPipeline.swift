@@ -101,6 +101,10 @@ package struct PipelineStatistics: Sendable, Codable {
     package var poolBytes = 0
     /// Slots of the last pool ever taken (only their memory is resident).
     package var poolSlotsUsed = 0
+    /// Damaged pictures the decoder returned (rendered concealed, or left out), and
+    /// packets it rejected as invalid (their pictures are missing).
+    package var damagedPictures = DamageCounts()
+    package var rejectedPackets = 0
 }
 
 /// Where the pipeline's thread spent one frame's time (wall, ns): from the frame before
@@ -143,6 +147,9 @@ package struct StageCPU: Sendable, Codable, Equatable {
 /// Thread-safety: Unsafe; create, run and drop it on one thread (`receivingStopper`
 /// may be called from any).
 package final class OffscreenPipeline {
+    /// The counters of the last run that reached the end of its input, also when that
+    /// run then threw for a damaged input (what was rendered is still counted).
+    package private(set) var finalStatistics: PipelineStatistics?
     package let parameters: OffscreenParameters
     private let demuxer: Demuxer
     /// Where packets come from: the demuxer, or the RTP session feeding it.
@@ -233,6 +240,7 @@ package final class OffscreenPipeline {
     /// then throws `PipelineError.media` with kind `.truncated`. Errors thrown by
     /// `onFrame` end the run and are rethrown (a `MediaError` as `PipelineError.media`).
     package func run(onFrame: (PipelineFrame) throws -> Void = { _ in }) throws -> PipelineStatistics {
+        finalStatistics = nil
         do {
             return try decodeAndRender(onFrame: onFrame)
         } catch let error as MediaError {
@@ -337,13 +345,16 @@ package final class OffscreenPipeline {
         statistics.poolSlotBytes = pool.layout.slotSize
         statistics.poolBytes = pool.byteCount
         statistics.poolSlotsUsed = pool.slotsUsed
+        statistics.damagedPictures = decoder.damage
+        statistics.rejectedPackets = decoder.rejectedPackets
+        finalStatistics = statistics
         // A live session that never started (no packets) says so; one that ended is done.
         if live != nil, let inputError { throw PipelineError.media(inputError) }
         if statistics.framesDecoded < limit && !parameters.renderOnly && live == nil {
             let shortfall = decoder.lastPictureEnd.flatMap {
                 demuxer.checkComplete(endedAt: $0)
             }
-            if let error = inputError ?? decoder.firstPacketError ?? shortfall { throw PipelineError.media(error) }
+            if let error = inputError ?? decoder.packetError ?? shortfall { throw PipelineError.media(error) }
         }
         return statistics
     }

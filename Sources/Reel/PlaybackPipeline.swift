@@ -275,6 +275,8 @@ package final class PlaybackPipeline {
         statistics.missedTicks = vsync.missedTicks
         statistics.framesDecoded = workers.video?.framesDecoded ?? 0
         statistics.damagedPictures = videoDecoder?.damage ?? DamageCounts()
+        statistics.rejectedPackets = videoDecoder?.rejectedPackets ?? 0
+        statistics.rejectedAudioPackets = audioDecoder?.rejectedPackets ?? 0
         statistics.audioFramesWritten = state.read { $0.audioFramesWritten }
         statistics.audioFramesAligned = audio.worker?.framesAligned ?? 0
         statistics.audioFramesStretched = audio.worker?.framesStretched ?? 0
@@ -420,6 +422,6 @@ package final class PlaybackPipeline {
         } else {
             shortfall = videoDecoder?.lastPictureEnd.flatMap { demuxer.checkComplete(endedAt: $0) }
         }
-        return (inputError ?? videoDecoder?.firstPacketError ?? shortfall).map { .media($0) }
+        return (inputError ?? videoDecoder?.packetError ?? audioDecoder?.packetError ?? shortfall).map { .media($0) }
     }
 }

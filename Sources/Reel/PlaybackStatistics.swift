@@ -69,8 +69,11 @@ package struct PlaybackStatistics: Sendable, Codable {
     package var wallSeconds = 0.0
     package var cpuSeconds = 0.0
     package var framesDecoded = 0
-    /// Pictures decoded from a damaged live stream, by what became of them.
+    /// Damaged pictures the decoder returned, by what became of them.
     package var damagedPictures = DamageCounts()
+    /// Packets the decoders rejected as invalid (their pictures or sound are missing).
+    package var rejectedPackets = 0
+    package var rejectedAudioPackets = 0
     package var audioFramesWritten: Int64 = 0
     /// The master clock used: "audio", "video", "external", or "none" (untimed).
     package var sync: String = ""

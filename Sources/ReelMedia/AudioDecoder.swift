@@ -45,6 +45,9 @@ package final class AudioDecoder {
     package let output: AudioFormat
     /// Frames delivered so far.
     package private(set) var framesDelivered: Int64 = 0
+    /// Packets the decoder rejected as invalid (skipped: the sound goes on after them).
+    package private(set) var rejectedPackets = 0
+    private var firstRejection: (call: String, code: Int32)?
     /// Where (µs) the next chunk starts when it follows the last one without a gap: the
     /// time of a frame that came without a timestamp (an MPEG-TS PES carries one for
     /// several audio frames).
@@ -99,8 +102,21 @@ package final class AudioDecoder {
     package func send(_ packet: Packet) throws(MediaError) {
         guard packet.streamIndex == streamIndex else { return }
         let result = avcodec_send_packet(context, packet.pointer)
-        if result == reel_AVERROR_INVALIDDATA { return }
+        if FFmpegCall.isDamage(result) { return recordCorruption(result, call: "avcodec_send_packet") }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "decoding \(streamName) failed")
+    }
+
+    private func recordCorruption(_ code: Int32, call: String) {
+        rejectedPackets += 1
+        if firstRejection == nil { firstRejection = (call, code) }
+    }
+
+    /// The packets rejected as invalid, as one error; nil when none was.
+    package var packetError: MediaError? {
+        guard let first = firstRejection else { return nil }
+        let count = rejectedPackets == 1 ? "1 packet" : "\(rejectedPackets) packets"
+        return MediaError(
+            .truncated, "\(streamName) is corrupt: \(count) could not be decoded", call: first.call, code: first.code)
     }
 
     /// Forgets what the decoder and the resampler hold (a seek, a loop): the next
@@ -117,6 +133,7 @@ package final class AudioDecoder {
     package func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)
         guard result != FFmpegCall.endOfFile else { return }
+        if FFmpegCall.isDamage(result) { return recordCorruption(result, call: "avcodec_send_packet") }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
     }
 
@@ -132,7 +149,10 @@ package final class AudioDecoder {
                 let frames = try convert(input: nil, count: 0)
                 return frames > 0 ? .chunk(chunk(frames: frames, time: nil)) : .endOfStream
             }
-            if result == reel_AVERROR_INVALIDDATA { continue }
+            if FFmpegCall.isDamage(result) {
+                recordCorruption(result, call: "avcodec_receive_frame")
+                continue
+            }
             try FFmpegCall.check(result, "avcodec_receive_frame", .codec, "decoding \(streamName) failed")
             defer { av_frame_unref(frame) }
             try configureResampler()

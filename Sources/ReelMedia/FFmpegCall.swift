@@ -72,6 +72,13 @@ enum FFmpegCall {
         throw MediaError(kind, context(), call: call, code: result)
     }
 
+    /// Whether a decoder's error is about the data (a damaged packet or picture, which
+    /// is skipped and counted, as the ffmpeg CLI does) rather than the decoder itself:
+    /// every error but "again", "end", and memory running out.
+    static func isDamage(_ code: Int32) -> Bool {
+        code < 0 && code != tryAgain && code != endOfFile && code != -ENOMEM
+    }
+
     static let endOfFile = reel_AVERROR_EOF
     static let tryAgain = reel_AVERROR_EAGAIN
     static let noTimestamp = reel_AV_NOPTS_VALUE

@@ -127,7 +127,7 @@ package final class VideoDecoder {
     package private(set) var lastPictureEnd: MediaTime?
     /// Packets or pictures the decoder rejected as invalid, and the first such error.
     package private(set) var rejectedPackets = 0
-    package private(set) var firstPacketError: MediaError?
+    private var firstRejection: (call: String, code: Int32, after: MediaTime?)?
     /// Damaged pictures, by what became of them.
     package private(set) var damage = DamageCounts()
     /// The timestamps of packets marked damaged, until their pictures come out.
@@ -282,7 +282,7 @@ package final class VideoDecoder {
             damagedTimes.insert(ticks)
         }
         let result = avcodec_send_packet(context, packet.pointer)
-        if result == reel_AVERROR_INVALIDDATA {
+        if FFmpegCall.isDamage(result) {
             recordCorruption(result, call: "avcodec_send_packet")
             return
         }
@@ -303,6 +303,8 @@ package final class VideoDecoder {
     package func sendEndOfInput() throws(MediaError) {
         let result = avcodec_send_packet(context, nil)
         guard result != FFmpegCall.endOfFile else { return }
+        // With frame threads, a damaged last packet's error can surface here.
+        if FFmpegCall.isDamage(result) { return recordCorruption(result, call: "avcodec_send_packet") }
         try FFmpegCall.check(result, "avcodec_send_packet", .codec, "draining \(streamName) failed")
     }
 
@@ -313,8 +315,9 @@ package final class VideoDecoder {
             let result = avcodec_receive_frame(context, frame)
             if result == FFmpegCall.tryAgain { return .needsInput }
             if result == FFmpegCall.endOfFile { return .endOfStream }
-            // With frame threads, a bad packet's error surfaces here; skip that picture.
-            if result == reel_AVERROR_INVALIDDATA {
+            // With frame threads, a bad packet's error surfaces here; skip that picture
+            // (one error per picture held: the loop ends).
+            if FFmpegCall.isDamage(result) {
                 recordCorruption(result, call: "avcodec_receive_frame")
                 continue
             }
@@ -377,9 +380,19 @@ package final class VideoDecoder {
 
     private func recordCorruption(_ code: Int32, call: String) {
         rejectedPackets += 1
-        if firstPacketError == nil {
-            firstPacketError = MediaError(.truncated, "\(streamName) is truncated or corrupt", call: call, code: code)
-        }
+        if firstRejection == nil { firstRejection = (call, code, lastPictureEnd) }
+    }
+
+    /// The packets rejected as invalid, as one error: how many, and where the first was
+    /// (after the last good picture then); nil when none was.
+    package var packetError: MediaError? {
+        guard let first = firstRejection else { return nil }
+        let place =
+            first.after.map { String(format: " (the first around %.1f s)", Double($0.microseconds) / 1e6) } ?? ""
+        let count = rejectedPackets == 1 ? "1 packet" : "\(rejectedPackets) packets"
+        return MediaError(
+            .truncated, "\(streamName) is corrupt: \(count) could not be decoded\(place)", call: first.call,
+            code: first.code)
     }
 
     private func copyPlanes(into slot: UnsafeMutableRawBufferPointer) {

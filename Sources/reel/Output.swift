@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ReelCore
+import ReelMedia
 
 /// Writes text straight to stderr or stdout (unbuffered).
 struct FileHandleStream: TextOutputStream {
@@ -56,4 +57,11 @@ func writeWhole(_ data: Data, to path: String) throws {
         if temporary != path { unlink(temporary) }
         throw error
     }
+}
+
+/// The line that reports the damaged pictures a decoder returned; nil when there were none.
+func damageLine(_ damage: DamageCounts) -> String? {
+    guard damage != DamageCounts() else { return nil }
+    return "damaged pictures: \(damage.concealed) concealed, \(damage.frozen) frozen, "
+        + "\(damage.beforeKeyframe) before the first keyframe"
 }

@@ -291,7 +291,11 @@ struct PlayCommand: ParsableCommand {
             statistics = try pipeline.run(onProgress: { reporter.report($0, final: $1) })
         } catch {
             // What played before the error is still reported.
-            if let statistics = pipeline.statistics { try write(statistics) }
+            if let statistics = pipeline.statistics {
+                try write(statistics)
+                print(Self.status(statistics))
+                for line in Self.liveLines(statistics) { print(line) }
+            }
             throw error
         }
         if let warning = statistics.audioWarning { FileHandleStream.standardError.write("reel: \(warning)\n") }
@@ -341,12 +345,7 @@ struct PlayCommand: ParsableCommand {
             lines.append(line)
         }
         lines += statistics.rtp.map { "rtp \($0.summary)" }
-        let damage = statistics.damagedPictures
-        if damage != DamageCounts() {
-            lines.append(
-                "damaged pictures: \(damage.concealed) concealed, \(damage.frozen) frozen, "
-                    + "\(damage.beforeKeyframe) before the first keyframe")
-        }
+        if let damage = damageLine(statistics.damagedPictures) { lines.append(damage) }
         return lines
     }
 

@@ -81,15 +81,28 @@ struct RenderCommand: ParsableCommand {
         let writer = try PNGWriter()
         var written = 0
         defer { print("wrote \(written) frame(s) to \(out)") }
-        let statistics = try pipeline.run { frame in
-            let path = "\(out)/frame-\(String(format: "%06d", frame.index + 1)).png"
-            try frame.image.writePNG(with: writer, to: path)
-            written += 1
+        let statistics: PipelineStatistics
+        do {
+            statistics = try pipeline.run { frame in
+                let path = "\(out)/frame-\(String(format: "%06d", frame.index + 1)).png"
+                try frame.image.writePNG(with: writer, to: path)
+                written += 1
+            }
+        } catch {
+            // A damaged input: what was rendered is reported before the error.
+            if let counted = pipeline.finalStatistics { try report(counted) }
+            throw error
         }
         try pipeline.checkValidation()
-        if let stats { try write(statistics, to: stats) }
+        try report(statistics)
         if let end = pipeline.inputEnd { print("input ended: \(end)") }
         for stream in pipeline.rtpStatistics { print("rtp \(stream.summary)") }
+    }
+
+    /// The damaged pictures' line and the statistics file.
+    private func report(_ statistics: PipelineStatistics) throws {
+        if let damage = damageLine(statistics.damagedPictures) { print(damage) }
+        if let stats { try write(statistics, to: stats) }
     }
 
     /// Frames from producer processes, written as they are rendered (on the session's
