@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Reel
-import Synchronization
 
 /// A capture tool in miniature: a synthetic camera pushes NV12 frames into Reel's pool
 /// (written in place: no copy), Reel renders them timed to RGBA, and the tool takes
@@ -224,10 +223,10 @@ func threadCPUTime() -> Duration {
 ///
 /// Thread-safety: Safe (its counts are behind a lock).
 final class FrameInspector: Sendable {
-    let counts = Mutex<(taken: Int, mismatches: Int, busy: Duration)>((0, 0, .zero))
+    let counts = Guarded<(taken: Int, mismatches: Int, busy: Duration)>((0, 0, .zero))
     /// Where each frame is written as a PNG (`--out`), and the first failure to.
     let folder: String?
-    let failure = Mutex<String?>(nil)
+    let failure = Guarded<String?>(nil)
 
     init(folder: String?) { self.folder = folder }
 
@@ -267,7 +266,7 @@ final class CameraThread: Sendable {
         var error: String?
     }
 
-    private let result = Mutex<(result: Result?, waiter: CheckedContinuation<Result, Never>?)>((nil, nil))
+    private let result = Guarded<(result: Result?, waiter: CheckedContinuation<Result, Never>?)>((nil, nil))
 
     /// `paced`: a frame every 1/`rate` s, dropped when the pool is full (a camera);
     /// otherwise each frame waits for a free slot (a converter's source).
@@ -356,5 +355,20 @@ final class CameraThread: Sendable {
         }
         outcome.applicationCPU = threadCPUTime() - threadStart - inReel
         return outcome
+    }
+}
+
+/// A value behind an `NSLock`. (`Synchronization.Mutex` would do, but on Linux it locks
+/// with futex calls ThreadSanitizer cannot see, and Reel's suite runs this demo under it.)
+final class Guarded<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }

@@ -128,6 +128,6 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
 
 /// Which output buffers are lent to the application, shared with the renderer's `isHeld`.
 private final class BufferLoans: Sendable {
-    let lent: Mutex<[Bool]>
-    init(count: Int) { lent = Mutex(Array(repeating: false, count: count)) }
+    let lent: Locked<[Bool]>
+    init(count: Int) { lent = Locked(Array(repeating: false, count: count)) }
 }

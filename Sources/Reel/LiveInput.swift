@@ -1,4 +1,5 @@
 import Foundation
+import ReelCore
 import ReelMedia
 import ReelNet
 import Synchronization
@@ -178,7 +179,7 @@ struct FrameArrival: Sendable {
 ///
 /// Thread-safety: Safe.
 final class ArrivalTable: Sendable {
-    private let table = Mutex<[Int64: FrameArrival]>([:])
+    private let table = Locked<[Int64: FrameArrival]>([:])
 
     func record(_ arrival: FrameArrival, ofTicks ticks: Int64) {
         table.withLock { table in

@@ -1,4 +1,5 @@
 import Foundation
+import ReelCore
 import ReelMedia
 import ReelNet
 import ReelTiming
@@ -116,8 +117,8 @@ package struct PlaybackProgress: Sendable {
 /// Thread-safety: Safe; the display thread writes it once a tick, the caller's thread
 /// posts messages.
 package final class PlaybackMonitor: Sendable {
-    private let state = Mutex(PlaybackProgress())
-    private let messages = Mutex<[String]>([])
+    private let state = Locked(PlaybackProgress())
+    private let messages = Locked<[String]>([])
     package var progress: PlaybackProgress { state.withLock { $0 } }
     func update(_ body: (inout PlaybackProgress) -> Void) { state.withLock { body(&$0) } }
 

@@ -38,15 +38,15 @@ final class PoolServer: @unchecked Sendable {
     private let logger: Logger?
     /// Producers connected (by number), those that have left and wait to be joined,
     /// and whether the server stopped.
-    private let peers = Mutex<(next: Int, all: [Int: Peer], ended: [Int], stopped: Bool)>((0, [:], [], false))
+    private let peers = Locked<(next: Int, all: [Int: Peer], ended: [Int], stopped: Bool)>((0, [:], [], false))
     /// Every pool lent, weakly: one still alive may hold slots not yet returned.
-    private let pools = Mutex<[WeakPool]>([])
-    private let acceptor = Mutex<Worker?>(nil)
+    private let pools = Locked<[WeakPool]>([])
+    private let acceptor = Locked<Worker?>(nil)
     /// Joins producers that left, so that their sockets and pools go at once.
-    private let reaper = Mutex<Worker?>(nil)
+    private let reaper = Locked<Worker?>(nil)
     private let peerLeft = NSCondition()
     private let stopping = NSLock()
-    let counts = Mutex(Counts())
+    let counts = Locked(Counts())
     /// Most slots a producer may ask for.
     static let maximumSlots = 64
 
@@ -186,7 +186,7 @@ private final class Peer: @unchecked Sendable {
     private unowned let server: PoolServer
     /// The producer's pool and slot table (from its hello on), whether it is still
     /// connected, and the releases waiting to be sent.
-    private let state = Mutex<(pool: FramePool?, slots: PeerSlots?, connected: Bool, outbox: [PoolMessage])>(
+    private let state = Locked<(pool: FramePool?, slots: PeerSlots?, connected: Bool, outbox: [PoolMessage])>(
         (nil, nil, true, []))
     private let outboxReady = NSCondition()
     private var workers: [Worker] = []

@@ -15,9 +15,9 @@ import Synchronization
 final class PushSource: SlotLender, @unchecked Sendable {
     private let state: SessionState
     private let slotsPerPool: Int
-    private let inner = Mutex(Inner())
+    private let inner = Locked(Inner())
     /// Pushed frames, frames copied in by `push(planes:)` and the bytes copied.
-    let counters = Mutex(PushCounters())
+    let counters = Locked(PushCounters())
 
     private struct Inner {
         var pools: [PoolKey: FramePool] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ReelCore
 import Synchronization
 
 /// The remote control of a playback (`reel play --ipc PATH`): a Unix socket that takes
@@ -21,7 +22,7 @@ final class RemoteControl: @unchecked Sendable {
     private let listener: Int32
     /// Written to wake the thread: events to send, or the stop.
     private let wake: (read: Int32, write: Int32)
-    private let outbox = Mutex<(lines: [String], stopping: Bool)>(([], false))
+    private let outbox = Locked<(lines: [String], stopping: Bool)>(([], false))
     private var clients: [Client] = []
     static let maximumLine = 64 * 1024
     static let maximumBacklog = 4 * 1024 * 1024
@@ -217,7 +218,7 @@ final class RemoteControl: @unchecked Sendable {
         poke()
     }
 
-    private let pendingReplies = Mutex<[(ClientBox, String)]>([])
+    private let pendingReplies = Locked<[(ClientBox, String)]>([])
 
     private func queue(_ line: String, to client: Client) {
         client.output.append(contentsOf: line.utf8)

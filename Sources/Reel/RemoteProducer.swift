@@ -91,10 +91,10 @@ final class ProducerConnection: SlotLender, @unchecked Sendable {
     private let framePlanes: [(offset: UInt64, stride: UInt32)]
     private let socket: PoolSocket
     private let logger: Logger?
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Messages go out one at a time (frames from any thread, the bye).
-    private let sending = Mutex(())
-    private let receiver = Mutex<Worker?>(nil)
+    private let sending = Locked(())
+    private let receiver = Locked<Worker?>(nil)
 
     private struct State {
         var generations: [UInt32]
@@ -155,7 +155,7 @@ final class ProducerConnection: SlotLender, @unchecked Sendable {
             }
             socket.setReceiveTimeout(milliseconds: nil)
             framePlanes = mapping.layout.planes.map { (UInt64($0.offset), UInt32($0.stride)) }
-            state = Mutex(
+            state = Locked(
                 State(
                     generations: pool.generations, free: Array(0..<Int(pool.slotCount)),
                     published: Array(repeating: false, count: Int(pool.slotCount))))

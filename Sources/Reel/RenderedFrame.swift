@@ -26,7 +26,7 @@ public final class RenderedFrame: Sendable {
     public let rowBytes: Int
     /// 0-based, in the order frames were rendered.
     public let index: Int
-    private let lent: Mutex<LentPixels?>
+    private let lent: Locked<LentPixels?>
 
     init(
         pixels: LentPixels, presentationTime: MediaTime?, due: SuspendingClock.Instant,
@@ -39,7 +39,7 @@ public final class RenderedFrame: Sendable {
         self.format = format
         self.rowBytes = rowBytes
         self.index = index
-        lent = Mutex(pixels)
+        lent = Locked(pixels)
     }
 
     deinit { release() }
@@ -145,7 +145,7 @@ final class FrameChannel: Sendable {
         var waiting: CheckedContinuation<RenderedFrame?, any Error>?
         var end: Result<Void, ReelError>?
     }
-    private let inner = Mutex(Inner())
+    private let inner = Locked(Inner())
     /// When set, frames go to it on the display thread instead of the queue.
     let handler: (@Sendable (RenderedFrame) -> Void)?
 

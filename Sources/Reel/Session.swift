@@ -171,7 +171,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
     /// Sound the application pushes, and its thread.
     let audio: PushedAudio?
     var pushedAudio: PushedAudio? { audio }
-    private let audioWorker = Mutex<Worker?>(nil)
+    private let audioWorker = Locked<Worker?>(nil)
     /// The preview window (`.window` output), whose events `runWindow` handles.
     private var window: VideoWindow?
     /// When the session was asked for, and when it was ready (device open, passes compiled).

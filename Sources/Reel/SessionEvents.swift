@@ -1,3 +1,4 @@
+import ReelCore
 import Synchronization
 
 /// What happened in a session that a remote-control client hears of.
@@ -17,7 +18,7 @@ enum SessionEvent: Sendable, Equatable {
 ///
 /// Thread-safety: Safe.
 final class SessionEvents: Sendable {
-    private let listeners = Mutex<[@Sendable (SessionEvent) -> Void]>([])
+    private let listeners = Locked<[@Sendable (SessionEvent) -> Void]>([])
 
     func listen(_ listener: @escaping @Sendable (SessionEvent) -> Void) { listeners.withLock { $0.append(listener) } }
 

@@ -33,10 +33,10 @@ protocol SessionRuntime: AnyObject, Sendable {
 ///
 /// Thread-safety: Safe.
 final class SessionEnd: Sendable {
-    private let inner = Mutex<
+    private let inner = Locked<
         (result: Result<SessionStatistics, ReelError>?, waiters: [CheckedContinuation<Void, Never>])
     >((nil, []))
-    private let worker = Mutex<Worker?>(nil)
+    private let worker = Locked<Worker?>(nil)
 
     /// The thread whose end is the session's.
     func started(_ thread: Worker) { worker.withLock { $0 = thread } }
@@ -90,7 +90,7 @@ final class PlaybackRuntime: SessionRuntime, @unchecked Sendable {
     /// CPU time (ns) opening the input and the device took.
     private let setupCPU: Int64
     /// FFmpeg's messages routed to `logger` while the session runs (a token).
-    private let ffmpegLog = Mutex<Int?>(nil)
+    private let ffmpegLog = Locked<Int?>(nil)
 
     init(_ parameters: SessionParameters, onFrame: (@Sendable (RenderedFrame) -> Void)?) throws(ReelError) {
         let opened = HostTime.processCPU()

@@ -40,7 +40,7 @@ package final class FramePool: @unchecked Sendable {
     package let fileDescriptor: Int32
     private let base: UnsafeMutableRawPointer
     /// Holders of each slot; 0 means free.
-    private let holders: Mutex<[Int]>
+    private let holders: Locked<[Int]>
     /// One past the highest slot ever taken: slots are taken lowest first, so only these
     /// have ever been written, and only their pages are resident.
     private let used = Atomic(0)
@@ -83,7 +83,7 @@ package final class FramePool: @unchecked Sendable {
         }
         fileDescriptor = fd
         base = mapping
-        holders = Mutex(Array(repeating: 0, count: slotCount))
+        holders = Locked(Array(repeating: 0, count: slotCount))
     }
 
     deinit {

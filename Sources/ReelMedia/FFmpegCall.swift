@@ -114,7 +114,7 @@ package enum FFmpegLog {
 
     /// The handlers registered, by token. FFmpeg's log is one per process and its
     /// messages name no session: each goes to every handler registered.
-    private static let handlers = Mutex<(next: Int, all: [Int: (Level, Handler)])>((0, [:]))
+    private static let handlers = Locked<(next: Int, all: [Int: (Level, Handler)])>((0, [:]))
 
     /// Routes FFmpeg's messages at `minimum` or above to `handler` (on whichever thread
     /// FFmpeg logs from) until `removeHandler` with the token returned.

@@ -118,7 +118,7 @@ package final class RTPReceiver: @unchecked Sendable {
     private var ended: End?
     private var lastPacket: Int64?
     private var startedAt = HostTime.now()
-    private let shared = Mutex<(statistics: [RTPStatistics], end: End?, first: Int64?)>(([], nil, nil))
+    private let shared = Locked<(statistics: [RTPStatistics], end: End?, first: Int64?)>(([], nil, nil))
     /// Per stream: the frames (RTP timestamp, first packet's arrival) handed on since
     /// the last `takeFrameStarts`, in order.
     private var frameStartsOut: [[FrameStart]]

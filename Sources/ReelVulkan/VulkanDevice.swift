@@ -1,4 +1,5 @@
 internal import CVulkan
+import ReelCore
 import Synchronization
 
 /// How to choose and set up the Vulkan device.
@@ -54,7 +55,7 @@ package final class VulkanDevice {
     /// Held around every use of `queue` and of a swapchain (submit, present, acquire,
     /// waits for idle): Vulkan wants them externally synchronized, and a window's images
     /// are presented from a thread of their own.
-    let queueLock = Mutex(())
+    let queueLock = Locked(())
     let queueFamily: UInt32
     /// The window's surface, when the device was made to present to one.
     let surface: VkSurfaceKHR?
@@ -183,7 +184,7 @@ package final class VulkanDevice {
 
 /// Collects the validation layer's error messages; the debug callback's context.
 final class ValidationLog: Sendable {
-    private let messages = Mutex<[String]>([])
+    private let messages = Locked<[String]>([])
     private let forward: (@Sendable (Bool, String) -> Void)?
 
     init(forward: (@Sendable (Bool, String) -> Void)? = nil) { self.forward = forward }

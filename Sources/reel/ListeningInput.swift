@@ -144,10 +144,10 @@ struct ListeningInput {
             source: .listening(path, once: once), output: output, pacing: pacing,
             device: settings.preferredName.map { .named($0) } ?? .automatic, validation: settings.validation)
         parameters.pushedSlots = 8
-        let failure = Mutex<(any Error)?>(nil)
-        let rendered = Mutex(0)
-        let span = Mutex<(first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int)?>(nil)
-        let stopper = Mutex<Session?>(nil)
+        let failure = Locked<(any Error)?>(nil)
+        let rendered = Locked(0)
+        let span = Locked<(first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int)?>(nil)
+        let stopper = Locked<Session?>(nil)
         let frameHandler: @Sendable (RenderedFrame) -> Void = { frame in
             let index = rendered.withLock { count -> Int? in
                 if let frameLimit, count >= frameLimit { return nil }
@@ -204,7 +204,7 @@ struct ListeningInput {
     /// Waits from synchronous code for `session` to end.
     private static func finished(_ session: Session) -> Result<SessionStatistics, ReelError> {
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<SessionStatistics, ReelError>?>(nil)
+        let result = Locked<Result<SessionStatistics, ReelError>?>(nil)
         // Weakly: the session must go on the main thread, with its Vulkan device, not
         // on the task's once the command is exiting.
         Task { [weak session] in

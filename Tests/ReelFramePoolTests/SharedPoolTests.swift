@@ -63,7 +63,7 @@ import Testing
     /// The pool says which slot came free, and a particular free slot can be taken (the
     /// renderer holds a remote producer's slots on its behalf).
     @Test func freedSlotsAreNamedAndCanBeTakenBack() throws {
-        let freed = Mutex<[Int]>([])
+        let freed = Locked<[Int]>([])
         let pool = try FramePool(layout: Self.layout, slotCount: 3) { slot in freed.withLock { $0.append(slot) } }
         #expect(pool.acquire(slot: 2) && !pool.acquire(slot: 2))
         #expect(pool.acquire() == .slot(0))

@@ -200,7 +200,7 @@ extension EmbeddingTests {
     /// (Taken on the display thread, as they come: a consumer task that a busy machine
     /// runs late would hold the output buffers, and the ticks with none free would drop.)
     @Test func timedFileSessionCountsEveryFrame() async throws {
-        let counted = Mutex(0)
+        let counted = Locked(0)
         let session = try Session(
             SessionParameters(
                 source: .file("\(fixtures)/testsrc2-320x240.mp4"), pacing: .timed(rate: Rational(120, 1))),
@@ -244,7 +244,7 @@ extension EmbeddingTests {
 
 /// An application's sound sink for the tests: the instants at which the beeps start.
 final class BeepListener: AudioSink {
-    let state = Mutex<(onsets: [SuspendingClock.Instant], frames: Int, quietSince: Int, format: AudioSampleFormat?)>(
+    let state = Locked<(onsets: [SuspendingClock.Instant], frames: Int, quietSince: Int, format: AudioSampleFormat?)>(
         ([], 0, Int.max / 2, nil))
 
     func play(_ samples: Span<Int16>, format: AudioSampleFormat, heard: SuspendingClock.Instant) {

@@ -46,7 +46,7 @@ import Testing
                 input: "\(fixtures)/\(fixture)", audio: audio, pulseServer: pulseServer, sync: sync,
                 frameLimit: frameLimit, timelinePath: timelinePath, renderDelay: renderDelay,
                 decodeDelay: decodeDelay, device: DeviceParameters(validation: true)))
-        let flashes = Mutex<Set<Int64>>([])
+        let flashes = Locked<Set<Int64>>([])
         let statistics = try pipeline.run { frame in
             // Mean red over the picture: white flash ≈ 255, black ≈ 16.
             let pixels = frame.image.copyPixels()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Reel
+import ReelCore
 import ReelTestSupport
 import Synchronization
 import Testing
@@ -81,7 +82,7 @@ import Testing
     @Test func exhaustedPoolSuspendsTheProducer() async throws {
         let session = try Session(
             SessionParameters(output: .frames(FrameOutput(buffers: 2)), pacing: .everyFrame, pushedSlots: 2))
-        let events = Mutex<[String]>([])
+        let events = Locked<[String]>([])
         let (progress, report) = AsyncStream<Int>.makeStream()
         let producer = Task {
             for index in 0..<6 {
@@ -283,7 +284,7 @@ struct CollectingLogHandler: LogHandler {
     var logLevel: Logger.Level = .trace
 
     final class Entries: Sendable {
-        let lines = Mutex<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
+        let lines = Locked<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
