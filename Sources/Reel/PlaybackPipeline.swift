@@ -388,7 +388,7 @@ package final class PlaybackPipeline {
             do {
                 opened = try choice.open(
                     format: audioDecoder.output, pulseServer: parameters.pulseServer,
-                    clock: virtualTime ?? MonotonicClock())
+                    clock: virtualTime ?? MonotonicClock(), notice: { [monitor] in monitor.post($0) })
             } catch { throw .audio(error) }
         }
         let worker = AudioWorker(

@@ -186,7 +186,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
         let openAudio: (@Sendable (AudioFormat) throws(AudioError) -> (output: AudioOutput, warning: String?))?
         switch parameters.audio {
         case .none: openAudio = nil
-        case .system: openAudio = { format throws(AudioError) in try AudioOutputChoice.pulse.open(format: format) }
+        case .system:
+            openAudio = { [logger = parameters.logger] format throws(AudioError) in
+                try AudioOutputChoice.pulse.open(format: format, notice: { logger?.warning("\($0)") })
+            }
         case .application(let sink):
             openAudio = { format in (ApplicationAudioOutput(sink: sink, format: format, clock: MonotonicClock()), nil) }
         }

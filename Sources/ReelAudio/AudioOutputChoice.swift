@@ -31,16 +31,22 @@ package enum AudioOutputChoice: Equatable, Sendable, CustomStringConvertible {
     /// goes on with the null output and `warning` says why; a WAV file that cannot be
     /// written is an error (the user asked for that file).
     /// `clock` paces the null and WAV outputs (a test's virtual time); a sound server
-    /// keeps its own.
+    /// keeps its own. Should the server go away later, the sound goes on to the null
+    /// output until it is back (`ReconnectingOutput`), and `notice` says so (on the
+    /// audio thread).
     package func open(
-        format: AudioFormat, pulseServer: String? = nil, clock: OutputClock = MonotonicClock()
+        format: AudioFormat, pulseServer: String? = nil, clock: OutputClock = MonotonicClock(),
+        notice: @escaping (String) -> Void = { _ in }
     ) throws(AudioError) -> (output: AudioOutput, warning: String?) {
         switch self {
         case .null: return (NullOutput(format: format, clock: clock), nil)
         case .wav(let path): return (try WAVOutput(path: path, format: format, clock: clock), nil)
         case .pulse:
             do {
-                return (try PulseOutput(format: format, server: pulseServer), nil)
+                let output = try ReconnectingOutput(format: format, notice: notice) { () throws(AudioError) in
+                    try PulseOutput(format: format, server: pulseServer)
+                }
+                return (output, nil)
             } catch {
                 return (NullOutput(format: format), "\(error.description); playing on without sound (--ao null)")
             }

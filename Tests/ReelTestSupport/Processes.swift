@@ -62,6 +62,15 @@ package final class Child {
 
     private var exited = false
 
+    /// SIGKILL at once (a crash); reaps it.
+    package func crash() {
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+    }
+
     /// SIGINT, then SIGKILL if it has not exited within 2 s; reaps it.
     package func stop() {
         guard isRunning else { return }
@@ -84,8 +93,11 @@ package final class PulseServer {
     let process: Child
     package var address: String { "unix:\(directory.path)/pulse/native" }
 
-    package init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reel-pulse-\(UUID().uuidString)")
+    /// A server in `directory` (a new one when nil): the same directory is the same
+    /// address, for a server started again after one was killed.
+    package init(directory reused: URL? = nil) throws {
+        directory =
+            reused ?? FileManager.default.temporaryDirectory.appendingPathComponent("reel-pulse-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process = try Child(
             "/usr/bin/pulseaudio",
@@ -111,6 +123,9 @@ package final class PulseServer {
         process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
+
+    /// Kills the server (SIGKILL, as a crash) and leaves its directory and stale socket.
+    package func crash() { process.crash() }
 
     deinit { stop() }
 }

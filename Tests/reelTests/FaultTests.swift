@@ -1,0 +1,74 @@
+import Foundation
+import ReelCore
+import ReelTestSupport
+import Testing
+
+/// Faults from outside, while `reel play` runs: each is survived or ends the run cleanly,
+/// with a line that says what happened.
+@Suite struct FaultTests {
+    /// Waits (at most `timeout` s) until the timeline at `path` satisfies `done`; the
+    /// entries then. A line still being written is left for the next look.
+    static func waitForTimeline(
+        _ path: String, timeout: Double = 60, until done: ([TimelineEntry]) -> Bool
+    ) throws -> [TimelineEntry] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let entries = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap {
+                try? JSONDecoder().decode(TimelineEntry.self, from: Data($0.utf8))
+            }
+            if done(entries) { return entries }
+            guard Date() < deadline else { throw SupportError("the timeline never got there: \(entries.count) lines") }
+            usleep(50_000)
+        }
+    }
+
+    /// The sound server killed mid-playback: the picture plays on (the sound goes to the
+    /// null output, timed on the host's clock) and a line says so; the server started
+    /// again at the same address: the sound resumes there, and a line says so. A quit
+    /// then ends it with 0.
+    @Test func soundServerKilledAndBack() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try PulseServer()
+        let timeline = "\(folder)/timeline.jsonl"
+        let stats = "\(folder)/stats.json"
+        let player = try LineProcess(
+            ReelCLI.executable.path,
+            [
+                "play", "\(fixtures)/sync-flash-beep.mp4", "--vo", "none", "--ao", "pulse", "--timeline", timeline,
+                "--stats", stats,
+            ], environment: ["PULSE_SERVER": server.address, "REEL_VULKAN_VALIDATION": "1"])
+        defer { player.signal(SIGKILL) }
+        // Playing: 30 frames shown with sound.
+        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 30 }
+        server.crash()
+        let killedAt = HostTime.now() / 1000
+        try player.waitForLine(containing: "the sound server went away")
+        // The picture goes on: a second of frames shown after the kill.
+        let away = try Self.waitForTimeline(timeline) { entries in
+            entries.contains { $0.type == "video" && ($0.shown ?? 0) > killedAt + 1_000_000 }
+        }
+        let restarted = try PulseServer(directory: server.directory)
+        defer { restarted.stop() }
+        try player.waitForLine(containing: "the sound server is back")
+        let backAt = HostTime.now() / 1000
+        // Sound written to the new server and heard for half a second.
+        let entries = try Self.waitForTimeline(timeline) { entries in
+            entries.contains { $0.type == "audio" && ($0.played ?? 0) > backAt + 500_000 }
+        }
+        player.signal(SIGTERM)
+        #expect(player.waitForExit(timeout: 30) == 0, "\(player.output)")
+
+        // No frame was held up for long by the loss or the return: the largest gap
+        // between frames shown from the kill to the end.
+        let shown = entries.filter { $0.type == "video" }.compactMap(\.shown).filter { $0 > killedAt - 100_000 }
+        let gaps = zip(shown.dropFirst(), shown).map { $0 - $1 }
+        let largest = gaps.max() ?? 0
+        #expect(shown.count > 30 && largest < 500_000, "largest gap \(largest) µs over \(shown.count) frames")
+        #expect(away.contains { $0.type == "audio" && ($0.played ?? 0) > killedAt })
+        let lines = player.output.split(separator: "\n").filter { $0.hasPrefix("reel: the sound server") }
+        #expect(lines.count == 2, "\(player.output)")
+        print("sound server killed: \(shown.count) frames shown from then on, largest gap \(largest / 1000) ms")
+    }
+}
