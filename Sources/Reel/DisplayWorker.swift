@@ -45,6 +45,9 @@ final class DisplayWorker: @unchecked Sendable {
     /// Frames handed to the window's present thread, not yet reported shown, in order,
     /// and when those reported were shown (kept: reused each tick).
     private var presenting: [Presentation] = []
+    /// In a window: new frames the present thread has shown (`presented` counts them as
+    /// they are chosen; a failure leaves the last few chosen but never shown).
+    private var shownInWindow = 0
     private var shownTimes: [Int64] = []
 
     private typealias Presentation = (ticket: SinkTicket, time: Int64, received: Int64?, tick: Int64, isNew: Bool)
@@ -346,6 +349,7 @@ final class DisplayWorker: @unchecked Sendable {
             guard !presenting.isEmpty else { break }
             let presented = presenting.removeFirst()
             guard presented.isNew else { continue }
+            shownInWindow += 1
             let latency = min(max(shownAt - presented.tick, interval * 1000), 4 * interval * 1000)
             presentLatency = (7 * presentLatency + latency) / 8
             let (generation, sync) = (generation, sync)
@@ -494,6 +498,8 @@ final class DisplayWorker: @unchecked Sendable {
         try? collectFinished(waiting: true)
         if let frame = showing.take() { state.release(frame) }
         if !untimed { statistics.presentation = scheduler.statistics }
+        // After a failure in a window, the frames chosen but never shown do not count.
+        if presents && state.read({ $0.failure != nil }) { statistics.presentation.presented = shownInWindow }
         statistics.avOffset = OffsetSummary(offsets)
         if !latencies.isEmpty { statistics.receiveToPresent = LatencySummary(latencies) }
         state.update { fields in

@@ -22,6 +22,7 @@ extension PlaybackPipeline {
             case .key(.s): controls.takeScreenshot()
             case .key(.f): window.toggleFullscreen()
             case .resized, .refreshNeeded: state.update { $0.redraw = true }
+            case .displayLost: state.fail(.unsuitable(VideoWindow.displayLostMessage))
             }
         }
     }

@@ -306,6 +306,7 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
                 switch event {
                 case .closeRequested, .key(.q), .key(.escape): stop()
                 case .resized, .refreshNeeded: state.update { $0.redraw = true }
+                case .displayLost: state.fail(.unsuitable(VideoWindow.displayLostMessage))
                 default: break
                 }
             }

@@ -171,6 +171,8 @@ package final class WindowPresenter {
         case VK_ERROR_OUT_OF_DATE_KHR:
             needsRecreation = true
             return nil
+        case VK_ERROR_SURFACE_LOST_KHR:
+            try VulkanCall.check(result, "vkAcquireNextImageKHR", Self.surfaceLost)
         default:
             try VulkanCall.check(result, "vkAcquireNextImageKHR", "cannot get an image of the window")
         }
@@ -206,8 +208,13 @@ package final class WindowPresenter {
             needsRecreation = true
             return
         }
-        try VulkanCall.check(result, "vkQueuePresentKHR", "cannot show the frame in the window")
+        try VulkanCall.check(
+            result, "vkQueuePresentKHR",
+            result == VK_ERROR_SURFACE_LOST_KHR ? Self.surfaceLost : "cannot show the frame in the window")
     }
+
+    /// The window's surface lost: its display went away (the X server closed).
+    private static let surfaceLost = "the window is gone (its display went away): nothing more can be shown"
 
     private func makeSemaphore() throws(RenderError) -> VkSemaphore {
         var info = VkSemaphoreCreateInfo()

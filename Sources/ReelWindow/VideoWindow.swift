@@ -1,5 +1,6 @@
 internal import CGLFW
 import ReelCore
+import Synchronization
 
 /// Why a window could not be made: one line, for the user.
 package struct WindowError: Error, CustomStringConvertible, Sendable {
@@ -21,6 +22,9 @@ package enum WindowEvent: Sendable, Equatable {
     case refreshNeeded
     /// The user closed the window.
     case closeRequested
+    /// The connection to the display was lost (the X server went away): the window is
+    /// gone, and nothing more can be shown.
+    case displayLost
 }
 
 /// A GLFW window for Vulkan output (no OpenGL context): X11 or Wayland, whichever GLFW
@@ -86,6 +90,30 @@ package final class VideoWindow: @unchecked Sendable {
             VideoWindow.owner(of: window)?.pending.append(.refreshNeeded)
         }
         glfwSetWindowCloseCallback(window) { window in VideoWindow.owner(of: window)?.pending.append(.closeRequested) }
+        Self.watchDisplay()
+    }
+
+    /// The line for a lost display.
+    package static let displayLostMessage =
+        "the window is gone (its display went away): nothing more can be shown"
+
+    /// Set once the X connection was lost; from then on every look at the events says so.
+    private static let displayLost = Atomic<Bool>(false)
+
+    /// Losing the X connection becomes `.displayLost` instead of Xlib's exit(): its
+    /// handlers only take note (Xlib then treats the connection as dead), and the
+    /// session ends as for any other failure, its threads joined and its files written.
+    private static func watchDisplay() {
+        guard let display = glfwGetX11Display() else { return }
+        _ = XSetIOErrorHandler { _ in 0 }
+        _ = XSetIOErrorExitHandler(
+            display, { _, _ in VideoWindow.displayLost.store(true, ordering: .sequentiallyConsistent) }, nil)
+    }
+
+    /// The events since the last look, and `.displayLost` when the connection is gone.
+    private func takeEvents() -> [WindowEvent] {
+        defer { pending.removeAll(keepingCapacity: true) }
+        return pending + (Self.displayLost.load(ordering: .sequentiallyConsistent) ? [.displayLost] : [])
     }
 
     deinit {
@@ -142,16 +170,14 @@ package final class VideoWindow: @unchecked Sendable {
 
     /// Waits up to `timeout` seconds for events and returns what happened.
     package func pollEvents(timeout: Double) -> [WindowEvent] {
-        glfwWaitEventsTimeout(timeout)
-        defer { pending.removeAll(keepingCapacity: true) }
-        return pending
+        if !Self.displayLost.load(ordering: .sequentiallyConsistent) { glfwWaitEventsTimeout(timeout) }
+        return takeEvents()
     }
 
     /// Waits for events (or `wake()`) and returns what happened.
     package func waitEvents() -> [WindowEvent] {
-        glfwWaitEvents()
-        defer { pending.removeAll(keepingCapacity: true) }
-        return pending
+        if !Self.displayLost.load(ordering: .sequentiallyConsistent) { glfwWaitEvents() }
+        return takeEvents()
     }
 
     /// Wakes the thread waiting in `waitEvents()`; from any thread (wraps `glfwPostEmptyEvent`).

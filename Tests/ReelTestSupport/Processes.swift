@@ -153,6 +153,9 @@ package final class XServer {
         }
     }
 
+    /// Kills the server (SIGKILL, as a crash).
+    package func crash() { process.crash() }
+
     package func stop() { process.stop() }
 
     deinit { stop() }

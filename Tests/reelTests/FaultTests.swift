@@ -71,4 +71,37 @@ import Testing
         #expect(lines.count == 2, "\(player.output)")
         print("sound server killed: \(shown.count) frames shown from then on, largest gap \(largest / 1000) ms")
     }
+
+    /// The X server killed under a playing window: exit 1 with one line that says the
+    /// window is gone — not Xlib's exit() from whichever thread met the loss — after the
+    /// session's threads were joined: the statistics and the timeline are written whole.
+    @Test func xServerKilledUnderTheWindow() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try XServer()
+        defer { server.stop() }
+        let timeline = "\(folder)/timeline.jsonl"
+        let stats = "\(folder)/stats.json"
+        let player = try LineProcess(
+            ReelCLI.executable.path,
+            [
+                "play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null", "--timeline", timeline,
+                "--stats", stats,
+            ], environment: ["DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1"])
+        defer { player.signal(SIGKILL) }
+        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 20 }
+        server.crash()
+        let status = player.waitForExit(timeout: 30)
+        #expect(status == 1, "\(player.output)")
+        let lines = player.output.split(separator: "\n")
+        let errors = lines.filter { $0.hasPrefix("Error:") }
+        #expect(errors.count == 1 && errors[0].contains("the window is gone"), "\(player.output)")
+        #expect(!player.output.contains("X connection"), "Xlib's own exit: \(player.output)")
+        let statistics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any]
+        let presented = (statistics?["presentation"] as? [String: Any])?["presented"] as? Int ?? -1
+        let shown = try TimelineEntry.read(timeline).filter { $0.type == "video" }.count
+        #expect(presented == shown && shown >= 20, "presented \(presented), timeline \(shown)")
+        print("X server killed: exit \(status ?? -1) after \(shown) frames: \(errors.first ?? "")")
+    }
 }
