@@ -189,7 +189,9 @@ private final class Peer: @unchecked Sendable {
     private let state = Locked<(pool: FramePool?, slots: PeerSlots?, connected: Bool, outbox: [PoolMessage])>(
         (nil, nil, true, []))
     private let outboxReady = NSCondition()
-    private var workers: [Worker] = []
+    /// Its threads: set by the accepting thread, joined by the reaping one — which can
+    /// come first, as the receiving thread may end (and say so) before `start` returns.
+    private let workers = Locked<[Worker]>([])
     private var lastTime: Int64?
 
     init(id: Int, socket: PoolSocket, server: PoolServer) {
@@ -199,15 +201,20 @@ private final class Peer: @unchecked Sendable {
     }
 
     func start() {
-        workers = [
-            Worker(name: "reel.peer") { [self] in receiveLoop() },
-            Worker(name: "reel.peer.send") { [self] in sendLoop() },
-        ]
+        workers.withLock { workers in
+            workers = [
+                Worker(name: "reel.peer") { [self] in receiveLoop() },
+                Worker(name: "reel.peer.send") { [self] in sendLoop() },
+            ]
+        }
     }
 
     func join() {
-        for worker in workers { worker.join() }
-        workers.removeAll()
+        let started = workers.withLock { workers in
+            defer { workers.removeAll() }
+            return workers
+        }
+        for worker in started { worker.join() }
     }
 
     private func receiveLoop() {
