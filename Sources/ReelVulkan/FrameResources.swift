@@ -127,6 +127,9 @@ final class FrameResources {
     /// Submits the recorded commands; with a swapchain `target`, after its image is
     /// acquired, signalling when it may be presented.
     func submit(to queue: VkQueue, target: SwapchainTarget? = nil) throws(RenderError) {
+        if let injected = device.faults?.inject(.submit) {
+            try VulkanCall.check(injected, "vkQueueSubmit", "cannot submit the frame")
+        }
         var commandBuffer: VkCommandBuffer? = commandBuffer
         var waitSemaphore: VkSemaphore? = target?.acquired
         var signalSemaphore: VkSemaphore? = target?.rendered
@@ -159,7 +162,7 @@ final class FrameResources {
     /// a fence status query, which never waits.
     func isDone() throws(RenderError) -> Bool {
         guard pending else { return true }
-        let result = vkGetFenceStatus(device.device, fence)
+        let result = device.faults?.loss ?? vkGetFenceStatus(device.device, fence)
         if result == VK_NOT_READY { return false }
         try VulkanCall.check(result, "vkGetFenceStatus", "the frame did not finish")
         return true
@@ -169,7 +172,7 @@ final class FrameResources {
     func isDone(within nanoseconds: UInt64) throws(RenderError) -> Bool {
         guard pending else { return true }
         var fence: VkFence? = self.fence
-        let result = vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), nanoseconds)
+        let result = device.faults?.loss ?? vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), nanoseconds)
         if result == VK_TIMEOUT { return false }
         try VulkanCall.check(result, "vkWaitForFences", "the frame did not finish")
         return true
@@ -179,7 +182,7 @@ final class FrameResources {
     func wait() throws(RenderError) {
         guard pending else { return }
         var fence: VkFence? = self.fence
-        var result = vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
+        var result = device.faults?.loss ?? vkWaitForFences(device.device, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
         try VulkanCall.check(result, "vkWaitForFences", "the frame did not finish")
         result = vkResetFences(device.device, 1, &fence)
         try VulkanCall.check(result, "vkResetFences", "cannot reset the fence")

@@ -47,7 +47,8 @@ final class HostBuffer {
         var mapped: UnsafeMutableRawPointer?
         do throws(RenderError) {
             try VulkanCall.check(
-                vkAllocateMemory(device.device, &allocation, nil, &memory), "vkAllocateMemory",
+                device.faults?.inject(.allocate) ?? vkAllocateMemory(device.device, &allocation, nil, &memory),
+                "vkAllocateMemory",
                 "cannot allocate \(size) bytes")
             try VulkanCall.check(
                 vkBindBufferMemory(device.device, buffer, memory, 0), "vkBindBufferMemory", "cannot bind buffer memory")

@@ -68,7 +68,7 @@ final class ImportedHostBuffer {
             allocation.pNext = UnsafeRawPointer(importPointer)
             allocation.allocationSize = VkDeviceSize(host.count)
             allocation.memoryTypeIndex = type
-            return vkAllocateMemory(vk, &allocation, nil, &memory)
+            return device.faults?.inject(.allocate) ?? vkAllocateMemory(vk, &allocation, nil, &memory)
         }
         do throws(RenderError) {
             try VulkanCall.check(allocateResult, "vkAllocateMemory", "cannot import the frame pool's memory")

@@ -62,6 +62,8 @@ package final class VulkanDevice {
     let memoryProperties: VkPhysicalDeviceMemoryProperties
     private var messenger: VkDebugUtilsMessengerEXT?
     private let validationLog: ValidationLog?
+    /// A failure to inject, for tests (`REEL_VULKAN_FAULT`); nil normally.
+    let faults = VulkanFaults.fromEnvironment()
 
     /// The chosen device's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
     package let name: String

@@ -104,4 +104,42 @@ import Testing
         #expect(presented == shown && shown >= 20, "presented \(presented), timeline \(shown)")
         print("X server killed: exit \(status ?? -1) after \(shown) frames: \(errors.first ?? "")")
     }
+
+    /// The Vulkan device lost, or out of memory, mid-run (injected through
+    /// `REEL_VULKAN_FAULT` at the 10th frame submitted, or at a memory allocation):
+    /// render and play, offscreen and in a window, end with exit 1 and one line naming
+    /// the result, within the run's time limit (no hang), and no validation error.
+    /// The first allocation is the frame pool's import: its loss falls back to the
+    /// staging copy, and the run succeeds.
+    @Test(arguments: ["device-lost@submit:10", "out-of-memory@submit:10", "out-of-memory@allocate:2"])
+    func vulkanFailuresEndTheRunCleanly(fault: String) throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try XServer()
+        defer { server.stop() }
+        let clip = "\(fixtures)/testsrc2-320x240.mp4"
+        let expected = fault.hasPrefix("device-lost") ? "VK_ERROR_DEVICE_LOST" : "VK_ERROR_OUT_OF_DEVICE_MEMORY"
+        let runs: [[String]] = [
+            ["render", clip, "--out", "\(folder)/out"],
+            ["play", clip, "--vo", "offscreen", "--ao", "null"],
+            ["play", "\(fixtures)/window-bars.mp4", "--vo", "window", "--ao", "null"],
+        ]
+        for arguments in runs {
+            let result = try ReelCLI.run(
+                arguments, environment: ["REEL_VULKAN_FAULT": fault, "DISPLAY": server.display], timeout: 60)
+            let errors = result.stderr.split(separator: "\n")
+            #expect(result.status == 1, "\(arguments): \(result.status) \(result.stderr)")
+            #expect(errors.count == 1 && errors[0].contains(expected), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.lowercased().contains("validation"), "\(result.stderr)")
+        }
+        // The pool's import refused: the frames are copied instead, and all rendered.
+        let stats = "\(folder)/stats.json"
+        let staged = try ReelCLI.run(
+            ["render", clip, "--out", "\(folder)/staged", "--stats", stats],
+            environment: ["REEL_VULKAN_FAULT": "out-of-memory@allocate:1"])
+        #expect(staged.status == 0, "\(staged.stderr)")
+        let statistics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any]
+        #expect(statistics?["inputPath"] as? String == "staging" && statistics?["framesRendered"] as? Int == 60)
+    }
 }
