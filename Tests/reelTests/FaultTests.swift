@@ -142,4 +142,33 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any]
         #expect(statistics?["inputPath"] as? String == "staging" && statistics?["framesRendered"] as? Int == 60)
     }
+
+    /// The input deleted while it plays: the player holds it open, so it plays to its
+    /// end (every frame, the sound) and exits 0, as a deleted file is still there for
+    /// whoever has it open.
+    @Test func inputDeletedWhilePlaying() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let clip = "\(folder)/clip.mkv"
+        try ffmpeg([
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:d=3", "-f", "lavfi", "-i", "sine=f=440:d=3",
+            "-c:v", "libx264", "-g", "30", "-c:a", "aac", clip,
+        ])
+        let timeline = "\(folder)/timeline.jsonl"
+        let stats = "\(folder)/stats.json"
+        let player = try LineProcess(
+            ReelCLI.executable.path,
+            ["play", clip, "--vo", "offscreen", "--ao", "null", "--timeline", timeline, "--stats", stats],
+            environment: ["REEL_VULKAN_VALIDATION": "1"])
+        defer { player.signal(SIGKILL) }
+        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 10 }
+        try FileManager.default.removeItem(atPath: clip)
+        #expect(player.waitForExit(timeout: 60) == 0, "\(player.output)")
+        let statistics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any]
+        let presentation = statistics?["presentation"] as? [String: Any] ?? [:]
+        let shown = (presentation["presented"] as? Int ?? 0) + (presentation["droppedLate"] as? Int ?? 0)
+        #expect(shown == 90, "\(presentation)")
+        #expect((statistics?["audioFramesWritten"] as? Int ?? 0) > 2 * 48000, "\(statistics ?? [:])")
+    }
 }
