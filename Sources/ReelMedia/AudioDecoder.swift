@@ -116,7 +116,8 @@ package final class AudioDecoder {
         guard let first = firstRejection else { return nil }
         let count = rejectedPackets == 1 ? "1 packet" : "\(rejectedPackets) packets"
         return MediaError(
-            .truncated, "\(streamName) is truncated or corrupt: \(count) could not be decoded", call: first.call, code: first.code)
+            .truncated, "\(streamName) is truncated or corrupt: \(count) could not be decoded", call: first.call,
+            code: first.code)
     }
 
     /// Forgets what the decoder and the resampler hold (a seek, a loop): the next

@@ -391,7 +391,8 @@ package final class VideoDecoder {
             first.after.map { String(format: " (the first around %.1f s)", Double($0.microseconds) / 1e6) } ?? ""
         let count = rejectedPackets == 1 ? "1 packet" : "\(rejectedPackets) packets"
         return MediaError(
-            .truncated, "\(streamName) is truncated or corrupt: \(count) could not be decoded\(place)", call: first.call,
+            .truncated, "\(streamName) is truncated or corrupt: \(count) could not be decoded\(place)",
+            call: first.call,
             code: first.code)
     }
 

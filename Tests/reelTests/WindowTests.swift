@@ -109,22 +109,35 @@ import Testing
         return (shown, quality)
     }
 
+    /// Captures the window until it shows the bars at `size` as the offscreen render
+    /// does (PSNR ≥ 35 dB), or 30 s have passed: the last capture and its PSNR.
+    static func waitForPicture(
+        window: String, on server: XServer, size: PixelSize
+    ) throws -> (RGBAImage, Double) {
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            let (shown, quality) = try compareWithOffscreen(window: window, on: server)
+            if shown.size == size && quality >= 35 || Date() > deadline { return (shown, quality) }
+            usleep(100_000)
+        }
+    }
+
     @Test func windowShowsTheFrameFollowsResizesAndQuitsOnQ() throws {
         let server = try XServer()
         defer { server.stop() }
         let (player, window) = try Self.startPlayer(on: server)
         defer { player.stop() }
-        usleep(1_000_000)
 
         // The window opens at the video's size and shows the bars as the offscreen render does.
-        let (shown, quality) = try Self.compareWithOffscreen(window: window, on: server)
+        let (shown, quality) = try Self.waitForPicture(
+            window: window, on: server, size: PixelSize(width: 320, height: 180))
         #expect(shown.size == PixelSize(width: 320, height: 180))
         #expect(quality >= 35)
 
         // Wider: the picture keeps its aspect, centred between black bars.
         _ = try Self.output("/usr/bin/xdotool", ["windowsize", window, "480", "180"], display: server.display)
-        usleep(1_000_000)
-        let (resized, resizedQuality) = try Self.compareWithOffscreen(window: window, on: server)
+        let (resized, resizedQuality) = try Self.waitForPicture(
+            window: window, on: server, size: PixelSize(width: 480, height: 180))
         #expect(resized.size == PixelSize(width: 480, height: 180))
         #expect(resizedQuality >= 35)
         #expect(resized.pixels[0..<4] == [0, 0, 0, 255], "the left bar is black")
@@ -145,7 +158,7 @@ import Testing
         let timeline = "\(directory)/timeline.jsonl"
         let (player, window) = try Self.startPlayer(on: server, extra: ["--timeline", timeline])
         defer { player.stop() }
-        usleep(1_000_000)
+        _ = try waitForTimeline(timeline) { $0.filter { $0.type == "video" }.count >= 10 }
         try Self.press("space", in: window, on: server)
         usleep(1_500_000)
         try Self.press("space", in: window, on: server)
