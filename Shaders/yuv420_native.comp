@@ -24,6 +24,7 @@
 // position and (p, p+1) for an odd one. All indices are constants once unrolled.
 
 #include "frame_constants.glsl"
+#include "colour_map.glsl"
 
 layout(local_size_x = 64) in;
 
@@ -146,9 +147,17 @@ void lumaRow(uint y, uint x0, out float values[BLOCK]) {
 
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }
 
-// RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added.
+// RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added; or,
+// where the colour is mapped (colour_map.glsl), from the unscaled rows through its table.
 uint pack(vec4 r, vec4 g, vec4 b, vec3 ycbcr) {
-    uvec3 c = uvec3(clamp(vec3(affine(r, ycbcr), affine(g, ycbcr), affine(b, ycbcr)), 0.0, 255.0));
+    vec3 scaled;
+    if (MAPS_COLOUR) {
+        vec3 rgb = vec3(affine(frame.rowR, ycbcr), affine(frame.rowG, ycbcr), affine(frame.rowB, ycbcr));
+        scaled = fma(lookUpColour(rgb), vec3(255.0 / 1023.0), vec3(0.5));
+    } else {
+        scaled = vec3(affine(r, ycbcr), affine(g, ycbcr), affine(b, ycbcr));
+    }
+    uvec3 c = uvec3(clamp(scaled, 0.0, 255.0));
     return c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
 }
 

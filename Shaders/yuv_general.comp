@@ -13,6 +13,7 @@
 // region outside the picture are opaque black.
 
 #include "frame_constants.glsl"
+#include "colour_map.glsl"
 
 layout(local_size_x = 8, local_size_y = 8) in;
 // Specialization constants: one pipeline per combination, so that no per-pixel `if`
@@ -41,7 +42,9 @@ vec3 toRGB(vec3 ycbcr) {
 // byte, or RGBA16; rounded to nearest. Black outside the picture.
 void store(ivec2 p, vec3 ycbcr) {
     bool inside = all(greaterThanEqual(p, ivec2(0))) && all(lessThan(p, frame.destination.zw));
-    vec3 rgb = inside ? toRGB(ycbcr) : vec3(0.0);
+    // Mapped colour: exactly for 16-bit output, from the table (as the native pass) for 8-bit.
+    vec3 mapped = OUTPUT16 ? mapColour(toRGB(ycbcr)) : lookUpColour(toRGB(ycbcr)) * (1.0 / 1023.0);
+    vec3 rgb = inside ? (MAPS_COLOUR ? mapped : toRGB(ycbcr)) : vec3(0.0);
     if (OUTPUT16) {
         uvec3 c = uvec3(clamp(rgb * 65535.0 + 0.5, 0.0, 65535.0));
         uint index = outputIndex(p) * 2u;

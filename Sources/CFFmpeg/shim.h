@@ -12,6 +12,7 @@
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/mastering_display_metadata.h>
 #include <errno.h>
 
 static const int64_t reel_AV_NOPTS_VALUE = AV_NOPTS_VALUE;

@@ -51,6 +51,7 @@ final class FrameStreamSink: VideoSink, @unchecked Sendable {
             case .bgra8: .bgra8
             case .rgba16: .rgba16
             }
+        renderer.colourTarget = output.colour
         renderer.isHeld = { [loans] index in loans.lent.withLock { $0[index] } }
     }
 

@@ -212,6 +212,8 @@ package final class OffscreenPipeline {
         decoderThreads = decoding.subtracting(before)
         rendererThreads = HostTime.threadIDs().subtracting(decoding)
         renderer?.readsBack = parameters.readback
+        // HDR10 or linear-light output keeps 16 bits a channel.
+        if parameters.device.colour.output != .sdr { renderer?.outputFormat = .rgba16 }
         // The pass is compiled now, as setup, not in the first frame's time.
         do { try renderer?.prepare(for: decoder.pool) } catch { throw .render(error) }
         // Ready: the session's packets may come now.
@@ -437,6 +439,10 @@ package final class OffscreenPipeline {
 extension RenderedImage {
     /// Writes the image as a PNG file with `writer`.
     package func writePNG(with writer: PNGWriter, to path: String) throws(MediaError) {
-        try writer.write(rgba: pixels, size: size, rowBytes: rowBytes, to: path)
+        if format == .rgba16 {
+            try writer.write(rgba16: pixels, size: size, rowBytes: rowBytes, to: path)
+        } else {
+            try writer.write(rgba: pixels, size: size, rowBytes: rowBytes, to: path)
+        }
     }
 }

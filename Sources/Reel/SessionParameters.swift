@@ -127,10 +127,16 @@ public struct FrameOutput: Sendable {
     /// Output buffers: rendered frames the application may hold at once, plus those
     /// being rendered. The memory is bounded by it whatever the consumer does.
     public var buffers: Int
+    /// What the pixels mean: SDR BT.709 by default, HDR (PQ, HLG) pictures tone-mapped;
+    /// or HDR10 or linear light (with `.rgba16`).
+    public var colour: ColourTarget
 
-    public init(format: Format = .rgba8, size: PixelSize? = nil, buffers: Int = 4) {
+    public init(
+        format: Format = .rgba8, size: PixelSize? = nil, buffers: Int = 4, colour: ColourTarget = ColourTarget()
+    ) {
         self.format = format
         self.size = size
         self.buffers = max(2, buffers)
+        self.colour = colour
     }
 }

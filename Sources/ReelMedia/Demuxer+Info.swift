@@ -63,6 +63,29 @@ extension Demuxer {
         return info
     }
 
+    /// The colour of the first picture of the video stream, as the decoder gives it:
+    /// the transfer, primaries and HDR light levels, which HEVC and AV1 carry in the
+    /// bitstream (SEI, metadata OBUs) rather than in the container. Nil when no picture decodes.
+    package static func firstPictureColour(url: String) -> ColorDescription? {
+        guard let demuxer = try? Demuxer(url: url), let stream = try? demuxer.requireVideoStream(),
+            let decoder = try? VideoDecoder(demuxer: demuxer, streamIndex: stream)
+        else { return nil }
+        for _ in 0..<10_000 {
+            switch try? decoder.receive() {
+            case .frame(let frame):
+                defer { frame.release() }
+                return frame.descriptor.color
+            case .needsInput:
+                switch demuxer.readPacket() {
+                case .packet(let packet): try? decoder.send(packet)
+                case .endOfInput: try? decoder.sendEndOfInput()
+                }
+            case .waitingForSlot, .endOfStream, nil: return nil
+            }
+        }
+        return nil
+    }
+
     private static func name(_ text: UnsafePointer<CChar>?) -> String {
         text.map { String(cString: $0) } ?? "unknown"
     }

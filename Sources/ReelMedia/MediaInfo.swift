@@ -47,6 +47,23 @@ package struct VideoStreamInfo: Sendable, Codable {
     package var colorPrimaries: String
     package var colorTransfer: String
     package var chromaLocation: String
+    /// An HDR stream's declared light levels, from its first picture's side data.
+    package var hdr: HDRLevels?
+}
+
+/// The light levels an HDR stream declares, in cd/m² (nil: not given).
+package struct HDRLevels: Sendable, Codable, Equatable {
+    package var masteringPeak: Double?
+    package var masteringBlack: Double?
+    package var maxCLL: Double?
+    package var maxFALL: Double?
+
+    package init(_ metadata: HDRMetadata) {
+        masteringPeak = metadata.masteringPeak
+        masteringBlack = metadata.masteringBlack
+        maxCLL = metadata.maxContentLight
+        maxFALL = metadata.maxFrameAverageLight
+    }
 }
 
 package struct AudioStreamInfo: Sendable, Codable {

@@ -27,13 +27,42 @@ package final class PNGWriter {
         av_packet_free(&packet)
     }
 
+    /// Writes `pixels` (RGBA16 native-endian, `rowBytes` apart) as a 16-bit PNG at `path`.
+    package func write(
+        rgba16 pixels: UnsafeRawBufferPointer, size: PixelSize, rowBytes: Int, to path: String
+    ) throws(MediaError) {
+        precondition(pixels.count >= rowBytes * (size.height - 1) + size.width * 8, "too few pixels for the size")
+        // PNG's samples are big-endian.
+        let packedRow = size.width * 8
+        var swapped = [UInt8](repeating: 0, count: packedRow * size.height)
+        for row in 0..<size.height {
+            for index in stride(from: 0, to: packedRow, by: 2) {
+                swapped[row * packedRow + index] = pixels[row * rowBytes + index + 1]
+                swapped[row * packedRow + index + 1] = pixels[row * rowBytes + index]
+            }
+        }
+        var failure: MediaError?
+        swapped.withUnsafeBytes { bytes in
+            do throws(MediaError) {
+                try write(bytes, format: AV_PIX_FMT_RGBA64BE, size: size, rowBytes: packedRow, to: path)
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     /// Writes `pixels` (RGBA8, `rowBytes` apart) as a PNG file at `path`.
     package func write(
         rgba pixels: UnsafeRawBufferPointer, size: PixelSize, rowBytes: Int, to path: String
     ) throws(MediaError) {
         precondition(pixels.count >= rowBytes * (size.height - 1) + size.width * 4, "too few pixels for the size")
-        let context = try encoder(for: size)
-        frame.pointee.format = AV_PIX_FMT_RGBA.rawValue
+        try write(pixels, format: AV_PIX_FMT_RGBA, size: size, rowBytes: rowBytes, to: path)
+    }
+
+    private func write(
+        _ pixels: UnsafeRawBufferPointer, format: AVPixelFormat, size: PixelSize, rowBytes: Int, to path: String
+    ) throws(MediaError) {
+        let context = try encoder(for: size, format: format)
+        frame.pointee.format = format.rawValue
         frame.pointee.width = Int32(size.width)
         frame.pointee.height = Int32(size.height)
         frame.pointee.data.0 = UnsafeMutablePointer(mutating: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self))
@@ -47,8 +76,10 @@ package final class PNGWriter {
         try Self.writeFile(path, UnsafeRawBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size)))
     }
 
-    private func encoder(for size: PixelSize) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
-        if let context, self.size == size { return context }
+    private func encoder(
+        for size: PixelSize, format: AVPixelFormat
+    ) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
+        if let context, self.size == size, context.pointee.pix_fmt == format { return context }
         avcodec_free_context(&context)
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG), let created = avcodec_alloc_context3(codec) else {
             throw MediaError(.codec, "this FFmpeg has no PNG encoder")
@@ -56,7 +87,7 @@ package final class PNGWriter {
         context = created
         created.pointee.width = Int32(size.width)
         created.pointee.height = Int32(size.height)
-        created.pointee.pix_fmt = AV_PIX_FMT_RGBA
+        created.pointee.pix_fmt = format
         created.pointee.time_base = AVRational(num: 1, den: 25)
         try FFmpegCall.check(avcodec_open2(created, codec, nil), "avcodec_open2", .codec, "cannot open the PNG encoder")
         self.size = size

@@ -446,7 +446,39 @@ package final class VideoDecoder {
             // Unspecified 4:2:0 is MPEG-2/H.264's default siting, as libplacebo and mpv assume.
             default: .left
             }
-        return ColorDescription(matrix: matrix, range: range, chromaLocation: location)
+        let transfer: ColorTransfer =
+            switch frame.pointee.color_trc {
+            case AVCOL_TRC_SMPTE2084: .pq
+            case AVCOL_TRC_ARIB_STD_B67: .hlg
+            default: .sdr
+            }
+        let primaries: ColorPrimaries = frame.pointee.color_primaries == AVCOL_PRI_BT2020 ? .bt2020 : .bt709
+        return ColorDescription(
+            matrix: matrix, range: range, chromaLocation: location, transfer: transfer, primaries: primaries,
+            hdr: transfer.isHDR ? hdrMetadata() : HDRMetadata())
+    }
+
+    /// The frame's mastering display and content light levels, where its side data gives them.
+    private func hdrMetadata() -> HDRMetadata {
+        var metadata = HDRMetadata()
+        if let data = av_frame_get_side_data(frame, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA) {
+            let mastering = data.pointee.data.withMemoryRebound(
+                to: AVMasteringDisplayMetadata.self, capacity: 1
+            ) { $0.pointee }
+            let (peak, black) = (Rational(mastering.max_luminance), Rational(mastering.min_luminance))
+            if mastering.has_luminance != 0, peak.isValid, black.denominator > 0 {
+                metadata.masteringPeak = peak.doubleValue
+                metadata.masteringBlack = black.doubleValue
+            }
+        }
+        if let data = av_frame_get_side_data(frame, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL) {
+            let levels = data.pointee.data.withMemoryRebound(to: AVContentLightMetadata.self, capacity: 1) {
+                $0.pointee
+            }
+            if levels.MaxCLL > 0 { metadata.maxContentLight = Double(levels.MaxCLL) }
+            if levels.MaxFALL > 0 { metadata.maxFrameAverageLight = Double(levels.MaxFALL) }
+        }
+        return metadata
     }
 
     private static func pixelFormat(_ format: AVPixelFormat, stream: String) throws(MediaError) -> PixelFormat {

@@ -21,7 +21,7 @@ final class FrameResources {
 
     init(
         device: VulkanDevice, commandPool: VkCommandPool, descriptorPool: VkDescriptorPool,
-        setLayout: VkDescriptorSetLayout
+        setLayout: VkDescriptorSetLayout, colourTable: ColourTable
     ) throws(RenderError) {
         self.device = device
         let vk = device.device
@@ -55,6 +55,7 @@ final class FrameResources {
         if setResult != VK_SUCCESS { vkDestroyFence(vk, fence, nil) }
         try VulkanCall.check(setResult, "vkAllocateDescriptorSets", "cannot allocate a descriptor set")
         self.descriptorSet = descriptorSet!
+        colourTable.bind(to: self.descriptorSet)
     }
 
     deinit {

@@ -13,7 +13,12 @@ final class HostBuffer {
     /// Texel views of the whole buffer, when made for uniform texel use.
     private(set) var planeViews: PlaneViews?
 
-    init(device: VulkanDevice, size: Int, usage: VkBufferUsageFlags, hostVisible: Bool = true) throws(RenderError) {
+    /// `injectsFaults` false: the allocation is not one the fault hook (`REEL_VULKAN_FAULT`)
+    /// counts, which are those frames need (a renderer's own tables are not).
+    init(
+        device: VulkanDevice, size: Int, usage: VkBufferUsageFlags, hostVisible: Bool = true,
+        injectsFaults: Bool = true
+    ) throws(RenderError) {
         self.device = device
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
@@ -47,7 +52,8 @@ final class HostBuffer {
         var mapped: UnsafeMutableRawPointer?
         do throws(RenderError) {
             try VulkanCall.check(
-                device.faults?.inject(.allocate) ?? vkAllocateMemory(device.device, &allocation, nil, &memory),
+                (injectsFaults ? device.faults?.inject(.allocate) : nil)
+                    ?? vkAllocateMemory(device.device, &allocation, nil, &memory),
                 "vkAllocateMemory",
                 "cannot allocate \(size) bytes")
             try VulkanCall.check(

@@ -29,24 +29,31 @@ extension OffscreenRenderer {
         var set: VkDescriptorSet? = frameResources.descriptorSet
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let plan = dispatchPlan(for: frame, destination: destination, outputSize: outputSize)
-        if let blocks = plan.nativeBlocks, let native = try pass.native(for: frame.format) {
+        let colour = colourPlan(for: frame.color)
+        // 8-bit outputs map colour through the table (16-bit ones compute it exactly).
+        if let colour, outputFormat != .rgba16 {
+            try colourTable.record(for: colour, pass: pass, into: commands)
+            vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
+        }
+        if let blocks = plan.nativeBlocks, let native = try pass.native(for: frame.format, colour: colour) {
             let width = blocks.columns * DispatchPlan.nativeBlock.width
             let height = blocks.rows * DispatchPlan.nativeBlock.height
             vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, native)
             pushConstants(
                 commands, frame: frame, slotTexel: slotTexel, outputWidth: Self.rowPixels(outputSize.width),
                 destination: destination, region: DispatchPlan.Region(x0: 0, y0: 0, x1: width, y1: height),
-                regionColumns: blocks.columns)
+                regionColumns: blocks.columns, mapsColour: colour != nil)
             vkCmdDispatch(commands, UInt32(DispatchPlan.nativeGroups(blocks)), 1, 1)
         }
         if !plan.general.isEmpty {
-            let pipeline = try pass.general(YUVComputePass.GeneralVariant(format: frame.format, output: outputFormat))
+            let pipeline = try pass.general(
+                YUVComputePass.GeneralVariant(format: frame.format, output: outputFormat, colour: colour))
             vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
         }
         for region in plan.general {
             pushConstants(
                 commands, frame: frame, slotTexel: slotTexel, outputWidth: Self.rowPixels(outputSize.width),
-                destination: destination, region: region, regionColumns: 0)
+                destination: destination, region: region, regionColumns: 0, mapsColour: colour != nil)
             let groups = DispatchPlan.generalGroups(region)
             vkCmdDispatch(commands, UInt32(groups.x), UInt32(groups.y), 1)
         }
@@ -130,11 +137,13 @@ extension OffscreenRenderer {
 
     private func pushConstants(
         _ commands: VkCommandBuffer, frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
-        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int
+        destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int,
+        mapsColour: Bool
     ) {
         Self.writePushConstants(
             into: &pushConstantWords, for: frame, slotTexel: slotTexel, outputWidth: outputWidth,
-            destination: destination, region: region, regionColumns: regionColumns, output: outputFormat)
+            destination: destination, region: region, regionColumns: regionColumns, output: outputFormat,
+            mapsColour: mapsColour)
         pushConstantWords.withUnsafeBytes { bytes in
             vkCmdPushConstants(
                 commands, pass.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
@@ -158,13 +167,21 @@ extension OffscreenRenderer {
         vkCmdPipelineBarrier(commands, source.0.rawValue, destination.0.rawValue, 0, 0, nil, 1, &barrier, 0, nil)
     }
 
+    /// What the pass does to the colour of a picture described by `colour` for this
+    /// renderer's target and output format: nil when nothing (SDR in, SDR out).
+    func colourPlan(for colour: ColorDescription) -> ColourPlan? {
+        guard var plan = ColourPlan(for: colour, target: colourTarget) else { return nil }
+        plan.swapsRedAndBlue = outputFormat == .bgra8
+        return plan
+    }
+
     /// Writes the shaders' push constants into `words` (sized
     /// `YUVComputePass.pushConstantSize / 4`, reused every frame: nothing is allocated),
     /// word for word as `Shaders/frame_constants.glsl` lays them out.
     static func writePushConstants(
         into words: inout [UInt32], for frame: VideoFrameDescriptor, slotTexel: Int, outputWidth: Int,
         destination: (x: Int, y: Int, width: Int, height: Int), region: DispatchPlan.Region, regionColumns: Int,
-        output: OutputFormat = .rgba8
+        output: OutputFormat = .rgba8, mapsColour: Bool = false
     ) {
         precondition(words.count == YUVComputePass.pushConstantSize / 4, "push constant buffer has the wrong size")
         let format = frame.format
@@ -194,8 +211,9 @@ extension OffscreenRenderer {
             for lane in 0..<4 { put(row[lane].bitPattern) }
         }
         func putPair(_ low: Int, _ high: Int) { put(UInt32(low) | UInt32(high) << 16) }
-        // BGRA8 is RGBA8 with the red and blue rows swapped: B lands in the low byte.
-        let swapsRedAndBlue = output == .bgra8
+        // BGRA8 is RGBA8 with the red and blue rows swapped: B lands in the low byte. A
+        // mapped colour needs its channels in order: the mapping swaps them at its end.
+        let swapsRedAndBlue = output == .bgra8 && !mapsColour
         put(swapsRedAndBlue ? transform.blue : transform.red)
         put(transform.green)
         put(swapsRedAndBlue ? transform.red : transform.blue)

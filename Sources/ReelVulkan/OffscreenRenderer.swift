@@ -109,6 +109,11 @@ package final class OffscreenRenderer {
     package var readsBack = true
     /// The format frames are rendered in. RGBA16 takes the general pass only.
     package var outputFormat = OutputFormat.rgba8
+    /// The colour frames are rendered for: SDR by default, HDR pictures tone-mapped
+    /// (`Shaders/colour_map.glsl`).
+    package lazy var colourTarget = device.colour
+    /// The table the 8-bit passes map HDR and wide-gamut colour through.
+    let colourTable: ColourTable
     /// How the last frame submitted was split between the passes, and what it was made for.
     package internal(set) var lastPlan: DispatchPlan?
     var planKey: PlanKey?
@@ -145,8 +150,8 @@ package final class OffscreenRenderer {
 
         let sets = UInt32(resourceCount)
         var sizes = [
-            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: 2 * sets),
-            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: sets),
+            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, descriptorCount: 3 * sets),
+            VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 2 * sets),
         ]
         var descriptorPool: VkDescriptorPool?
         let poolResult = sizes.withUnsafeMutableBufferPointer { sizes in
@@ -159,11 +164,12 @@ package final class OffscreenRenderer {
         }
         try VulkanCall.check(poolResult, "vkCreateDescriptorPool", "cannot create a descriptor pool")
         self.descriptorPool = descriptorPool!
+        colourTable = try ColourTable(device: device)
         for _ in 0..<resourceCount {
             resources.append(
                 try FrameResources(
                     device: device, commandPool: commandPool!, descriptorPool: descriptorPool!,
-                    setLayout: pass.setLayout))
+                    setLayout: pass.setLayout, colourTable: colourTable))
         }
     }
 

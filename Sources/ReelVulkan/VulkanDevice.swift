@@ -16,15 +16,18 @@ package struct DeviceParameters: Sendable {
     /// Also given each validation message (errors, and warnings), from the thread that
     /// caused it: an embedder's logger.
     package var onValidationMessage: (@Sendable (_ isError: Bool, _ message: String) -> Void)?
+    /// What renderers on the device render for: SDR (HDR tone-mapped) by default.
+    package var colour: ColourTarget
 
     package init(
         preferredName: String? = nil, validation: Bool = false, forcesStagingUpload: Bool = false,
-        window: WindowSurfaceSource? = nil
+        window: WindowSurfaceSource? = nil, colour: ColourTarget = ColourTarget()
     ) {
         self.preferredName = preferredName
         self.validation = validation
         self.forcesStagingUpload = forcesStagingUpload
         self.window = window
+        self.colour = colour
     }
 }
 
@@ -79,6 +82,8 @@ package final class VulkanDevice {
     package let hostImportAlignment: Int?
     /// Whether shaders may use 64-bit integers (`shaderInt64`, enabled when present).
     package let supportsInt64: Bool
+    /// What renderers made on this device render for (`DeviceParameters.colour`).
+    package let colour: ColourTarget
     /// Whether the validation layer is active.
     package var validationEnabled: Bool { validationLog != nil }
     /// Errors the validation layer reported so far (empty when it is off).
@@ -158,6 +163,7 @@ package final class VulkanDevice {
             "\(string(fromTuple: driverProperties.driverName)): \(string(fromTuple: driverProperties.driverInfo)), Vulkan \(reel_vk_api_version_major(api)).\(reel_vk_api_version_minor(api)).\(reel_vk_api_version_patch(api))"
         self.maxTexelBufferElements = Int(properties.limits.maxTexelBufferElements)
         self.hostImportAlignment = parameters.forcesStagingUpload ? nil : choice.hostImportAlignment
+        self.colour = parameters.colour
     }
 
     deinit {

@@ -16,6 +16,9 @@ final class YUVComputePass {
     static let wordsBinding: UInt32 = 0
     static let outputBinding: UInt32 = 1
     static let quadsBinding: UInt32 = 2
+    /// The colour table: read as texels by the passes, written by its builder.
+    static let tableBinding: UInt32 = 3
+    static let tableWriteBinding: UInt32 = 4
 
     private let device: VulkanDevice
     let setLayout: VkDescriptorSetLayout
@@ -25,6 +28,8 @@ final class YUVComputePass {
     /// The native pass, specialized per sample layout (`NativeVariant`), each made when
     /// first needed (each costs the driver a compile and its memory).
     private var natives: [NativeVariant: VkPipeline] = [:]
+    /// Colour-table builders by colour plan.
+    private var tableBuilders: [ColourPlan: VkPipeline] = [:]
     /// False on a device without 64-bit integers in shaders: everything takes `general`.
     let hasNativePass: Bool
 
@@ -35,23 +40,27 @@ final class YUVComputePass {
         var wide: Bool
         /// 4:2:2: chroma rows as many as luma rows.
         var fullRows: Bool
+        /// The colour mapping, when the picture's colour is not the output's.
+        var colour: ColourPlan?
 
         /// The variant for `format`, when the native pass converts it (4:2:0 and 4:2:2).
-        init?(format: PixelFormat) {
+        init?(format: PixelFormat, colour: ColourPlan? = nil) {
             guard format.chromaShift.x == 1, format.planeCount >= 2 else { return nil }
             interleaved = format.interleavesChroma
             wide = format.bytesPerSample == 2
             fullRows = format.chromaShift.y == 0
+            self.colour = colour
         }
     }
 
     /// The native pass for `format`, or nil when it takes the general pass.
-    func native(for format: PixelFormat) throws(RenderError) -> VkPipeline? {
-        guard hasNativePass, let variant = NativeVariant(format: format) else { return nil }
+    func native(for format: PixelFormat, colour: ColourPlan? = nil) throws(RenderError) -> VkPipeline? {
+        guard hasNativePass, let variant = NativeVariant(format: format, colour: colour) else { return nil }
         if let pipeline = natives[variant] { return pipeline }
+        let flags: [UInt32] = [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0, variant.fullRows ? 1 : 0]
         let pipeline = try Self.makePipeline(
             device.device, layout: pipelineLayout, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
-            constants: [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0, variant.fullRows ? 1 : 0])
+            constants: flags.enumerated().map { (UInt32($0.offset), $0.element) } + (colour?.constants ?? []))
         natives[variant] = pipeline
         return pipeline
     }
@@ -59,10 +68,12 @@ final class YUVComputePass {
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
         let vk = device.device
-        // Binding 0: the planes as 32-bit texels; 1: the RGBA output; 2: the planes as 16-byte texels.
+        // Binding 0: the planes as 32-bit texels; 1: the RGBA output; 2: the planes as 16-byte
+        // texels; 3 and 4: the colour table, read as texels and written as a storage buffer.
         var bindings = [
             VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         ].enumerated().map {
             VkDescriptorSetLayoutBinding(
                 binding: UInt32($0.offset), descriptorType: $0.element, descriptorCount: 1,
@@ -100,8 +111,19 @@ final class YUVComputePass {
         hasNativePass = device.supportsInt64
     }
 
+    /// The pipeline that fills the colour table for `colour` (`Shaders/colour_lut.comp`).
+    func tableBuilder(for colour: ColourPlan) throws(RenderError) -> VkPipeline {
+        if let pipeline = tableBuilders[colour] { return pipeline }
+        let pipeline = try Self.makePipeline(
+            device.device, layout: pipelineLayout, code: ShaderCode.colourLutComp, name: "colour_lut.comp",
+            constants: colour.constants)
+        tableBuilders[colour] = pipeline
+        return pipeline
+    }
+
     deinit {
         let vk = device.device
+        for pipeline in tableBuilders.values { vkDestroyPipeline(vk, pipeline, nil) }
         for pipeline in generalPipelines.values { vkDestroyPipeline(vk, pipeline, nil) }
         for pipeline in natives.values { vkDestroyPipeline(vk, pipeline, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
@@ -114,11 +136,13 @@ final class YUVComputePass {
         var output16: Bool
         var layout: UInt32
         var wide: Bool
+        var colour: ColourPlan?
 
-        init(format: PixelFormat, output: OutputFormat) {
+        init(format: PixelFormat, output: OutputFormat, colour: ColourPlan? = nil) {
             output16 = output == .rgba16
             layout = format.interleavesChroma ? 1 : format.hasChroma ? 0 : 2
             wide = format.bytesPerSample == 2
+            self.colour = colour
         }
     }
 
@@ -127,13 +151,15 @@ final class YUVComputePass {
         if let pipeline = generalPipelines[variant] { return pipeline }
         let pipeline = try Self.makePipeline(
             device.device, layout: pipelineLayout, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp",
-            constants: [variant.output16 ? 1 : 0, variant.layout, variant.wide ? 1 : 0])
+            constants: [(0, variant.output16 ? 1 : 0), (1, variant.layout), (2, variant.wide ? 1 : 0)]
+                + (variant.colour?.constants ?? []))
         generalPipelines[variant] = pipeline
         return pipeline
     }
 
     private static func makePipeline(
-        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String, constants: [UInt32] = []
+        _ vk: VkDevice, layout: VkPipelineLayout, code: [UInt32], name: String,
+        constants: [(id: UInt32, value: UInt32)] = []
     ) throws(RenderError) -> VkPipeline {
         var module: VkShaderModule?
         let moduleResult = code.withUnsafeBufferPointer { words in
@@ -146,11 +172,11 @@ final class YUVComputePass {
         try VulkanCall.check(moduleResult, "vkCreateShaderModule", "cannot load shader \(name)")
         defer { vkDestroyShaderModule(vk, module, nil) }
         var pipeline: VkPipeline?
-        // Specialization constants 0, 1, … as 32-bit values (booleans are 32 bits in SPIR-V).
+        // Specialization constants by ID, as 32-bit values (booleans are 32 bits in SPIR-V).
         var entries = constants.indices.map {
-            VkSpecializationMapEntry(constantID: UInt32($0), offset: UInt32($0 * 4), size: 4)
+            VkSpecializationMapEntry(constantID: constants[$0].id, offset: UInt32($0 * 4), size: 4)
         }
-        var values = constants
+        var values = constants.map(\.value)
         let result = entries.withUnsafeMutableBufferPointer { entryPointer in
             values.withUnsafeMutableBytes { valueBytes in
                 var specialization = VkSpecializationInfo(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReelCore
 import ReelMedia
 import ReelNet
 
@@ -20,7 +21,15 @@ struct ProbeCommand: ParsableCommand {
             try describeSession()
             return
         }
-        let info = try Demuxer(url: input).info
+        var info = try Demuxer(url: input).info
+        // HDR light levels travel in the bitstream: the first picture says them.
+        for (index, stream) in info.streams.enumerated()
+        where ["smpte2084", "arib-std-b67"].contains(stream.video?.colorTransfer) {
+            if let colour = Demuxer.firstPictureColour(url: input), colour.transfer.isHDR {
+                info.streams[index].video?.hdr = HDRLevels(colour.hdr)
+            }
+            break
+        }
         if json {
             try printJSON(info)
             return
@@ -40,6 +49,15 @@ struct ProbeCommand: ParsableCommand {
                 line +=
                     ", colour \(video.colorMatrix)/\(video.colorRange)/\(video.colorPrimaries)/\(video.colorTransfer)"
                 line += ", chroma \(video.chromaLocation)"
+                if let hdr = video.hdr {
+                    let nits = { (value: Double) in String(format: "%g", value) }
+                    if let peak = hdr.masteringPeak, let black = hdr.masteringBlack {
+                        line += ", mastering display \(nits(peak))–\(nits(black)) cd/m²"
+                    }
+                    if let most = hdr.maxCLL { line += ", MaxCLL \(nits(most))" }
+                    if let average = hdr.maxFALL { line += ", MaxFALL \(nits(average))" }
+                    if hdr == HDRLevels(HDRMetadata()) { line += ", no mastering display or light levels given" }
+                }
             }
             if let audio = stream.audio {
                 line += ", \(audio.sampleRate) Hz, \(audio.channels) ch, \(audio.sampleFormat)"

@@ -68,10 +68,38 @@ struct DeviceOptions: ParsableArguments {
     @Flag(name: .long, help: "Let FFmpeg print its warnings to stderr.")
     var verbose = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How HDR (PQ, HLG) highlights above the target's peak are brought in: bt2390 (ITU-R BT.2390's EETF, the default), clip, hable or none.",
+            valueName: "CURVE"))
+    var toneMapping: ToneMappingCurve = .bt2390
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The output's peak in cd/m² that HDR pictures are tone-mapped to (default 203, where SDR white sits).",
+            valueName: "NITS"))
+    var targetPeak: Double = 203
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How BT.2020 colours outside BT.709 are brought in: perceptual (hue kept, in Oklab; the default) or clip (per channel).",
+            valueName: "MODE"))
+    var gamutMapping: GamutMapping = .perceptual
+
+    func validate() throws {
+        guard ColourTarget.peakRange.contains(targetPeak) else {
+            throw ValidationError("--target-peak must be from 10 to 10000 cd/m², not \(targetPeak)")
+        }
+    }
+
     var parameters: DeviceParameters {
         let fromEnvironment = getenv("REEL_VULKAN_VALIDATION").map { String(cString: $0) == "1" } ?? false
         return DeviceParameters(
-            preferredName: device, validation: vulkanValidation || fromEnvironment, forcesStagingUpload: stagingUpload)
+            preferredName: device, validation: vulkanValidation || fromEnvironment, forcesStagingUpload: stagingUpload,
+            colour: ColourTarget(peak: targetPeak, toneMapping: toneMapping, gamutMapping: gamutMapping))
     }
 }
 
@@ -90,3 +118,7 @@ extension OffscreenPipeline {
         throw CommandError("the Vulkan validation layer reported \(errors.count) error(s)")
     }
 }
+
+extension ToneMappingCurve: ExpressibleByArgument {}
+extension GamutMapping: ExpressibleByArgument {}
+extension OutputColour: ExpressibleByArgument {}

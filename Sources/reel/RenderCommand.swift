@@ -47,6 +47,13 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the statistics (JSON) here at exit.", valueName: "PATH"))
     var stats: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What the PNGs' values mean: sdr (BT.709, HDR tone-mapped; the default), hdr10 (BT.2020 PQ, 16-bit PNGs) or linear (linear light in BT.2020, 1.0 = 10000 cd/m², 16-bit PNGs).",
+            valueName: "KIND"))
+    var outputColour: OutputColour = .sdr
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     @OptionGroup(title: "RTP (an .sdp input)") var rtpOptions: RTPOptions
@@ -68,6 +75,7 @@ struct RenderCommand: ParsableCommand {
             device: deviceOptions.parameters, rtp: rtpOptions.receiver)
         parameters.damagedPictures = rtpOptions.damagedPictures
         parameters.showsPicturesBeforeKeyframe = rtpOptions.rtpShowCorrupt
+        parameters.device.colour.output = outputColour
         let pipeline = try OffscreenPipeline(parameters: parameters)
         // Ctrl-C ends a live session's receiving: what arrived is written, then it ends.
         let interrupts = (pipeline.isLive ? [SIGINT, SIGTERM] : []).map { number in

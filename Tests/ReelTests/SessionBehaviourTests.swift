@@ -263,7 +263,9 @@ extension IsolatedSessionTests {
         let statistics = try await session.finished()
         #expect(received == count && statistics.framesRendered == count)
         let growth = Double(end - warm) / 1_048_576
-        #expect(growth < 4, "RSS grew \(growth) MiB over 9000 frames")
+        // Under AddressSanitizer freed blocks wait in its quarantine before reuse, so
+        // resident memory grows until the quarantine is full: the bound allows for it.
+        #expect(growth < 4 + sanitizerQuarantineMiB, "RSS grew \(growth) MiB over 9000 frames")
         print(
             "slow consumer RSS: \(warm / 1_048_576) MiB after 1000 frames, \(end / 1_048_576) MiB after \(count) (\(String(format: "%+.2f", growth)) MiB)"
         )
