@@ -215,7 +215,7 @@ package final class OffscreenPipeline {
         // HDR10 or linear-light output keeps 16 bits a channel.
         if parameters.device.colour.output != .sdr { renderer?.outputFormat = .rgba16 }
         // The pass is compiled now, as setup, not in the first frame's time.
-        do { try renderer?.prepare(for: decoder.pool) } catch { throw .render(error) }
+        do { try renderer?.prepare(for: decoder.pool, colour: decoder.declaredColour) } catch { throw .render(error) }
         // Ready: the session's packets may come now.
         try live?.listen()
     }

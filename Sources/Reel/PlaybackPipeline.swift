@@ -124,7 +124,10 @@ package final class PlaybackPipeline {
             // A window draws scaled whenever its size is not the picture's.
             let layout = videoDecoder.layout
             let size = PixelSize(width: layout.width, height: layout.height)
-            do { try renderer.prepare(for: videoDecoder.pool, scaled: window != nil) } catch {
+            do {
+                try renderer.prepare(
+                    for: videoDecoder.pool, scaled: window != nil, colour: videoDecoder.declaredColour)
+            } catch {
                 throw .render(error)
             }
             if let windowSink = sink as? WindowSink { try windowSink.warmUp(format: layout.format, size: size) }

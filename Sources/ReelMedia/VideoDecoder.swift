@@ -458,6 +458,22 @@ package final class VideoDecoder {
             hdr: transfer.isHDR ? hdrMetadata() : HDRMetadata())
     }
 
+    /// The stream's transfer and primaries as its parameters declare them (its pictures
+    /// may say otherwise; each frame's own `color` is what is rendered): what a renderer
+    /// prepares for before the first picture.
+    package var declaredColour: ColorDescription {
+        let transfer: ColorTransfer =
+            switch context.pointee.color_trc {
+            case AVCOL_TRC_SMPTE2084: .pq
+            case AVCOL_TRC_ARIB_STD_B67: .hlg
+            default: .sdr
+            }
+        return ColorDescription(
+            matrix: context.pointee.colorspace == AVCOL_SPC_BT2020_NCL ? .bt2020 : .bt709, range: .limited,
+            chromaLocation: .left, transfer: transfer,
+            primaries: context.pointee.color_primaries == AVCOL_PRI_BT2020 ? .bt2020 : .bt709)
+    }
+
     /// The frame's mastering display and content light levels, where its side data gives them.
     private func hdrMetadata() -> HDRMetadata {
         var metadata = HDRMetadata()

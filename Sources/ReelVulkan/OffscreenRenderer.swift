@@ -200,25 +200,29 @@ package final class OffscreenRenderer {
     /// pages back (`CompilerMemory`).
     /// `scaled`: pictures may also be drawn at another size (a window, which the user can
     /// resize): the general pass is made and run too.
-    package func prepare(for pool: FramePool, scaled: Bool = false) throws(RenderError) {
+    /// `colour`: the stream's declared colour, so that an HDR stream's mapping (its
+    /// pipelines and colour table) is made now too.
+    package func prepare(
+        for pool: FramePool, scaled: Bool = false,
+        colour: ColorDescription = ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left)
+    ) throws(RenderError) {
         let format = pool.layout.format
-        let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format)
+        let plan = colourPlan(for: colour)
+        let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format, colour: plan)
         if native == nil || scaled {
-            _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat))
+            _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat, colour: plan))
         }
-        try warmUp(with: pool, scaled: scaled)
+        try warmUp(with: pool, scaled: scaled, colour: colour)
         if device.type == "cpu" { CompilerMemory.release() }
     }
 
     /// Renders a black picture from a free slot of `pool` at its own size, and with
     /// `scaled` at half that size too; the counters do not show it.
-    private func warmUp(with pool: FramePool, scaled: Bool) throws(RenderError) {
+    private func warmUp(with pool: FramePool, scaled: Bool, colour: ColorDescription) throws(RenderError) {
         guard case .slot(let slot) = pool.acquire() else { return }
         defer { pool.release(slot) }
         pool.fillBlack(slot)
-        let frame = pool.descriptor(
-            color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
-            sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        let frame = pool.descriptor(color: colour, sampleAspectRatio: Rational(1, 1), presentationTime: nil)
         let kept = (uploadedBytes, renderedFrames, lastPlan, planKey)
         var sizes = [frame.displaySize]
         if scaled { sizes.append(PixelSize(width: max(1, frame.width / 2), height: max(1, frame.height / 2))) }

@@ -70,16 +70,3 @@ package let sanitizerSlowdown: Double =
 
 /// Whether the suite runs under a sanitizer.
 package var underSanitizer: Bool { sanitizerSlowdown > 1 }
-
-/// MiB that AddressSanitizer holds freed memory back in (its quarantine, so that a use
-/// after free is caught): `quarantine_size_mb` in `ASAN_OPTIONS` (tools/test --asan sets
-/// 64), else its default 256; 0 outside ASan. Resident memory may grow by this much.
-package var sanitizerQuarantineMiB: Double {
-    let environment = ProcessInfo.processInfo.environment
-    guard environment["REEL_SANITIZER"] == "address" else { return 0 }
-    for option in (environment["ASAN_OPTIONS"] ?? "").split(separator: ":") {
-        let parts = option.split(separator: "=", maxSplits: 1)
-        if parts.count == 2, parts[0] == "quarantine_size_mb", let value = Double(parts[1]) { return value }
-    }
-    return 256
-}

@@ -21,27 +21,6 @@ import Testing
         try OffscreenRenderer(device: DeviceParameters(validation: true))
     }
 
-    /// libplacebo's picture of each fixture's first frame, rendered once.
-    nonisolated(unsafe) static let references = Result { () throws -> [String: RGBAImage] in
-        let folder = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var images: [String: RGBAImage] = [:]
-        for fixture in fixtures {
-            let png = "\(folder)/\(fixture).png"
-            try ffmpeg([
-                "-init_hw_device", "vulkan=vk:0", "-filter_hw_device", "vk", "-i",
-                "\(ReelTestSupport.fixtures)/\(fixture)",
-                "-vf",
-                "hwupload,libplacebo=format=rgba:colorspace=bt709:color_primaries=bt709:color_trc=bt709:"
-                    + "tonemapping=bt.2390:peak_detect=0:dithering=-1:upscaler=bilinear:downscaler=bilinear,"
-                    + "hwdownload,format=rgba",
-                "-frames:v", "1", png,
-            ])
-            images[fixture] = try ImageReader.readRGBA(png)
-        }
-        return images
-    }
-
     let renderer: OffscreenRenderer
     init() throws { renderer = try Self.shared.get() }
 
@@ -112,7 +91,7 @@ import Testing
     /// 20 dB worse.
     @Test(arguments: fixtures)
     func matchesLibplacebo(fixture: String) throws {
-        let reference = try #require(try Self.references.get()[fixture])
+        let reference = try HDRReference.libplacebo(fixture)
         let clip = ColourTarget(gamutMapping: .clip)
         let native = try firstFrame(fixture, target: clip)
         #expect(renderer.lastPlan?.nativeBlocks != nil)
