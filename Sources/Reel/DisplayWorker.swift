@@ -58,9 +58,10 @@ final class DisplayWorker: @unchecked Sendable {
     /// than a tick), so at least one refresh: measured, as a running average of when
     /// presentations return, between one and four refreshes.
     private var presentLatency: Int64
-    private var offsets: [Int64] = []
-    /// A live input's frames: first packet received → shown (ns).
-    private var latencies: [Int64] = []
+    /// A−V of every frame shown, and (a live input's) first packet received → shown (ns):
+    /// histograms, in constant memory however long the run.
+    private var offsets = SignedHistogram()
+    private var latencies = LatencyHistogram()
     /// A−V at presentation of this generation's first frames in a window (see `alignPhase`).
     private var phase: [Int64] = []
     private var readyTimes: [Int64] = []
@@ -92,7 +93,6 @@ final class DisplayWorker: @unchecked Sendable {
         presentLatency = presents ? interval * 1000 : 0
         readyTimes.reserveCapacity(PlaybackPipeline.readyFrames)
         publishPictureLatency()
-        offsets.reserveCapacity(4096)
     }
 
     /// One tick at host time `deadline` (ns); false when playback is over.
@@ -320,9 +320,9 @@ final class DisplayWorker: @unchecked Sendable {
         let heard =
             hasAudio ? state.read { $0.generation == generation ? $0.clocks.audio.media(at: shown) : nil } : master
         let offset = heard.map { time - $0 }
-        if let offset { offsets.append(offset) }
+        if let offset { offsets.record(offset) }
         if statistics.firstShown == nil { statistics.firstShown = shown }
-        if let received { latencies.append(shown - received) }
+        if let received { latencies.record(shown - received) }
         timeline?.video(pts: time, shown: shown / 1000, received: received.map { $0 / 1000 })
         return offset
     }
@@ -501,7 +501,7 @@ final class DisplayWorker: @unchecked Sendable {
         // After a failure in a window, the frames chosen but never shown do not count.
         if presents && state.read({ $0.failure != nil }) { statistics.presentation.presented = shownInWindow }
         statistics.avOffset = OffsetSummary(offsets)
-        if !latencies.isEmpty { statistics.receiveToPresent = LatencySummary(latencies) }
+        statistics.receiveToPresent = LatencySummary(latencies)
         state.update { fields in
             fields.stopping = true
             fields.displayDone = true

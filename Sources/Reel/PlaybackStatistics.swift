@@ -13,14 +13,14 @@ package struct OffsetSummary: Sendable, Codable, Equatable {
     package var p95: Int64
     package var maxMagnitude: Int64
 
-    init?(_ offsets: [Int64]) {
-        guard !offsets.isEmpty else { return nil }
-        let sorted = offsets.sorted()
+    /// From the offsets of a run (each within its histogram bucket's width, 1.6 %).
+    init?(_ offsets: SignedHistogram) {
+        guard offsets.count > 0 else { return nil }
         count = offsets.count
-        mean = Double(offsets.reduce(0, +)) / Double(offsets.count)
-        p50 = sorted[sorted.count / 2]
-        p95 = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
-        maxMagnitude = offsets.map { abs($0) }.max()!
+        mean = Double(offsets.sum) / Double(offsets.count)
+        p50 = offsets.percentile(50)
+        p95 = offsets.percentile(95)
+        maxMagnitude = offsets.largestMagnitude
     }
 }
 
@@ -42,6 +42,16 @@ package struct LatencySummary: Sendable, Codable, Equatable {
         p95 = at(95)
         p99 = at(99)
         max = sorted.last! / 1000
+    }
+
+    /// From a histogram of latencies in ns (each within its bucket's width, 1.6 %).
+    package init?(_ latencies: LatencyHistogram) {
+        guard latencies.count > 0 else { return nil }
+        count = latencies.count
+        p50 = latencies.percentile(50) / 1000
+        p95 = latencies.percentile(95) / 1000
+        p99 = latencies.percentile(99) / 1000
+        max = latencies.maximum / 1000
     }
 
     /// "p50 12.3, p95 …, p99 …, max … ms".

@@ -98,12 +98,43 @@ package struct LatencyHistogram {
 
     /// The value below which `percent` % of those recorded fall (within a bucket's width).
     package func percentile(_ percent: Int) -> Int64 {
-        let rank = Swift.max(1, (count * percent + 99) / 100)
+        value(atRank: Swift.max(1, (count * percent + 99) / 100))
+    }
+
+    /// The `rank`-th smallest value recorded (from 1; within a bucket's width).
+    package func value(atRank rank: Int) -> Int64 {
         var seen = 0
         for (index, inBucket) in counts.enumerated() where inBucket > 0 {
             seen += inBucket
             if seen >= rank { return Swift.min(Self.value(ofBucket: index), maximum) }
         }
         return maximum
+    }
+}
+
+/// Signed values (A−V offsets) recorded in constant memory, however long the run: a
+/// histogram of each sign's magnitudes, their sum and the largest magnitude.
+package struct SignedHistogram {
+    /// Magnitudes of the negative values, and the values zero and above.
+    private var below = LatencyHistogram()
+    private var above = LatencyHistogram()
+    package private(set) var sum: Int64 = 0
+
+    package init() {}
+
+    package var count: Int { below.count + above.count }
+    package var largestMagnitude: Int64 { Swift.max(below.maximum, above.maximum) }
+
+    package mutating func record(_ value: Int64) {
+        if value < 0 { below.record(-value) } else { above.record(value) }
+        sum &+= value
+    }
+
+    /// The value below which `percent` % of those recorded fall (within a bucket's width).
+    package func percentile(_ percent: Int) -> Int64 {
+        let rank = Swift.max(1, (count * percent + 99) / 100)
+        // The negatives in order are their magnitudes from the largest down.
+        return rank <= below.count
+            ? -below.value(atRank: below.count - rank + 1) : above.value(atRank: rank - below.count)
     }
 }

@@ -272,7 +272,8 @@ import Testing
             ["--testing-library", "swift-testing", "--filter", "IsolatedSessionTests"],
             environment: ["REEL_ISOLATED_TESTS": "1"])
         for line in text.split(separator: "\n")
-        where line.contains("joined") || line.contains("100 sessions") || line.contains("RSS") || line.contains("✘")
+        where line.contains("joined") || line.contains("100 sessions") || line.contains("memory in use")
+            || line.contains("✘")
             || line.contains("Test run")
         {
             print("child: \(line)")
@@ -280,7 +281,8 @@ import Testing
         #expect(status == 0, "\(text.suffix(3000))")
         #expect(
             text.contains("stop while paused") && text.contains("100 sessions") && text.contains("consumer cancelled")
-                && text.contains("slow consumer RSS") && text.contains("window joined"), "\(text.suffix(3000))")
+                && text.contains("slow consumer, memory in use") && text.contains("window joined"),
+            "\(text.suffix(3000))")
     }
 }
 

@@ -70,8 +70,11 @@ import Testing
         // Through /dev/null: the tmux server it starts must not hold a pipe of ours open.
         let started = try Child("/usr/bin/tmux", ["-L", socket, "new-session", "-d", "-x", "120", "-y", "5", command])
         #expect(started.waitForExit(timeout: 10) == 0)
+        // The pane, read until the player is a second in (on a busy machine its start can
+        // take several seconds), or a minute passes.
         var screen = ""
-        for _ in 0..<50 {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
             usleep(100_000)
             screen = try ReelCLI.runProgram("/usr/bin/tmux", ["-L", socket, "capture-pane", "-p"]).stdout
             if screen.contains("0:01.") { break }
