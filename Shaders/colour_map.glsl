@@ -8,8 +8,9 @@
 //   → the output's OETF (BT.1886, PQ, or none).
 //
 // Everything here is a specialization constant (ColourPlan.swift computes them per
-// source and output), so a pipeline carries only the steps its picture needs and SDR
-// to SDR (SOURCE_TRANSFER 0) does not include this file's code at all.
+// source and output), so a pipeline carries only the steps its picture needs. Only the
+// passes' colour modules (yuv420_native_colour.comp, yuv_general_colour.comp) include
+// this file: SDR to SDR runs modules without it.
 
 // 0: no mapping; 1: PQ (SMPTE ST 2084); 2: HLG (ARIB STD-B67); 3: BT.1886 (SDR).
 layout(constant_id = 8) const uint SOURCE_TRANSFER = 0u;

@@ -58,8 +58,12 @@ final class YUVComputePass {
         guard hasNativePass, let variant = NativeVariant(format: format, colour: colour) else { return nil }
         if let pipeline = natives[variant] { return pipeline }
         let flags: [UInt32] = [variant.interleaved ? 1 : 0, variant.wide ? 1 : 0, variant.fullRows ? 1 : 0]
+        // A picture whose colour is mapped takes the module with the mapping; others the
+        // one without, which carries none of its code.
         let pipeline = try Self.makePipeline(
-            device.device, layout: pipelineLayout, code: ShaderCode.yuv420NativeComp, name: "yuv420_native.comp",
+            device.device, layout: pipelineLayout,
+            code: colour == nil ? ShaderCode.yuv420NativeComp : ShaderCode.yuv420NativeColourComp,
+            name: colour == nil ? "yuv420_native.comp" : "yuv420_native_colour.comp",
             constants: flags.enumerated().map { (UInt32($0.offset), $0.element) } + (colour?.constants ?? []))
         natives[variant] = pipeline
         return pipeline
@@ -149,8 +153,11 @@ final class YUVComputePass {
     /// The general pass's pipeline for `variant`, compiled the first time it is asked for.
     func general(_ variant: GeneralVariant) throws(RenderError) -> VkPipeline {
         if let pipeline = generalPipelines[variant] { return pipeline }
+        let mapped = variant.colour != nil
         let pipeline = try Self.makePipeline(
-            device.device, layout: pipelineLayout, code: ShaderCode.yuvGeneralComp, name: "yuv_general.comp",
+            device.device, layout: pipelineLayout,
+            code: mapped ? ShaderCode.yuvGeneralColourComp : ShaderCode.yuvGeneralComp,
+            name: mapped ? "yuv_general_colour.comp" : "yuv_general.comp",
             constants: [(0, variant.output16 ? 1 : 0), (1, variant.layout), (2, variant.wide ? 1 : 0)]
                 + (variant.colour?.constants ?? []))
         generalPipelines[variant] = pipeline
