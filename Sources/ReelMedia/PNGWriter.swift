@@ -10,6 +10,8 @@ package final class PNGWriter {
     private var size: PixelSize?
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
+    /// A 16-bit picture's samples, swapped to PNG's big-endian order.
+    private var swapped: [UInt8] = []
 
     package init() throws(MediaError) {
         guard let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
@@ -34,7 +36,8 @@ package final class PNGWriter {
         precondition(pixels.count >= rowBytes * (size.height - 1) + size.width * 8, "too few pixels for the size")
         // PNG's samples are big-endian.
         let packedRow = size.width * 8
-        var swapped = [UInt8](repeating: 0, count: packedRow * size.height)
+        // Reused from picture to picture: no allocation per frame at a steady size.
+        if swapped.count != packedRow * size.height { swapped = [UInt8](repeating: 0, count: packedRow * size.height) }
         for row in 0..<size.height {
             for index in stride(from: 0, to: packedRow, by: 2) {
                 swapped[row * packedRow + index] = pixels[row * rowBytes + index + 1]

@@ -446,13 +446,8 @@ package final class VideoDecoder {
             // Unspecified 4:2:0 is MPEG-2/H.264's default siting, as libplacebo and mpv assume.
             default: .left
             }
-        let transfer: ColorTransfer =
-            switch frame.pointee.color_trc {
-            case AVCOL_TRC_SMPTE2084: .pq
-            case AVCOL_TRC_ARIB_STD_B67: .hlg
-            default: .sdr
-            }
-        let primaries: ColorPrimaries = frame.pointee.color_primaries == AVCOL_PRI_BT2020 ? .bt2020 : .bt709
+        let transfer = Self.transfer(frame.pointee.color_trc)
+        let primaries = Self.primaries(frame.pointee.color_primaries)
         return ColorDescription(
             matrix: matrix, range: range, chromaLocation: location, transfer: transfer, primaries: primaries,
             hdr: transfer.isHDR ? hdrMetadata() : HDRMetadata())
@@ -462,16 +457,25 @@ package final class VideoDecoder {
     /// may say otherwise; each frame's own `color` is what is rendered): what a renderer
     /// prepares for before the first picture.
     package var declaredColour: ColorDescription {
-        let transfer: ColorTransfer =
-            switch context.pointee.color_trc {
-            case AVCOL_TRC_SMPTE2084: .pq
-            case AVCOL_TRC_ARIB_STD_B67: .hlg
-            default: .sdr
-            }
+        let transfer = Self.transfer(context.pointee.color_trc)
         return ColorDescription(
             matrix: context.pointee.colorspace == AVCOL_SPC_BT2020_NCL ? .bt2020 : .bt709, range: .limited,
             chromaLocation: .left, transfer: transfer,
-            primaries: context.pointee.color_primaries == AVCOL_PRI_BT2020 ? .bt2020 : .bt709)
+            primaries: Self.primaries(context.pointee.color_primaries))
+    }
+
+    /// The transfer a tag names: PQ, HLG, or (any other, or none) SDR.
+    private static func transfer(_ tag: AVColorTransferCharacteristic) -> ColorTransfer {
+        switch tag {
+        case AVCOL_TRC_SMPTE2084: .pq
+        case AVCOL_TRC_ARIB_STD_B67: .hlg
+        default: .sdr
+        }
+    }
+
+    /// BT.2020 where tagged so; any other primaries are taken as BT.709.
+    private static func primaries(_ tag: AVColorPrimaries) -> ColorPrimaries {
+        tag == AVCOL_PRI_BT2020 ? .bt2020 : .bt709
     }
 
     /// The frame's mastering display and content light levels, where its side data gives them.
