@@ -238,36 +238,41 @@ vec3 delinearize(vec3 l) {
 }
 
 // The mapping sampled on a LUT_POINTS³ grid of source R′G′B′ (colour_lut.comp fills it
-// once per source and output): each entry the output's R′G′B′ in 10 bits a channel. The
-// 8-bit outputs look it up (tetrahedral interpolation: four entries) instead of running
-// the curves per pixel, which on a CPU driver cost ten times the conversion itself.
-const uint LUT_POINTS = 65u;
+// once per source and output), each point's output R′G′B′ in 10 bits a channel. The
+// 8-bit outputs look it up with tetrahedral interpolation instead of running the curves
+// per pixel, which on a CPU driver cost ten times the conversion itself. The table is
+// laid out for one fetch a pixel: texel 6·c + t holds the four corners of tetrahedron t
+// of cell c (c = x + y·C + z·C², C = LUT_POINTS − 1), in the order the walk through
+// them takes. On lavapipe a fetch costs about as much as the rest of the lookup, whatever
+// its width: the layout before (four 32-bit fetches a pixel from a 65³ grid) added 1.7×
+// the CPU per frame this one adds, for 10 dB closer to libplacebo (56.9 against 46.4 dB on
+// HDR10).
+const uint LUT_POINTS = 33u;
+const uint LUT_CELLS = LUT_POINTS - 1u;
 layout(set = 0, binding = 3) uniform usamplerBuffer colourTable;
-
-vec3 entryColour(uint entry) { return vec3(uvec3(entry, entry >> 10, entry >> 20) & 1023u); }
 
 // The mapped colour of source R′G′B′ `source`, from the table, in 0…1023.
 vec3 lookUpColour(vec3 source) {
-    const float last = float(LUT_POINTS - 1u);
-    const uint row = LUT_POINTS;
-    const uint plane = LUT_POINTS * LUT_POINTS;
-    vec3 p = clamp(source, 0.0, 1.0) * last;
-    vec3 cell = min(floor(p), vec3(last - 1.0));
+    vec3 p = clamp(source, 0.0, 1.0) * float(LUT_CELLS);
+    vec3 cell = min(floor(p), vec3(float(LUT_CELLS - 1u)));
     vec3 f = p - cell;
-    uint first = uint(cell.x) + uint(cell.y) * row + uint(cell.z) * plane;
-    // The tetrahedron of the cell that holds f: walk from the cell's first corner to its
-    // last along the axes in order of f's components, largest first.
+    // The tetrahedron that holds f: the walk from corner 000 to 111 goes along the axes
+    // in order of f's components, largest first (the numbering colour_lut.comp writes).
     bool xy = f.x >= f.y;
     bool yz = f.y >= f.z;
     bool xz = f.x >= f.z;
-    uint second = xy ? (xz ? 1u : plane) : (yz ? row : plane);
-    uint third = xy ? (yz ? 1u + row : 1u + plane) : (xz ? 1u + row : row + plane);
-    vec3 w = xy ? (yz ? f.xyz : (xz ? f.xzy : f.zxy)) : (xz ? f.yxz : (yz ? f.yzx : f.zyx));
-    vec3 c0 = entryColour(texelFetch(colourTable, int(first)).x);
-    vec3 c1 = entryColour(texelFetch(colourTable, int(first + second)).x);
-    vec3 c2 = entryColour(texelFetch(colourTable, int(first + third)).x);
-    vec3 c3 = entryColour(texelFetch(colourTable, int(first + 1u + row + plane)).x);
-    return c0 + w.x * (c1 - c0) + w.y * (c2 - c1) + w.z * (c3 - c2);
+    uint tetrahedron = xy ? (yz ? 0u : (xz ? 1u : 2u)) : (xz ? 3u : (yz ? 4u : 5u));
+    uint index = uint(cell.x) + uint(cell.y) * LUT_CELLS + uint(cell.z) * (LUT_CELLS * LUT_CELLS);
+    uvec4 corners = texelFetch(colourTable, int(index * 6u + tetrahedron));
+    float hi = max(f.x, max(f.y, f.z));
+    float lo = min(f.x, min(f.y, f.z));
+    float mid = f.x + f.y + f.z - hi - lo;
+    // Barycentric weights of the four corners; each channel read in place (its mask's
+    // scale taken out after the sum).
+    vec4 weights = vec4(1.0 - hi, hi - mid, mid - lo, lo);
+    return vec3(
+        dot(weights, vec4(corners & 1023u)), dot(weights, vec4(corners & (1023u << 10))) * (1.0 / 1024.0),
+        dot(weights, vec4(corners & (1023u << 20))) * (1.0 / 1048576.0));
 }
 
 // The whole mapping: source R′G′B′ → output R′G′B′ (0…1), red and blue swapped for BGRA.

@@ -2,14 +2,15 @@ internal import CVulkan
 import ReelCore
 
 /// The colour mapping sampled on a grid (`Shaders/colour_map.glsl`'s `LUT_POINTS`³
-/// entries of 32 bits), in device memory: filled on the device by `colour_lut.comp` when
-/// a picture needs a mapping the table does not hold, then read by the 8-bit passes.
+/// points, kept as each cell's six tetrahedra of four 32-bit corners), in device memory:
+/// filled on the device by `colour_lut.comp` when a picture needs a mapping the table
+/// does not hold, then read by the 8-bit passes.
 ///
 /// Thread-safety: Unsafe; owned by one renderer.
 final class ColourTable {
     /// Grid points per axis (`LUT_POINTS` in the shader).
-    static let points = 65
-    static let entries = points * points * points
+    static let points = 33
+    static let cells = (points - 1) * (points - 1) * (points - 1)
 
     private let device: VulkanDevice
     private let storage: HostBuffer
@@ -19,16 +20,16 @@ final class ColourTable {
 
     init(device: VulkanDevice) throws(RenderError) {
         self.device = device
-        // Whole 16-byte texels, so both texel views span the buffer.
+        // Six 16-byte texels a cell (3.1 MB).
         storage = try HostBuffer(
-            device: device, size: (Self.entries * 4 + 15) / 16 * 16,
+            device: device, size: Self.cells * 6 * 16,
             usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue,
             hostVisible: false, injectsFaults: false)
     }
 
     /// Points a descriptor set's table bindings at this table.
     func bind(to set: VkDescriptorSet) {
-        var view: VkBufferView? = storage.planeViews!.words
+        var view: VkBufferView? = storage.planeViews!.quads
         var bufferInfo = VkDescriptorBufferInfo(buffer: storage.buffer, offset: 0, range: reel_VK_WHOLE_SIZE)
         withUnsafePointer(to: &view) { viewPointer in
             withUnsafePointer(to: &bufferInfo) { bufferPointer in
@@ -56,7 +57,7 @@ final class ColourTable {
         let builder = try pass.tableBuilder(for: colour)
         dependency(commands, from: VK_ACCESS_SHADER_READ_BIT, to: VK_ACCESS_SHADER_WRITE_BIT)
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, builder)
-        vkCmdDispatch(commands, UInt32((Self.entries + 63) / 64), 1, 1)
+        vkCmdDispatch(commands, UInt32((Self.cells + 63) / 64), 1, 1)
         dependency(commands, from: VK_ACCESS_SHADER_WRITE_BIT, to: VK_ACCESS_SHADER_READ_BIT)
         holds = colour
     }

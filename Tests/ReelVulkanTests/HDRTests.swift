@@ -84,7 +84,7 @@ import Testing
     }
 
     /// With the reference's curve (BT.2390) and its gamut handling (clipped per channel),
-    /// the picture is libplacebo's within ≥ 35 dB (measured 51–57), through the native
+    /// the picture is libplacebo's within ≥ 35 dB (measured 46–50), through the native
     /// pass and the general one alike; what Reel drew before (the code values taken as
     /// SDR BT.709) is far from it: under 25 dB for PQ and HLG (measured 12 and 19), and
     /// for SDR BT.2020, whose primaries alone differ, under 30 (measured 26) and at least
