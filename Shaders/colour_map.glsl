@@ -238,42 +238,59 @@ vec3 delinearize(vec3 l) {
 }
 
 // The mapping sampled on a LUT_POINTS³ grid of source R′G′B′ (colour_lut.comp fills it
-// once per source and output), each point's output R′G′B′ in 10 bits a channel. The
-// 8-bit outputs look it up with tetrahedral interpolation instead of running the curves
-// per pixel, which on a CPU driver cost ten times the conversion itself. The table is
-// laid out for one fetch a pixel: texel 6·c + t holds the four corners of tetrahedron t
-// of cell c (c = x + y·C + z·C², C = LUT_POINTS − 1), in the order the walk through
-// them takes. On lavapipe a fetch costs about as much as the rest of the lookup, whatever
-// its width: the layout before (four 32-bit fetches a pixel from a 65³ grid) added 1.7×
-// the CPU per frame this one adds, for 10 dB closer to libplacebo (56.9 against 46.4 dB on
-// HDR10).
-const uint LUT_POINTS = 33u;
-const uint LUT_CELLS = LUT_POINTS - 1u;
+// once per source and output), each point's output R′G′B′ in 8 bits a channel (R | G << 8
+// | B << 16). The 8-bit outputs look it up with tetrahedral interpolation instead of
+// running the curves per pixel, which on a CPU driver cost ten times the conversion
+// itself. The table is laid out for one fetch a pixel: texel 8·c + s holds the four
+// corners of the tetrahedron with slot s of cell c (c = x + y·C + z·C², C = LUT_CELLS), in
+// the order the walk through them takes. On lavapipe a 16-byte fetch costs about as much
+// as four 32-bit ones, and about as much as the rest of the lookup: the layout before
+// (four fetches a pixel from a 65³ grid) added three times the CPU per frame this one
+// adds, for 10 dB closer to libplacebo (56.9 against 46.1 dB on HDR10). Corners in 8
+// bits rather than 10 cost 0.3 dB.
+const uint LUT_CELL_BITS = 5u;
+const uint LUT_CELLS = 1u << LUT_CELL_BITS;
+const uint LUT_POINTS = LUT_CELLS + 1u;
+// Positions along an axis, in 256ths of a cell.
+const float LUT_STEPS = float(LUT_CELLS * 256u);
 layout(set = 0, binding = 3) uniform usamplerBuffer colourTable;
 
-// The mapped colour of source R′G′B′ `source`, from the table, in 0…1023.
-vec3 lookUpColour(vec3 source) {
-    vec3 p = clamp(source, 0.0, 1.0) * float(LUT_CELLS);
-    vec3 cell = min(floor(p), vec3(float(LUT_CELLS - 1u)));
-    vec3 f = p - cell;
+// The mapped colour of source R′G′B′ `p`, given in 256ths of a cell with the rounding
+// added (source × LUT_STEPS + 0.5), from the table, as RGBA8 (alpha opaque). All in
+// integers after one conversion: the cell from the high bits, the position in it from
+// the low 8; the tetrahedron's slot is the three comparisons' bits (xy, yz, xz: two of
+// the eight cannot happen). The corners are blended red and blue together: with weights
+// in 256ths that sum to 256, R·w and B·w each fit in 16 bits, so (R | B << 16)·w keeps
+// them apart. Written for what lavapipe makes of it: a float → int conversion is one
+// instruction on AVX2 where to uint it is six, and GLSL's min and max of two variables
+// honour NaN (three instructions each), so the corners' order comes from selects.
+uint lookUpPackedInSteps(vec3 p) {
+    ivec3 q = ivec3(clamp(p, 0.0, LUT_STEPS - 1.0));
+    ivec3 f = q & 255;
     // The tetrahedron that holds f: the walk from corner 000 to 111 goes along the axes
-    // in order of f's components, largest first (the numbering colour_lut.comp writes).
-    bool xy = f.x >= f.y;
-    bool yz = f.y >= f.z;
-    bool xz = f.x >= f.z;
-    uint tetrahedron = xy ? (yz ? 0u : (xz ? 1u : 2u)) : (xz ? 3u : (yz ? 4u : 5u));
-    uint index = uint(cell.x) + uint(cell.y) * LUT_CELLS + uint(cell.z) * (LUT_CELLS * LUT_CELLS);
-    uvec4 corners = texelFetch(colourTable, int(index * 6u + tetrahedron));
-    float hi = max(f.x, max(f.y, f.z));
-    float lo = min(f.x, min(f.y, f.z));
-    float mid = f.x + f.y + f.z - hi - lo;
-    // Barycentric weights of the four corners; each channel read in place (its mask's
-    // scale taken out after the sum).
-    vec4 weights = vec4(1.0 - hi, hi - mid, mid - lo, lo);
-    return vec3(
-        dot(weights, vec4(corners & 1023u)), dot(weights, vec4(corners & (1023u << 10))) * (1.0 / 1024.0),
-        dot(weights, vec4(corners & (1023u << 20))) * (1.0 / 1048576.0));
+    // in order of f's components, largest first (colour_lut.comp writes each in its slot).
+    // Where two are equal the point lies on the face two tetrahedra share, and either
+    // gives the same colour; strict comparisons are one instruction each.
+    bool xy = f.x > f.y;
+    bool yz = f.y > f.z;
+    bool xz = f.x > f.z;
+    int slot = (xy ? 4 : 0) | (yz ? 2 : 0) | (xz ? 1 : 0);
+    int hi = xy ? (xz ? f.x : f.z) : (yz ? f.y : f.z);
+    int lo = xy ? (yz ? f.z : f.y) : (xz ? f.z : f.x);
+    int mid = f.x + f.y + f.z - hi - lo;
+    const int bits = int(LUT_CELL_BITS);
+    int cell = (q.x >> 8) | ((q.y >> 8) << bits) | ((q.z >> 8) << (2 * bits));
+    uvec4 corners = texelFetch(colourTable, (cell << 3) | slot);
+    // Barycentric weights of the four corners, in 256ths.
+    uvec4 w = uvec4(256 - hi, hi - mid, mid - lo, lo);
+    uvec4 redBlue = corners & 0x00ff00ffu;
+    uvec4 green = corners & 0x0000ff00u;
+    uint rb = redBlue.x * w.x + redBlue.y * w.y + redBlue.z * w.z + redBlue.w * w.w + 0x00800080u;
+    uint g = green.x * w.x + green.y * w.y + green.z * w.z + green.w * w.w + 0x00008000u;
+    return ((rb >> 8) & 0x00ff00ffu) | ((g >> 8) & 0x0000ff00u) | 0xff000000u;
 }
+
+uint lookUpPacked(vec3 source) { return lookUpPackedInSteps(fma(source, vec3(LUT_STEPS), vec3(0.5))); }
 
 // The whole mapping: source R′G′B′ → output R′G′B′ (0…1), red and blue swapped for BGRA.
 vec3 mapColour(vec3 source) {

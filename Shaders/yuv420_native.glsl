@@ -24,7 +24,8 @@
 #include "colour_map.glsl"
 #else
 const bool MAPS_COLOUR = false;
-vec3 lookUpColour(vec3 source) { return source; }
+const float LUT_STEPS = 1.0;
+uint lookUpPackedInSteps(vec3 p) { return 0u; }
 #endif
 
 layout(local_size_x = 64) in;
@@ -149,17 +150,14 @@ void lumaRow(uint y, uint x0, out float values[BLOCK]) {
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }
 
 // RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added; or,
-// where the colour is mapped (colour_map.glsl), from the unscaled rows through its table.
+// where the colour is mapped (colour_map.glsl), from rows scaled to the table's steps
+// with the rounding added, through its table. Converted to int, not uint: on AVX2 a float → uint conversion is
+// six instructions, to int one (the values are 0…255 either way).
 uint pack(vec4 r, vec4 g, vec4 b, vec3 ycbcr) {
-    vec3 scaled;
-    if (MAPS_COLOUR) {
-        vec3 rgb = vec3(affine(frame.rowR, ycbcr), affine(frame.rowG, ycbcr), affine(frame.rowB, ycbcr));
-        scaled = fma(lookUpColour(rgb), vec3(255.0 / 1023.0), vec3(0.5));
-    } else {
-        scaled = vec3(affine(r, ycbcr), affine(g, ycbcr), affine(b, ycbcr));
-    }
-    uvec3 c = uvec3(clamp(scaled, 0.0, 255.0));
-    return c.r | (c.g << 8) | (c.b << 16) | 0xff000000u;
+    vec3 rgb = vec3(affine(r, ycbcr), affine(g, ycbcr), affine(b, ycbcr));
+    if (MAPS_COLOUR) return lookUpPackedInSteps(rgb);
+    ivec3 c = ivec3(clamp(rgb, 0.0, 255.0));
+    return uint(c.r | (c.g << 8) | (c.b << 16)) | 0xff000000u;
 }
 
 void convertBlock(uvec2 block) {
@@ -185,9 +183,11 @@ void convertBlock(uvec2 block) {
             chromaColumns(frame.planeOffset.z, row, k, cr[r]);
         }
     }
-    vec4 rowR = fma(frame.rowR, vec4(255.0), vec4(0.0, 0.0, 0.0, 0.5));
-    vec4 rowG = fma(frame.rowG, vec4(255.0), vec4(0.0, 0.0, 0.0, 0.5));
-    vec4 rowB = fma(frame.rowB, vec4(255.0), vec4(0.0, 0.0, 0.0, 0.5));
+    // To 0…255 (SDR) or the colour table's steps (mapped), with the rounding added.
+    const float scale = MAPS_COLOUR ? LUT_STEPS : 255.0;
+    vec4 rowR = fma(frame.rowR, vec4(scale), vec4(0.0, 0.0, 0.0, 0.5));
+    vec4 rowG = fma(frame.rowG, vec4(scale), vec4(0.0, 0.0, 0.0, 0.5));
+    vec4 rowB = fma(frame.rowB, vec4(scale), vec4(0.0, 0.0, 0.0, 0.5));
     ivec2 siting = sitingHalves();
     vec2 horizontal[2] = vec2[2](evenWeights(siting.x), oddWeights(siting.x));
     [[unroll]] for (int j = 0; j < ROWS; j++) {

@@ -10,14 +10,15 @@ final class HostBuffer {
     private let memory: VkDeviceMemory
     /// The mapped bytes; coherent, so host writes need no flush. Empty when not host-visible.
     let contents: UnsafeMutableRawBufferPointer
-    /// Texel views of the whole buffer, when made for uniform texel use.
+    /// Texel views of the whole buffer, when made for uniform texel use and `planeViews`.
     private(set) var planeViews: PlaneViews?
 
     /// `injectsFaults` false: the allocation is not one the fault hook (`REEL_VULKAN_FAULT`)
     /// counts, which are those frames need (a renderer's own tables are not).
+    /// `planeViews` false: a texel buffer whose owner makes the one view it reads.
     init(
         device: VulkanDevice, size: Int, usage: VkBufferUsageFlags, hostVisible: Bool = true,
-        injectsFaults: Bool = true
+        injectsFaults: Bool = true, planeViews makesPlaneViews: Bool = true
     ) throws(RenderError) {
         self.device = device
         var info = VkBufferCreateInfo()
@@ -71,7 +72,7 @@ final class HostBuffer {
         self.buffer = buffer!
         self.memory = memory!
         contents = UnsafeMutableRawBufferPointer(start: mapped, count: mapped == nil ? 0 : size)
-        if usage & VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue != 0 {
+        if makesPlaneViews && usage & VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue != 0 {
             planeViews = try PlaneViews(device: device, buffer: self.buffer)
         }
     }
@@ -106,7 +107,7 @@ struct PlaneViews: Equatable {
         vkDestroyBufferView(device.device, quads, nil)
     }
 
-    private static func makeView(
+    static func makeView(
         device: VulkanDevice, buffer: VkBuffer, format: VkFormat
     ) throws(RenderError) -> VkBufferView {
         var info = VkBufferViewCreateInfo()

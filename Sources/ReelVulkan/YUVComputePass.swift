@@ -28,8 +28,12 @@ final class YUVComputePass {
     /// The native pass, specialized per sample layout (`NativeVariant`), each made when
     /// first needed (each costs the driver a compile and its memory).
     private var natives: [NativeVariant: VkPipeline] = [:]
-    /// Colour-table builders by colour plan.
+    /// Colour-table builders by colour plan (`colour_lut.comp`'s first phase), and its
+    /// second phase.
     private var tableBuilders: [ColourPlan: VkPipeline] = [:]
+    private var tableCellFiller: VkPipeline?
+    /// `PHASE` in `Shaders/colour_lut.comp`.
+    private static let tablePhaseConstant: UInt32 = 40
     /// False on a device without 64-bit integers in shaders: everything takes `general`.
     let hasNativePass: Bool
 
@@ -115,19 +119,31 @@ final class YUVComputePass {
         hasNativePass = device.supportsInt64
     }
 
-    /// The pipeline that fills the colour table for `colour` (`Shaders/colour_lut.comp`).
-    func tableBuilder(for colour: ColourPlan) throws(RenderError) -> VkPipeline {
-        if let pipeline = tableBuilders[colour] { return pipeline }
-        let pipeline = try Self.makePipeline(
+    /// The pipelines that fill the colour table for `colour` (`Shaders/colour_lut.comp`):
+    /// the first maps the grid's points (specialized on the colour), the second writes
+    /// the cells' tetrahedra from them (the same for every colour).
+    func tableBuilders(for colour: ColourPlan) throws(RenderError) -> (mapPoints: VkPipeline, fillCells: VkPipeline) {
+        let mapPoints: VkPipeline
+        if let pipeline = tableBuilders[colour] {
+            mapPoints = pipeline
+        } else {
+            mapPoints = try Self.makePipeline(
+                device.device, layout: pipelineLayout, code: ShaderCode.colourLutComp, name: "colour_lut.comp",
+                constants: colour.constants + [(Self.tablePhaseConstant, 0)])
+            tableBuilders[colour] = mapPoints
+        }
+        if let fillCells = tableCellFiller { return (mapPoints, fillCells) }
+        let fillCells = try Self.makePipeline(
             device.device, layout: pipelineLayout, code: ShaderCode.colourLutComp, name: "colour_lut.comp",
-            constants: colour.constants)
-        tableBuilders[colour] = pipeline
-        return pipeline
+            constants: [(Self.tablePhaseConstant, 1)])
+        tableCellFiller = fillCells
+        return (mapPoints, fillCells)
     }
 
     deinit {
         let vk = device.device
         for pipeline in tableBuilders.values { vkDestroyPipeline(vk, pipeline, nil) }
+        if let tableCellFiller { vkDestroyPipeline(vk, tableCellFiller, nil) }
         for pipeline in generalPipelines.values { vkDestroyPipeline(vk, pipeline, nil) }
         for pipeline in natives.values { vkDestroyPipeline(vk, pipeline, nil) }
         vkDestroyPipelineLayout(vk, pipelineLayout, nil)
