@@ -8,7 +8,7 @@ package struct PoolProtocolError: Error, CustomStringConvertible, Sendable, Equa
     package init(_ description: String) { self.description = description }
 }
 
-/// The messages of Reel's cross-process pool protocol (version 1), on a
+/// The messages of Reel's cross-process pool protocol (version 2), on a
 /// `SOCK_SEQPACKET` socket: one message per packet, its type in the first byte, every
 /// field little-endian and of fixed width, nothing optional, so each type has exactly
 /// one length and a packet of any other length is refused.
@@ -20,6 +20,10 @@ package struct PoolProtocolError: Error, CustomStringConvertible, Sendable, Equa
 /// `release` with the slot's next generation and the slot is the producer's again.
 /// `refused` carries the reason before the renderer hangs up; `bye` ends a stream.
 ///
+/// Version 2 added each frame's transfer, primaries and HDR light levels (version 1
+/// frames were all taken as SDR BT.709); a peer of another version is refused at its
+/// hello or pool.
+///
 /// Thread-safety: Safe (a value type).
 package enum PoolMessage: Sendable, Equatable {
     case hello(Hello)
@@ -29,7 +33,7 @@ package enum PoolMessage: Sendable, Equatable {
     case refused(String)
     case bye
 
-    package static let version: UInt16 = 1
+    package static let version: UInt16 = 2
     package static let magic: [UInt8] = Array("REELPOOL".utf8)
     /// No message is longer (a pool of 4096 slots' generations is the longest).
     package static let maximumLength = 1 + 2 + 1 + 12 + 2 + 4 + 1 + 3 * 16 + 4096 * 4
@@ -150,6 +154,12 @@ package enum PoolMessage: Sendable, Equatable {
             out.byte(UInt8(ColorMatrix.allCases.firstIndex(of: frame.color.matrix)!))
             out.byte(UInt8(ColorRange.allCases.firstIndex(of: frame.color.range)!))
             out.byte(UInt8(ChromaLocation.allCases.firstIndex(of: frame.color.chromaLocation)!))
+            out.byte(UInt8(ColorTransfer.allCases.firstIndex(of: frame.color.transfer)!))
+            out.byte(UInt8(ColorPrimaries.allCases.firstIndex(of: frame.color.primaries)!))
+            let hdr = frame.color.hdr
+            for level in [hdr.masteringPeak, hdr.masteringBlack, hdr.maxContentLight, hdr.maxFrameAverageLight] {
+                out.u32(Self.lightCode(level))
+            }
             out.u64(UInt64(bitPattern: frame.presentationTime.ticks))
             out.u32(UInt32(bitPattern: Int32(truncatingIfNeeded: frame.presentationTime.timeBase.numerator)))
             out.u32(UInt32(bitPattern: Int32(truncatingIfNeeded: frame.presentationTime.timeBase.denominator)))
@@ -169,6 +179,22 @@ package enum PoolMessage: Sendable, Equatable {
             out.byte(Kind.bye.rawValue)
         }
         return out.bytes
+    }
+
+    /// A light level on the wire: ten-thousandths of a cd/m² (0…10 000 cd/m²), or
+    /// `absentLight`. A level outside that range, or not a number, is sent as absent —
+    /// as the renderer would ignore it anyway (`HDRMetadata.peak(for:)`).
+    static let absentLight = UInt32.max
+    static func lightCode(_ level: Double?) -> UInt32 {
+        guard let level, level >= 0, level <= 10_000 else { return absentLight }
+        return UInt32((level * 10_000).rounded())
+    }
+    static func lightLevel(_ code: UInt32) throws(PoolProtocolError) -> Double? {
+        if code == absentLight { return nil }
+        guard code <= 100_000_000 else {
+            throw PoolProtocolError("a frame whose light level (\(code) × 0.0001 cd/m²) is over 10 000 cd/m²")
+        }
+        return Double(code) / 10_000
     }
 
     // MARK: Decoding (nothing trusted)
@@ -234,12 +260,19 @@ package enum PoolMessage: Sendable, Equatable {
                 planes.append((offset, stride))
             }
             guard let matrix = input.byte(), let range = input.byte(), let chroma = input.byte(),
-                let ticks = input.u64(), let numerator = input.u32(), let denominator = input.u32(),
-                let captured = input.u64(), let sarNumerator = input.u32(), let sarDenominator = input.u32()
+                let transfer = input.byte(), let primaries = input.byte(), let masteringPeak = input.u32(),
+                let masteringBlack = input.u32(), let maxContentLight = input.u32(),
+                let maxFrameAverageLight = input.u32(), let ticks = input.u64(), let numerator = input.u32(),
+                let denominator = input.u32(), let captured = input.u64(), let sarNumerator = input.u32(),
+                let sarDenominator = input.u32()
             else { throw PoolProtocolError("a truncated frame") }
             guard Int(matrix) < ColorMatrix.allCases.count, Int(range) < ColorRange.allCases.count,
-                Int(chroma) < ChromaLocation.allCases.count
+                Int(chroma) < ChromaLocation.allCases.count, Int(transfer) < ColorTransfer.allCases.count,
+                Int(primaries) < ColorPrimaries.allCases.count
             else { throw PoolProtocolError("a frame with an unknown colour description") }
+            let levels = try [masteringPeak, masteringBlack, maxContentLight, maxFrameAverageLight].map {
+                (code) throws(PoolProtocolError) in try Self.lightLevel(code)
+            }
             let timeBase = Rational(Int64(Int32(bitPattern: numerator)), Int64(Int32(bitPattern: denominator)))
             guard timeBase.isValid else { throw PoolProtocolError("a frame whose time base is \(timeBase)") }
             let aspect = Rational(Int64(sarNumerator), Int64(sarDenominator))
@@ -251,7 +284,12 @@ package enum PoolMessage: Sendable, Equatable {
                     slot: slot, generation: generation, format: format, width: width, height: height, planes: planes,
                     color: ColorDescription(
                         matrix: ColorMatrix.allCases[Int(matrix)], range: ColorRange.allCases[Int(range)],
-                        chromaLocation: ChromaLocation.allCases[Int(chroma)]),
+                        chromaLocation: ChromaLocation.allCases[Int(chroma)],
+                        transfer: ColorTransfer.allCases[Int(transfer)],
+                        primaries: ColorPrimaries.allCases[Int(primaries)],
+                        hdr: HDRMetadata(
+                            masteringPeak: levels[0], masteringBlack: levels[1], maxContentLight: levels[2],
+                            maxFrameAverageLight: levels[3])),
                     presentationTime: MediaTime(ticks: Int64(bitPattern: ticks), timeBase: timeBase),
                     captured: Int64(bitPattern: captured), sampleAspectRatio: aspect))
         case .release:

@@ -18,11 +18,21 @@ import Testing
             sampleAspectRatio: Rational(4, 3))
     }
 
+    /// An HDR10 frame: transfer, primaries and light levels travel with it.
+    static var hdrFrame: PoolMessage.Frame {
+        var frame = frame(slot: 2)
+        frame.color = ColorDescription(
+            matrix: .bt2020, range: .limited, chromaLocation: .topLeft, transfer: .pq, primaries: .bt2020,
+            hdr: HDRMetadata(masteringPeak: 1000, masteringBlack: 0.005, maxContentLight: 1234.5678))
+        return frame
+    }
+
     static var messages: [PoolMessage] {
         [
             .hello(PoolMessage.Hello(format: .p010, width: 1920, height: 1080, slots: 8)),
             .pool(PoolMessage.Pool(layout: layout, slotCount: 3, generations: [1, 7, 4_000_000_000])),
             .frame(frame()),
+            .frame(hdrFrame),
             .release(slot: 2, generation: 9),
             .refused("slot 9 is out of range"),
             .bye,
@@ -62,9 +72,9 @@ import Testing
         #expect(refusal([0]).contains("unknown message"))
         #expect(refusal([77]).contains("unknown message"))
         var hello = PoolMessage.hello(PoolMessage.Hello(format: .nv12, width: 64, height: 64, slots: 4)).encoded()
-        hello[9] = 2  // version 2
-        #expect(refusal(hello).contains("version 2 is not spoken"))
-        hello[9] = 1
+        hello[9] = 1  // version 1: frames without their transfer
+        #expect(refusal(hello).contains("version 1 is not spoken here (version 2 is)"))
+        hello[9] = 2
         hello[1] = UInt8(ascii: "X")
         #expect(refusal(hello).contains("magic"))
         var frame = PoolMessage.frame(Self.frame()).encoded()
@@ -75,7 +85,18 @@ import Testing
         frame[colour] = 9
         #expect(refusal(frame).contains("colour"))
         frame = PoolMessage.frame(Self.frame()).encoded()
-        for index in (colour + 3 + 8 + 4)..<(colour + 3 + 8 + 8) { frame[index] = 0 }  // time base denominator 0
+        frame[colour + 3] = 3  // the transfer code
+        #expect(refusal(frame).contains("colour"))
+        frame = PoolMessage.frame(Self.frame()).encoded()
+        frame[colour + 4] = 2  // the primaries code
+        #expect(refusal(frame).contains("colour"))
+        frame = PoolMessage.frame(Self.frame()).encoded()
+        let levels = colour + 5
+        frame.replaceSubrange(levels..<(levels + 4), with: [0x01, 0xe1, 0xf5, 0x05])  // 100 000 001: over 10 000 cd/m²
+        #expect(refusal(frame).contains("light level"))
+        frame = PoolMessage.frame(Self.frame()).encoded()
+        let time = levels + 16
+        for index in (time + 8 + 4)..<(time + 8 + 8) { frame[index] = 0 }  // time base denominator 0
         #expect(refusal(frame).contains("time base"))
     }
 
@@ -85,7 +106,7 @@ import Testing
         var generator = SeededGenerator(seed: 0x5EED)
         var accepted = 0
         for round in 0..<20_000 {
-            let length = Int.random(in: 0...80, using: &generator)
+            let length = Int.random(in: 0...120, using: &generator)
             var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             // A valid type byte half the time, so the bodies are exercised too.
             if round % 2 == 0, !bytes.isEmpty { bytes[0] = UInt8.random(in: 1...6, using: &generator) }

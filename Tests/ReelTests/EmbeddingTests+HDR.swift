@@ -14,44 +14,18 @@ extension EmbeddingTests {
     func pushedHDRFramesAreMappedAsFilesAre(output: OutputColour) async throws {
         let picture = try #require(try Self.pictures("hdr10-pq.mkv", limit: 1).first)
         #expect(picture.descriptor.color.transfer == .pq)
-        let format: FrameOutput.Format = output == .sdr ? .rgba8 : .rgba16
         let colour = ColourTarget(output: output, gamutMapping: .clip)
         let session = try Session(
-            SessionParameters(output: .frames(FrameOutput(format: format, colour: colour)), validation: true))
-        let size = PixelSize(width: picture.descriptor.width, height: picture.descriptor.height)
+            SessionParameters(
+                output: .frames(FrameOutput(format: output == .sdr ? .rgba8 : .rgba16, colour: colour)),
+                validation: true))
         let producer = Task {
-            var lease = try await session.lease(
-                for: FrameDescription(format: picture.descriptor.format, size: size, color: picture.descriptor.color))
-            for plane in 0..<lease.planeCount {
-                let (stride, rows, row) = (
-                    lease.stride(ofPlane: plane), lease.rows(ofPlane: plane), lease.rowBytes(ofPlane: plane)
-                )
-                lease.withPlane(plane) { bytes in
-                    for y in 0..<rows {
-                        for x in 0..<row {
-                            bytes.storeBytes(
-                                of: picture.planes[plane][y * row + x], toByteOffset: y * stride + x, as: UInt8.self)
-                        }
-                    }
-                }
-            }
+            var lease = try await session.lease(for: Self.description(of: picture))
+            Self.write(picture, into: &lease)
             try lease.submit(at: MediaTime(ticks: 0, timeBase: Rational(1, 10)))
             session.finishInput()
         }
-        var bytes: [UInt8] = []
-        for try await frame in session.frames {
-            let rowLength = frame.size.width * (output == .sdr ? 4 : 8)
-            bytes = frame.withPixels { span in
-                var packed = [UInt8]()
-                for y in 0..<frame.size.height {
-                    for x in 0..<rowLength {
-                        packed.append(span.unsafeLoad(fromByteOffset: y * frame.rowBytes + x, as: UInt8.self))
-                    }
-                }
-                return packed
-            }
-            frame.release()
-        }
+        let bytes = try await Self.lastPicture(of: session, bytesPerPixel: output == .sdr ? 4 : 8)
         try await producer.value
         let statistics = try await session.finished()
         #expect(statistics.framesRendered == 1 && statistics.validationErrors == [])
@@ -66,6 +40,89 @@ extension EmbeddingTests {
             let quality = psnr16(samples, reference)
             #expect(quality >= 50, "HDR10 passthrough: \(quality) dB")
         }
+    }
+
+    /// An HDR10 frame from a producer across the pool protocol (`RemoteProducer`: the
+    /// transfer, primaries and light levels travel with each frame) is drawn exactly as
+    /// the same frame pushed in process: the same bytes, tone-mapped.
+    @Test func hdrFramesAcrossThePoolProtocolAreMappedAsPushedOnes() async throws {
+        let picture = try #require(try Self.pictures("hdr10-pq.mkv", limit: 1).first)
+        #expect(picture.descriptor.color.hdr.masteringPeak == 1000)
+        let time = MediaTime(ticks: 0, timeBase: Rational(1, 10))
+        // The reference's gamut clip, so that the picture can be held against libplacebo's too.
+        let output = SessionParameters.Output.frames(FrameOutput(colour: ColourTarget(gamutMapping: .clip)))
+        let local = try Session(SessionParameters(output: output, validation: true))
+        let pushing = Task {
+            var lease = try await local.lease(for: Self.description(of: picture))
+            Self.write(picture, into: &lease)
+            try lease.submit(at: time)
+            local.finishInput()
+        }
+        let pushed = try await Self.lastPicture(of: local, bytesPerPixel: 4)
+        try await pushing.value
+        _ = try await local.finished()
+
+        let path = RemoteProducerTests.socketPath()
+        let listening = try Session(
+            SessionParameters(
+                source: .listening(path, once: true), output: output, pacing: .everyFrame, validation: true))
+        let producer = try RemoteProducer(connectingTo: path, for: Self.description(of: picture), slots: 2)
+        let sending = Task {
+            var lease = try await producer.lease(for: Self.description(of: picture))
+            Self.write(picture, into: &lease)
+            try lease.submit(at: time)
+            producer.finish()
+        }
+        let received = try await Self.lastPicture(of: listening, bytesPerPixel: 4)
+        try await sending.value
+        let statistics = try await listening.finished()
+        #expect(statistics.framesRendered == 1 && statistics.bytesCopied == 0 && statistics.validationErrors == [])
+        #expect(!pushed.isEmpty && received == pushed)
+        let reference = try HDRReference.libplacebo("hdr10-pq.mkv")
+        #expect(psnr(received, reference.pixels) >= 35)
+    }
+
+    static func description(of picture: Picture) -> FrameDescription {
+        FrameDescription(
+            format: picture.descriptor.format,
+            size: PixelSize(width: picture.descriptor.width, height: picture.descriptor.height),
+            color: picture.descriptor.color)
+    }
+
+    /// Copies a decoded picture's packed planes into a lease, row by row.
+    static func write(_ picture: Picture, into lease: inout FrameLease) {
+        for plane in 0..<lease.planeCount {
+            let (stride, rows, row) = (
+                lease.stride(ofPlane: plane), lease.rows(ofPlane: plane), lease.rowBytes(ofPlane: plane)
+            )
+            lease.withPlane(plane) { bytes in
+                for y in 0..<rows {
+                    for x in 0..<row {
+                        bytes.storeBytes(
+                            of: picture.planes[plane][y * row + x], toByteOffset: y * stride + x, as: UInt8.self)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The last frame a session renders, its rows packed.
+    static func lastPicture(of session: Session, bytesPerPixel: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await frame in session.frames {
+            let rowLength = frame.size.width * bytesPerPixel
+            bytes = frame.withPixels { span in
+                var packed = [UInt8]()
+                for y in 0..<frame.size.height {
+                    for x in 0..<rowLength {
+                        packed.append(span.unsafeLoad(fromByteOffset: y * frame.rowBytes + x, as: UInt8.self))
+                    }
+                }
+                return packed
+            }
+            frame.release()
+        }
+        return bytes
     }
 
     /// libswscale's RGBA16 for a picture's packed planes (its R′G′B′, no colour mapping).
