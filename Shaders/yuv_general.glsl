@@ -8,7 +8,8 @@
 //
 // With OUTPUT16 (a specialization constant) it writes RGBA with 16 bits a channel
 // instead, for 10-bit sources, and paints the letterbox bars itself: pixels of its
-// region outside the picture are opaque black.
+// region outside the picture are opaque black. OUTPUT10 does the same in A2B10G10R10,
+// for an HDR10 window.
 
 #include "frame_constants.glsl"
 #ifdef COLOUR_MAPPING
@@ -22,7 +23,11 @@ vec3 mapColour(vec3 source) { return source; }
 layout(local_size_x = 8, local_size_y = 8) in;
 // Specialization constants: one pipeline per combination, so that no per-pixel `if`
 // tests what is fixed for the whole picture (on lavapipe both sides of an `if` run).
-layout(constant_id = 0) const bool OUTPUT16 = false;
+// 0: RGBA8; 1: RGBA16; 2: A2B10G10R10 (R in the low 10 bits, alpha opaque: an HDR10
+// swapchain's format), its colour computed exactly as for RGBA16.
+layout(constant_id = 0) const uint OUTPUT = 0u;
+const bool OUTPUT16 = OUTPUT == 1u;
+const bool OUTPUT10 = OUTPUT == 2u;
 layout(constant_id = 1) const uint LAYOUT = 0u;     // 0: planar, 1: Cb Cr interleaved, 2: gray
 layout(constant_id = 2) const bool WIDE = false;    // 16-bit samples
 
@@ -30,7 +35,8 @@ layout(constant_id = 2) const bool WIDE = false;    // 16-bit samples
 // A texel buffer, not a storage buffer: lavapipe fetches texels with vector gathers
 // where it loads from storage buffers lane by lane.
 layout(set = 0, binding = 0) uniform usamplerBuffer planeWords;
-// RGBA8 one word a pixel, or (OUTPUT16) RGBA16 two words a pixel: R | G << 16, B | A << 16.
+// RGBA8 or A2B10G10R10 one word a pixel, or (OUTPUT16) RGBA16 two words a pixel:
+// R | G << 16, B | A << 16.
 layout(std430, set = 0, binding = 1) writeonly buffer Output { uint pixels[]; };
 
 uint fetchWord(uint index) { return texelFetch(planeWords, int(frame.slotWord + index)).x; }
@@ -47,14 +53,19 @@ vec3 toRGB(vec3 ycbcr) {
 void store(ivec2 p, vec3 ycbcr) {
     bool inside = all(greaterThanEqual(p, ivec2(0))) && all(lessThan(p, frame.destination.zw));
     vec3 rgb = toRGB(ycbcr);
-    if (OUTPUT16) {
+    if (OUTPUT16 || OUTPUT10) {
         // Mapped colour: computed exactly.
         rgb = inside ? (MAPS_COLOUR ? mapColour(rgb) : rgb) : vec3(0.0);
+    }
+    if (OUTPUT16) {
         // To int, not uint: one instruction on AVX2 where uint takes six.
         ivec3 c = ivec3(clamp(rgb * 65535.0 + 0.5, 0.0, 65535.0));
         uint index = outputIndex(p) * 2u;
         pixels[index] = uint(c.r | (c.g << 16));
         pixels[index + 1u] = uint(c.b) | 0xffff0000u;
+    } else if (OUTPUT10) {
+        ivec3 c = ivec3(clamp(rgb * 1023.0 + 0.5, 0.0, 1023.0));
+        pixels[outputIndex(p)] = uint(c.r | (c.g << 10) | (c.b << 20)) | 0xc0000000u;
     } else {
         // Mapped colour: from the table, as the native pass.
         ivec3 c = ivec3(clamp(rgb * 255.0 + 0.5, 0.0, 255.0));

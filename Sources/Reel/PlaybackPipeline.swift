@@ -130,7 +130,9 @@ package final class PlaybackPipeline {
             } catch {
                 throw .render(error)
             }
-            if let windowSink = sink as? WindowSink { try windowSink.warmUp(format: layout.format, size: size) }
+            if let windowSink = sink as? WindowSink {
+                try windowSink.warmUp(format: layout.format, size: size, colour: videoDecoder.declaredColour)
+            }
         }
         // A live stream follows its video by default: the sound is aligned to it, and
         // little of it is buffered. Without a picture, a video or external clock would

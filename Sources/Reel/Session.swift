@@ -252,7 +252,10 @@ final class PushRuntime: SessionRuntime, @unchecked Sendable {
                 let scaled = window != nil || output?.size.map { $0 != description.size } ?? false
                 do { try renderer.prepare(for: pool, scaled: scaled) } catch { throw ReelError(.render(error)) }
                 if let windowSink = videoSink as? WindowSink {
-                    do { try windowSink.warmUp(format: description.format, size: description.size) } catch {
+                    do {
+                        try windowSink.warmUp(
+                            format: description.format, size: description.size, colour: description.color)
+                    } catch {
                         throw ReelError(error)
                     }
                 }

@@ -135,6 +135,9 @@ final class WindowSink: VideoSink {
     }
 
     func submit(_ frame: ReadyFrame) throws(PipelineError) -> SinkTicket? {
+        // HDR pictures on a surface that offers HDR10 take an HDR10 swapchain (made
+        // again first: this frame waits for the next tick).
+        presenter.showPictures(hdr: frame.frame.descriptor.color.transfer.isHDR)
         do {
             guard
                 let submitted = try renderer.submit(
@@ -165,20 +168,21 @@ final class WindowSink: VideoSink {
 
     func shutDown() { presenting.stop() }
 
-    /// Shows a black picture of `format` and `size` through the whole path — the pass,
-    /// the copy into the swapchain image, the presentation — before playback starts: a
-    /// CPU driver compiles code for each of them on first use (hundreds of ms with a cold
-    /// shader cache), which would otherwise stall the first ticks.
-    func warmUp(format: PixelFormat, size: PixelSize) throws(PipelineError) {
+    /// Shows a black picture of `format`, `size` and `colour` through the whole path —
+    /// the pass, the copy into the swapchain image, the presentation — before playback
+    /// starts: a CPU driver compiles code for each of them on first use (hundreds of ms
+    /// with a cold shader cache), which would otherwise stall the first ticks. An HDR
+    /// `colour` takes an HDR10 swapchain now where the surface offers one.
+    func warmUp(format: PixelFormat, size: PixelSize, colour: ColorDescription) throws(PipelineError) {
         let layout = SlotLayout(format: format, width: size.width, height: size.height)
         let pool: FramePool
         do { pool = try FramePool(layout: layout, slotCount: 1) } catch { return }
         guard case .slot(let slot) = pool.acquire() else { return }
         defer { pool.release(slot) }
         pool.fillBlack(slot)
-        let descriptor = pool.descriptor(
-            color: ColorDescription(matrix: .bt709, range: .limited, chromaLocation: .left),
-            sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        let descriptor = pool.descriptor(color: colour, sampleAspectRatio: Rational(1, 1), presentationTime: nil)
+        presenter.showPictures(hdr: colour.transfer.isHDR)
+        if presenter.needsRecreation { try recreate() }
         do throws(RenderError) {
             guard let submitted = try renderer.submit(descriptor, in: pool, slot: slot, renderingInto: presenter)
             else { return }

@@ -18,8 +18,7 @@ extension OffscreenRenderer {
         try VulkanCall.check(vkBeginCommandBuffer(commands, &begin), "vkBeginCommandBuffer", "cannot record the frame")
 
         let fillsOutput = destination.width == outputSize.width && destination.height == outputSize.height
-        let output16 = outputFormat == .rgba16
-        if !fillsOutput && !output16 {
+        if !fillsOutput && !outputFormat.isDeep {
             // Opaque black, little-endian RGBA.
             vkCmdFillBuffer(commands, output.buffer, 0, reel_VK_WHOLE_SIZE, 0xFF00_0000)
             barrier(
@@ -30,8 +29,8 @@ extension OffscreenRenderer {
         vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         let plan = dispatchPlan(for: frame, destination: destination, outputSize: outputSize)
         let colour = colourPlan(for: frame.color)
-        // 8-bit outputs map colour through the table (16-bit ones compute it exactly).
-        if let colour, outputFormat != .rgba16 {
+        // 8-bit outputs map colour through the table (deeper ones compute it exactly).
+        if let colour, !outputFormat.isDeep {
             try colourTable.record(for: colour, pass: pass, into: commands)
             vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipelineLayout, 0, 1, &set, 0, nil)
         }
@@ -79,10 +78,10 @@ extension OffscreenRenderer {
             destinationSize: PixelSize(width: destination.width, height: destination.height), outputSize: outputSize,
             outputFormat: outputFormat, forcesGeneralPath: forcesGeneralPath)
         if let lastPlan, planKey == key { return lastPlan }
-        // RGBA16 goes through the general pass alone, over the whole output: it paints
-        // the bars too (a fill cannot write the two-word black pixel).
+        // RGBA16 and A2B10G10R10 go through the general pass alone, over the whole
+        // output: it paints the bars too (a fill cannot write RGBA16's two-word black).
         let plan =
-            outputFormat == .rgba16
+            outputFormat.isDeep
             ? DispatchPlan(wholeOutput: outputSize, destination: destination)
             : DispatchPlan(
                 frame: frame, destination: destination, outputWidth: Self.rowPixels(outputSize.width),

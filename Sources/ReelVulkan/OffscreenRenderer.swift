@@ -40,8 +40,14 @@ package enum OutputFormat: String, Sendable, Codable {
     case rgba16
     /// 8 bits a channel, B first: what window systems' swapchains take.
     case bgra8
+    /// 10 bits a channel in a 32-bit word, R in the low bits, 2-bit alpha
+    /// (A2B10G10R10): what an HDR10 swapchain takes.
+    case a2bgr10
 
     package var bytesPerPixel: Int { self == .rgba16 ? 8 : 4 }
+    /// Whether the general pass alone draws it, bars included, its colour computed
+    /// exactly (not through the 8-bit passes' table).
+    var isDeep: Bool { self == .rgba16 || self == .a2bgr10 }
 }
 
 /// How frames reach the GPU.
@@ -208,7 +214,7 @@ package final class OffscreenRenderer {
     ) throws(RenderError) {
         let format = pool.layout.format
         let plan = colourPlan(for: colour)
-        let native = forcesGeneralPath || outputFormat == .rgba16 ? nil : try pass.native(for: format, colour: plan)
+        let native = forcesGeneralPath || outputFormat.isDeep ? nil : try pass.native(for: format, colour: plan)
         if native == nil || scaled {
             _ = try pass.general(YUVComputePass.GeneralVariant(format: format, output: outputFormat, colour: plan))
         }
@@ -251,7 +257,11 @@ package final class OffscreenRenderer {
     package func submit(
         _ frame: VideoFrameDescriptor, in pool: FramePool, slot: Int, renderingInto presenter: WindowPresenter
     ) throws(RenderError) -> (ticket: RenderTicket, image: PresentableImage)? {
-        precondition(outputFormat == .bgra8, "a swapchain takes BGRA8: set outputFormat to .bgra8")
+        precondition(outputFormat == .bgra8 || outputFormat == .a2bgr10, "a swapchain takes BGRA8 or A2B10G10R10")
+        // An HDR10 swapchain gets the picture as HDR10 (a PQ source passes through);
+        // any other is SDR, tone-mapped.
+        outputFormat = presenter.showsHDR10 ? .a2bgr10 : .bgra8
+        colourTarget.output = presenter.showsHDR10 ? .hdr10 : .sdr
         guard let target = try presenter.acquire() else { return nil }
         let ticket = try submit(frame, in: pool, slot: slot, outputSize: target.extent, target: target)
         return (ticket, PresentableImage(target: target))

@@ -47,12 +47,24 @@ extension VulkanDevice {
     }
 
     static let swapchainExtension = "VK_KHR_swapchain"
+    static let colourSpaceExtension = "VK_EXT_swapchain_colorspace"
+
+    static func hasInstanceExtension(_ name: String) -> Bool {
+        var count: UInt32 = 0
+        vkEnumerateInstanceExtensionProperties(nil, &count, nil)
+        var extensions = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        vkEnumerateInstanceExtensionProperties(nil, &count, &extensions)
+        return extensions.prefix(Int(count)).contains { string(fromTuple: $0.extensionName) == name }
+    }
 
     static func makeInstance(validation: Bool, extensions windowExtensions: [String]) throws(RenderError) -> VkInstance
     {
         var instance: VkInstance?
         let layers = validation ? [validationLayer] : []
-        let extensions = (validation ? ["VK_EXT_debug_utils"] : []) + windowExtensions
+        // With a window: HDR colour spaces for its surface, where the loader has them.
+        let colourSpaces = !windowExtensions.isEmpty && hasInstanceExtension(colourSpaceExtension)
+        let extensions =
+            (validation ? ["VK_EXT_debug_utils"] : []) + windowExtensions + (colourSpaces ? [colourSpaceExtension] : [])
         let result = withCStrings(layers) { layerNames in
             withCStrings(extensions) { extensionNames in
                 "Reel".withCString { appName in

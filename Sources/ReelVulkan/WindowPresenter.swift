@@ -31,7 +31,10 @@ package struct PresentableImage {
 }
 
 /// The window's swapchain on the device's surface: BGRA8 images the renderer copies
-/// each frame into, then presents.
+/// each frame into, then presents — or, while the pictures are HDR and the surface
+/// offers HDR10 (`VK_EXT_swapchain_colorspace`'s `HDR10_ST2084` in A2B10G10R10), HDR10
+/// images the picture passes through to, the display tone-mapping it. A surface
+/// without it (Xvfb, most desktops) shows HDR tone-mapped to SDR.
 ///
 /// Acquiring never waits (timeout 0): a tick with no free image is skipped. When the
 /// surface changes (a resize, a move between screens) the swapchain reports it is out
@@ -55,6 +58,10 @@ package final class WindowPresenter {
     /// The present mode in use: the one asked for if the surface offers it, else
     /// mailbox when offered, else FIFO (always offered).
     package private(set) var mode = PresentMode.fifo
+    /// Whether the swapchain's images are HDR10 (BT.2020 PQ in A2B10G10R10).
+    package private(set) var showsHDR10 = false
+    /// Whether the pictures shown are HDR, so that an HDR10 surface is worth taking.
+    private var picturesAreHDR = false
     /// The surface changed: call `recreate(size:)` before the next frame.
     /// Set by a present (on the present thread) or an acquire; read by the display thread.
     package var needsRecreation: Bool {
@@ -113,6 +120,7 @@ package final class WindowPresenter {
             return
         }
         let format = try chooseFormat()
+        showsHDR10 = format.colorSpace == VK_COLOR_SPACE_HDR10_ST2084_EXT
         mode = try chooseMode()
         var imageCount = max(capabilities.minImageCount, 3)
         if capabilities.maxImageCount > 0 { imageCount = min(imageCount, capabilities.maxImageCount) }
@@ -225,16 +233,55 @@ package final class WindowPresenter {
         return semaphore!
     }
 
-    /// B8G8R8A8_UNORM in sRGB colour space: the shader's output is already encoded.
+    /// Says whether the pictures about to be shown are HDR. When that changes what the
+    /// surface would best show them in (HDR10 where offered), `needsRecreation` turns
+    /// true and the next frame waits for `recreate(size:)`.
+    package func showPictures(hdr: Bool) {
+        guard hdr != picturesAreHDR else { return }
+        picturesAreHDR = hdr
+        if (try? chooseFormat().colorSpace == VK_COLOR_SPACE_HDR10_ST2084_EXT) != showsHDR10 {
+            needsRecreation = true
+        }
+    }
+
+    /// The surface format for the pictures: HDR10 when they are HDR and the surface
+    /// offers it, else B8G8R8A8_UNORM in sRGB (the shader's output is already encoded).
     private func chooseFormat() throws(RenderError) -> VkSurfaceFormatKHR {
         var count: UInt32 = 0
         vkGetPhysicalDeviceSurfaceFormatsKHR(device.physicalDevice, surface, &count, nil)
         var formats = [VkSurfaceFormatKHR](repeating: VkSurfaceFormatKHR(), count: Int(count))
         vkGetPhysicalDeviceSurfaceFormatsKHR(device.physicalDevice, surface, &count, &formats)
-        guard let format = formats.prefix(Int(count)).first(where: { $0.format == VK_FORMAT_B8G8R8A8_UNORM }) else {
+        let offered = formats.prefix(Int(count)).map {
+            SurfaceFormat(format: Int($0.format.rawValue), colourSpace: Int($0.colorSpace.rawValue))
+        }
+        guard let index = Self.chooseSurfaceFormat(from: offered, hdr: picturesAreHDR) else {
             throw RenderError(.noDevice, "the window's surface offers no B8G8R8A8_UNORM format")
         }
-        return format
+        return formats[index]
+    }
+
+    /// A surface format as Vulkan numbers it (`VkFormat`, `VkColorSpaceKHR`).
+    package struct SurfaceFormat: Equatable, Sendable {
+        package var format: Int
+        package var colourSpace: Int
+        package init(format: Int, colourSpace: Int) {
+            self.format = format
+            self.colourSpace = colourSpace
+        }
+        package static let bgra8 = Int(VK_FORMAT_B8G8R8A8_UNORM.rawValue)
+        package static let a2bgr10 = Int(VK_FORMAT_A2B10G10R10_UNORM_PACK32.rawValue)
+        package static let srgb = Int(VK_COLOR_SPACE_SRGB_NONLINEAR_KHR.rawValue)
+        package static let hdr10 = Int(VK_COLOR_SPACE_HDR10_ST2084_EXT.rawValue)
+    }
+
+    /// Which of the offered formats to take: for HDR pictures A2B10G10R10 in HDR10
+    /// (ST 2084) where offered; otherwise B8G8R8A8_UNORM in sRGB, else in whatever colour
+    /// space it comes in. Nil when there is no B8G8R8A8_UNORM.
+    package static func chooseSurfaceFormat(from offered: [SurfaceFormat], hdr: Bool) -> Int? {
+        let hdr10 = SurfaceFormat(format: SurfaceFormat.a2bgr10, colourSpace: SurfaceFormat.hdr10)
+        if hdr, let index = offered.firstIndex(of: hdr10) { return index }
+        return offered.firstIndex(of: SurfaceFormat(format: SurfaceFormat.bgra8, colourSpace: SurfaceFormat.srgb))
+            ?? offered.firstIndex { $0.format == SurfaceFormat.bgra8 && $0.colourSpace != SurfaceFormat.hdr10 }
     }
 
     private func chooseMode() throws(RenderError) -> PresentMode {

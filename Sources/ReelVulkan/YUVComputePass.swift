@@ -153,13 +153,19 @@ final class YUVComputePass {
     /// What the general pass is specialized on: `OUTPUT16`, `LAYOUT` and `WIDE` in
     /// `Shaders/yuv_general.comp`.
     struct GeneralVariant: Hashable {
-        var output16: Bool
+        /// `OUTPUT`: 0 RGBA8 (or BGRA8), 1 RGBA16, 2 A2B10G10R10.
+        var output: UInt32
         var layout: UInt32
         var wide: Bool
         var colour: ColourPlan?
 
         init(format: PixelFormat, output: OutputFormat, colour: ColourPlan? = nil) {
-            output16 = output == .rgba16
+            self.output =
+                switch output {
+                case .rgba8, .bgra8: 0
+                case .rgba16: 1
+                case .a2bgr10: 2
+                }
             layout = format.interleavesChroma ? 1 : format.hasChroma ? 0 : 2
             wide = format.bytesPerSample == 2
             self.colour = colour
@@ -174,7 +180,7 @@ final class YUVComputePass {
             device.device, layout: pipelineLayout,
             code: mapped ? ShaderCode.yuvGeneralColourComp : ShaderCode.yuvGeneralComp,
             name: mapped ? "yuv_general_colour.comp" : "yuv_general.comp",
-            constants: [(0, variant.output16 ? 1 : 0), (1, variant.layout), (2, variant.wide ? 1 : 0)]
+            constants: [(0, variant.output), (1, variant.layout), (2, variant.wide ? 1 : 0)]
                 + (variant.colour?.constants ?? []))
         generalPipelines[variant] = pipeline
         return pipeline

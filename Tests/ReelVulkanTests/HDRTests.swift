@@ -161,6 +161,63 @@ import Testing
         #expect(renderer.device.validationErrors == [])
     }
 
+    /// What an HDR10 window is given (A2B10G10R10, the picture through the same exact
+    /// mapping as RGBA16, letterbox bars painted): every channel of every pixel is the
+    /// 16-bit HDR10 output's rounded to 10 bits, alpha opaque — at the picture's size
+    /// and in a wider output with bars. HLG is converted to PQ on the way.
+    @Test(arguments: ["hdr10-pq.mkv", "hdr-hlg.mkv"])
+    func hdr10WindowPixels(fixture: String) throws {
+        let target = ColourTarget(output: .hdr10)
+        for wide in [false, true] {
+            var deep: [UInt16] = []
+            var packed: [UInt32] = []
+            try decodeFixture(fixture, limit: 1) { frame, pool in
+                let size = PixelSize(width: frame.descriptor.width + (wide ? 64 : 0), height: frame.descriptor.height)
+                renderer.colourTarget = target
+                defer {
+                    renderer.colourTarget = ColourTarget()
+                    renderer.outputFormat = .rgba8
+                }
+                renderer.outputFormat = .rgba16
+                deep = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+                    .copySamples16()
+                renderer.outputFormat = .a2bgr10
+                let image = try renderer.render(frame.descriptor, in: pool, slot: frame.slot, outputSize: size)
+                #expect(image.format == .a2bgr10)
+                packed = image.copyPixels().withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+            }
+            #expect(packed.count * 4 == deep.count && !packed.isEmpty)
+            var worst = 0
+            for (index, word) in packed.enumerated() {
+                #expect(word >> 30 == 3, "alpha at \(index)")
+                for channel in 0..<3 {
+                    let expected = (Int(deep[index * 4 + channel]) * 1023 + 32767) / 65535
+                    worst = max(worst, abs(Int((word >> (10 * UInt32(channel))) & 1023) - expected))
+                }
+            }
+            #expect(worst <= 1, "\(fixture)\(wide ? " with bars" : ""): 10-bit channels off by up to \(worst)")
+            if wide { #expect(packed[0] == 0xC000_0000, "the bar is black") }
+        }
+        #expect(renderer.device.validationErrors == [])
+    }
+
+    /// The window's surface format: A2B10G10R10 in HDR10 (ST 2084) for HDR pictures
+    /// where the surface offers it, B8G8R8A8 in sRGB otherwise (and for SDR pictures
+    /// always), whatever order the formats come in and whatever else is offered.
+    @Test func windowTakesHDR10OnlyForHDRPicturesWhereOffered() {
+        typealias Format = WindowPresenter.SurfaceFormat
+        let srgb = Format(format: Format.bgra8, colourSpace: Format.srgb)
+        let hdr10 = Format(format: Format.a2bgr10, colourSpace: Format.hdr10)
+        let passThrough = Format(format: Format.bgra8, colourSpace: 1_000_104_013)
+        let unorm10 = Format(format: Format.a2bgr10, colourSpace: Format.srgb)
+        let hdrSurface = [passThrough, unorm10, srgb, hdr10]
+        #expect(WindowPresenter.chooseSurfaceFormat(from: hdrSurface, hdr: true) == 3)
+        #expect(WindowPresenter.chooseSurfaceFormat(from: hdrSurface, hdr: false) == 2)
+        #expect(WindowPresenter.chooseSurfaceFormat(from: [srgb], hdr: true) == 0)
+        #expect(WindowPresenter.chooseSurfaceFormat(from: [passThrough], hdr: false) == 0)
+        #expect(WindowPresenter.chooseSurfaceFormat(from: [hdr10, unorm10], hdr: false) == nil)
+    }
+
     /// SDR BT.709 pictures take no colour mapping whatever the target (its peak matters
     /// to HDR pictures only): the same bytes as before, through the same pipelines.
     @Test func sdrPicturesAreUntouched() throws {

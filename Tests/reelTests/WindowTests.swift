@@ -101,9 +101,11 @@ import Testing
     }
 
     /// The window's pixels against `reel render` at the same size: (capture, PSNR).
-    static func compareWithOffscreen(window: String, on server: XServer) throws -> (RGBAImage, Double) {
+    static func compareWithOffscreen(
+        window: String, on server: XServer, fixture: String = "window-bars.mp4"
+    ) throws -> (RGBAImage, Double) {
         let shown = try capture(window: window, display: server.display)
-        let expected = try reference("window-bars.mp4", size: shown.size)
+        let expected = try reference(fixture, size: shown.size)
         let quality = psnr(shown.pixels, expected.pixels)
         print("window \(shown.size) vs offscreen: PSNR \(quality) dB")
         return (shown, quality)
@@ -112,11 +114,11 @@ import Testing
     /// Captures the window until it shows the bars at `size` as the offscreen render
     /// does (PSNR ≥ 35 dB), or 30 s have passed: the last capture and its PSNR.
     static func waitForPicture(
-        window: String, on server: XServer, size: PixelSize
+        window: String, on server: XServer, size: PixelSize, fixture: String = "window-bars.mp4"
     ) throws -> (RGBAImage, Double) {
         let deadline = Date().addingTimeInterval(30)
         while true {
-            let (shown, quality) = try compareWithOffscreen(window: window, on: server)
+            let (shown, quality) = try compareWithOffscreen(window: window, on: server, fixture: fixture)
             if shown.size == size && quality >= 35 || Date() > deadline { return (shown, quality) }
             usleep(100_000)
         }
@@ -144,6 +146,24 @@ import Testing
         #expect(player.isRunning, "playback went on through the resize")
 
         // q quits, cleanly.
+        try Self.press("q", in: window, on: server)
+        #expect(player.waitForExit(timeout: 10) == 0)
+    }
+
+    /// An HDR10 clip in a window whose surface offers no HDR colour space (Xvfb's, with
+    /// `VK_EXT_swapchain_colorspace` asked for): tone-mapped as `reel render` draws it
+    /// (its pixels within 35 dB of the offscreen render's, which HDRTests holds against
+    /// libplacebo), not its PQ code values shown as SDR.
+    @Test func hdrInAWindowWithoutHDRIsToneMapped() throws {
+        let server = try XServer()
+        defer { server.stop() }
+        let fixture = "hdr10-pq.mkv"
+        let (player, window) = try Self.startPlayer(on: server, fixture: fixture, extra: ["--loop"])
+        defer { player.stop() }
+        let (shown, quality) = try Self.waitForPicture(
+            window: window, on: server, size: PixelSize(width: 320, height: 180), fixture: fixture)
+        #expect(shown.size == PixelSize(width: 320, height: 180))
+        #expect(quality >= 35, "the window's HDR picture is \(quality) dB from the offscreen render")
         try Self.press("q", in: window, on: server)
         #expect(player.waitForExit(timeout: 10) == 0)
     }
