@@ -265,6 +265,9 @@ layout(set = 0, binding = 3) uniform usamplerBuffer colourTable;
 // instruction on AVX2 where to uint it is six, and GLSL's min and max of two variables
 // honour NaN (three instructions each), so the corners' order comes from selects.
 uint lookUpPackedInSteps(vec3 p) {
+    // The top of the range is read 1/256 of a cell short, so that the cell is always one
+    // of the table's: a change of the colour within a cell's 256th (a tenth of an output
+    // code where the mapping is steep).
     ivec3 q = ivec3(clamp(p, 0.0, LUT_STEPS - 1.0));
     ivec3 f = q & 255;
     // The tetrahedron that holds f: the walk from corner 000 to 111 goes along the axes
