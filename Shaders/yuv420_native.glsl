@@ -127,24 +127,16 @@ void widePairColumns(uint row, uint k, out float cb[COLUMNS], out float cr[COLUM
     cr[COLUMNS - 1] = lastExists ? cr[COLUMNS - 1] : cr[COLUMNS - 2];
 }
 
-// One row's BLOCK luma samples from x0, as values.
-void lumaRow(uint y, uint x0, out float values[BLOCK]) {
+// Luma sample i of a row's BLOCK from `start` (the row's first sample's byte), read as
+// the pixels are made: one 16-byte texel for every 8 (WIDE) or 16 samples, fetched at
+// the first of them, so that few samples are held across the pixels between.
+float lumaSample(uint start, int i, inout uvec4 quad) {
     if (WIDE) {
-        uint start = frame.planeOffset.x + y * frame.planeOffset.w + 2u * x0;
-        uint shift = sampleShift();
-        uvec4 quads[BLOCK / 8];
-        [[unroll]] for (int q = 0; q < BLOCK / 8; q++) quads[q] = fetchQuad(start + uint(q) * 16u);
-        [[unroll]] for (int i = 0; i < BLOCK; i++) {
-            values[i] = float(((quads[i >> 3][(i >> 1) & 3] >> (uint(i & 1) * 16u)) & 0xffffu) >> shift);
-        }
-    } else {
-        uint start = frame.planeOffset.x + y * frame.planeOffset.w + x0;
-        uvec4 quads[BLOCK / 16];
-        [[unroll]] for (int q = 0; q < BLOCK / 16; q++) quads[q] = fetchQuad(start + uint(q) * 16u);
-        [[unroll]] for (int i = 0; i < BLOCK; i++) {
-            values[i] = float((quads[i >> 4][(i >> 2) & 3] >> (uint(i & 3) * 8u)) & 0xffu);
-        }
+        if ((i & 7) == 0) quad = fetchQuad(start + uint(i) * 2u);
+        return float(((quad[(i >> 1) & 3] >> (uint(i & 1) * 16u)) & 0xffffu) >> sampleShift());
     }
+    if ((i & 15) == 0) quad = fetchQuad(start + uint(i));
+    return float((quad[(i >> 2) & 3] >> (uint(i & 3) * 8u)) & 0xffu);
 }
 
 float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.z, v.z, row.w))); }
@@ -201,26 +193,26 @@ void convertBlock(uvec2 block) {
             cbColumn[c] = FULL_ROWS ? cb[j][c] : fma(v.x, cb[a][c], v.y * cb[a + 1][c]);
             crColumn[c] = FULL_ROWS ? cr[j][c] : fma(v.x, cr[a][c], v.y * cr[a + 1][c]);
         }
-        float luma[BLOCK];
-        lumaRow(y, x0, luma);
-        uint packed[BLOCK];
-        [[unroll]] for (int i = 0; i < BLOCK; i++) {
-            // Chroma column k+p is column[p+1]: even pixels blend p−1 and p, odd ones p and p+1.
-            int first = (i >> 1) + (i & 1);
-            vec2 w = horizontal[i & 1];
-            float l = luma[i];
-            float b = fma(w.x, cbColumn[first], w.y * cbColumn[first + 1]);
-            float r = fma(w.x, crColumn[first], w.y * crColumn[first + 1]);
-            packed[i] = pack(rowR, rowG, rowB, vec3(l, b, r));
-        }
+        uint lumaStart = frame.planeOffset.x + y * frame.planeOffset.w + (WIDE ? 2u : 1u) * x0;
+        uvec4 lumaQuad;
         // The CPU guarantees every row's first pixel is a multiple of 8 in the output.
         uint first = outputIndex(ivec2(x0, y)) >> 3;
-        [[unroll]] for (int q = 0; q < BLOCK / 8; q++) {
-            octets[first + uint(q)] = u64vec4(
-                packUint2x32(uvec2(packed[8 * q], packed[8 * q + 1])),
-                packUint2x32(uvec2(packed[8 * q + 2], packed[8 * q + 3])),
-                packUint2x32(uvec2(packed[8 * q + 4], packed[8 * q + 5])),
-                packUint2x32(uvec2(packed[8 * q + 6], packed[8 * q + 7])));
+        uint packed[8];
+        [[unroll]] for (int i = 0; i < BLOCK; i++) {
+            // Chroma column k+p is column[p+1]: even pixels blend p−1 and p, odd ones p and p+1.
+            int column = (i >> 1) + (i & 1);
+            vec2 w = horizontal[i & 1];
+            float l = lumaSample(lumaStart, i, lumaQuad);
+            float b = fma(w.x, cbColumn[column], w.y * cbColumn[column + 1]);
+            float r = fma(w.x, crColumn[column], w.y * crColumn[column + 1]);
+            packed[i & 7] = pack(rowR, rowG, rowB, vec3(l, b, r));
+            // Each eight stored as soon as they are made: fewer values live across the
+            // colour table's fetches (calls, on lavapipe, that spill every register).
+            if ((i & 7) == 7) {
+                octets[first + uint(i >> 3)] = u64vec4(
+                    packUint2x32(uvec2(packed[0], packed[1])), packUint2x32(uvec2(packed[2], packed[3])),
+                    packUint2x32(uvec2(packed[4], packed[5])), packUint2x32(uvec2(packed[6], packed[7])));
+            }
         }
     }
 }
