@@ -143,8 +143,9 @@ float affine(vec4 row, vec3 v) { return fma(row.x, v.x, fma(row.y, v.y, fma(row.
 
 // RGBA8, little-endian, from rows already scaled to 0…255 with the rounding added; or,
 // where the colour is mapped (colour_map.glsl), from rows scaled to the table's steps
-// with the rounding added, through its table. Converted to int, not uint: on AVX2 a float → uint conversion is
-// six instructions, to int one (the values are 0…255 either way).
+// with the rounding added, through its table. Converted to int, not uint: on AVX2 a
+// float → uint conversion is six instructions, to int one (the values are 0…255 either
+// way).
 uint pack(vec4 r, vec4 g, vec4 b, vec3 ycbcr) {
     vec3 rgb = vec3(affine(r, ycbcr), affine(g, ycbcr), affine(b, ycbcr));
     if (MAPS_COLOUR) return lookUpPackedInSteps(rgb);

@@ -49,12 +49,12 @@ extension VulkanDevice {
     static let swapchainExtension = "VK_KHR_swapchain"
     static let colourSpaceExtension = "VK_EXT_swapchain_colorspace"
 
-    static func hasInstanceExtension(_ name: String) -> Bool {
+    static func instanceExtensions() -> Set<String> {
         var count: UInt32 = 0
         vkEnumerateInstanceExtensionProperties(nil, &count, nil)
-        var extensions = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
-        vkEnumerateInstanceExtensionProperties(nil, &count, &extensions)
-        return extensions.prefix(Int(count)).contains { string(fromTuple: $0.extensionName) == name }
+        var properties = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        vkEnumerateInstanceExtensionProperties(nil, &count, &properties)
+        return Set(properties.prefix(Int(count)).map { string(fromTuple: $0.extensionName) })
     }
 
     static func makeInstance(validation: Bool, extensions windowExtensions: [String]) throws(RenderError) -> VkInstance
@@ -62,7 +62,7 @@ extension VulkanDevice {
         var instance: VkInstance?
         let layers = validation ? [validationLayer] : []
         // With a window: HDR colour spaces for its surface, where the loader has them.
-        let colourSpaces = !windowExtensions.isEmpty && hasInstanceExtension(colourSpaceExtension)
+        let colourSpaces = !windowExtensions.isEmpty && instanceExtensions().contains(colourSpaceExtension)
         let extensions =
             (validation ? ["VK_EXT_debug_utils"] : []) + windowExtensions + (colourSpaces ? [colourSpaceExtension] : [])
         let result = withCStrings(layers) { layerNames in
